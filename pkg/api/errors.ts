@@ -1,0 +1,77 @@
+// Errors carry the Kubernetes Status shape so every layer can throw one and the API
+// server answers it verbatim.
+
+export type StatusReason =
+  | 'BadRequest'
+  | 'Unauthorized'
+  | 'Forbidden'
+  | 'NotFound'
+  | 'AlreadyExists'
+  | 'Conflict'
+  | 'Gone'
+  | 'Invalid'
+  | 'RequestEntityTooLarge'
+  | 'UnsupportedMediaType'
+  | 'MethodNotAllowed'
+  | 'TooManyRequests'
+  | 'InternalError'
+  | 'ServiceUnavailable';
+
+const codes: Record<StatusReason, number> = {
+  BadRequest: 400,
+  Unauthorized: 401,
+  Forbidden: 403,
+  NotFound: 404,
+  MethodNotAllowed: 405,
+  AlreadyExists: 409,
+  Conflict: 409,
+  Gone: 410,
+  RequestEntityTooLarge: 413,
+  UnsupportedMediaType: 415,
+  Invalid: 422,
+  TooManyRequests: 429,
+  InternalError: 500,
+  ServiceUnavailable: 503,
+};
+
+export interface Cause {
+  field?: string;
+  message: string;
+}
+
+export interface StatusDetails {
+  kind?: string;
+  name?: string;
+  causes?: Cause[];
+}
+
+export class ApiError extends Error {
+  readonly code: number;
+  constructor(
+    readonly reason: StatusReason,
+    message: string,
+    readonly details?: StatusDetails,
+  ) {
+    super(message);
+    this.code = codes[reason];
+  }
+
+  toStatus(): StatusBody {
+    return { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: this.code, reason: this.reason, message: this.message, details: this.details };
+  }
+}
+
+export interface StatusBody {
+  kind: 'Status';
+  apiVersion: 'v1';
+  status: 'Failure' | 'Success';
+  code: number;
+  reason?: string;
+  message: string;
+  details?: StatusDetails;
+}
+
+export const notFound = (kind: string, name: string, namespace?: string): ApiError =>
+  new ApiError('NotFound', `${kind} "${namespace ? `${namespace}/` : ''}${name}" not found`, { kind, name });
+
+export const isApiError = (e: unknown): e is ApiError => e instanceof ApiError;

@@ -1,0 +1,32 @@
+import type { Spec, StoredResource } from './types.js';
+
+/** A JSON Schema object, as ajv and CRD openAPIV3Schema take it. */
+export type JSONSchema = Record<string, unknown>;
+
+/** A table column; `jsonPath` is shared by `orlojctl get` and the CRD printer columns. */
+export interface Column {
+  name: string;
+  jsonPath: string;
+  /** Shown only with `-o wide`. */
+  wide?: boolean;
+}
+
+/**
+ * Everything the API server, store, CLI and CRD generator need to know about a kind.
+ * A new kind is one of these (in pkg/api/kinds/) plus, optionally, one reconciler.
+ */
+export interface KindDef {
+  kind: string;
+  plural: string;
+  singular: string;
+  /** kubectl-style short names and spellings accepted by the CLI and the API. */
+  aliases: string[];
+  namespaced: boolean;
+  specSchema: JSONSchema;
+  statusSchema?: JSONSchema;
+  columns: Column[];
+  /** Turns write-only input into its stored form (e.g. Secret stringData → data). */
+  normalizeSpec?(spec: Spec): Spec;
+  /** Hides what a reader must not see (e.g. Secret values). */
+  redact?(obj: StoredResource): StoredResource;
+}

@@ -1,0 +1,102 @@
+import type { KindDef } from '../kind.js';
+import { conditionsSchema } from '../conditions-schema.js';
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export interface TaskWebhookSpec {
+  task_ref: string;
+  suspend: boolean;
+  auth: {
+    profile: string;
+    secret_ref: string;
+    signature_header?: string;
+    signature_prefix?: string;
+    timestamp_header?: string;
+    max_skew_seconds: number;
+  };
+  idempotency: { event_id_header?: string; dedupe_window_seconds?: number };
+  payload: { mode: 'raw' | 'json'; input_key: string };
+  max_body_bytes: number;
+  [extra: string]: unknown;
+}
+
+export const TaskWebhookKind: KindDef = {
+  kind: 'TaskWebhook',
+  plural: 'task-webhooks',
+  singular: 'task-webhook',
+  aliases: ['taskwebhook', 'taskwebhooks', 'tw'],
+  namespaced: true,
+  specSchema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['task_ref', 'auth'],
+    properties: {
+      task_ref: { type: 'string', minLength: 1, description: 'a Task with mode: template in the same namespace' },
+      suspend: { type: 'boolean', default: false },
+      auth: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['secret_ref'],
+        default: {},
+        properties: {
+          profile: {
+            type: 'string',
+            enum: ['generic', 'github', 'stripe', 'slack', 'standard-webhooks', 'gitlab', 'static-header'],
+            default: 'generic',
+          },
+          secret_ref: { type: 'string', minLength: 1 },
+          signature_header: { type: 'string', pattern: '^[A-Za-z0-9-]+$' },
+          signature_prefix: { type: 'string' },
+          timestamp_header: { type: 'string', pattern: '^[A-Za-z0-9-]*$' },
+          max_skew_seconds: { type: 'integer', minimum: 1, maximum: 86400, default: 300 },
+        },
+      },
+      idempotency: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        properties: {
+          event_id_header: { type: 'string', pattern: '^[A-Za-z0-9-]+$' },
+          dedupe_window_seconds: { type: 'integer', minimum: 1, maximum: 31536000, description: 'profile default: 86400, github 259200' },
+        },
+      },
+      payload: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        properties: {
+          mode: { type: 'string', enum: ['raw', 'json'], default: 'raw' },
+          input_key: { type: 'string', minLength: 1, default: 'webhook_payload' },
+        },
+      },
+      max_body_bytes: { type: 'integer', minimum: 1, maximum: 67108864, default: DEFAULT_MAX_BODY_BYTES },
+    },
+  },
+  statusSchema: {
+    type: 'object',
+    properties: {
+      phase: { type: 'string' },
+      observedGeneration: { type: 'integer' },
+      conditions: conditionsSchema,
+      endpointID: { type: 'string' },
+      endpointPath: { type: 'string' },
+      lastError: { type: 'string' },
+      lastDeliveryTime: { type: 'string' },
+      lastEventID: { type: 'string' },
+      lastTriggeredTask: { type: 'string' },
+      acceptedCount: { type: 'integer' },
+      duplicateCount: { type: 'integer' },
+      rejectedCount: { type: 'integer' },
+    },
+  },
+  columns: [
+    { name: 'PROFILE', jsonPath: '.spec.auth.profile' },
+    { name: 'TASK', jsonPath: '.spec.task_ref' },
+    { name: 'ENDPOINT_PATH', jsonPath: '.status.endpointPath' },
+    { name: 'READY', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    { name: 'ACCEPTED', jsonPath: '.status.acceptedCount', wide: true },
+    { name: 'DUPLICATE', jsonPath: '.status.duplicateCount', wide: true },
+    { name: 'REJECTED', jsonPath: '.status.rejectedCount', wide: true },
+    { name: 'LAST_ERROR', jsonPath: '.status.lastError', wide: true },
+  ],
+};

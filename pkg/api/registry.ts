@@ -1,0 +1,28 @@
+import type { KindDef } from './kind.js';
+import { NamespaceKind } from './kinds/namespace.js';
+import { SecretKind } from './kinds/secret.js';
+import { TaskKind } from './kinds/task.js';
+import { TaskWebhookKind } from './kinds/task-webhook.js';
+
+/** Every kind the server serves, in apply order (a Namespace before what lives in it). */
+export const kinds: readonly KindDef[] = [NamespaceKind, SecretKind, TaskKind, TaskWebhookKind];
+
+const byName = new Map<string, KindDef>();
+for (const k of kinds) {
+  for (const n of [k.kind, k.plural, k.singular, ...k.aliases]) byName.set(n.toLowerCase(), k);
+}
+
+/** Resolves a kind from any accepted spelling: `TaskWebhook`, `task-webhooks`, `tw`, ... */
+export function lookupKind(name: string): KindDef | undefined {
+  return byName.get(name.toLowerCase());
+}
+
+export function kindByPlural(plural: string): KindDef | undefined {
+  const k = byName.get(plural.toLowerCase());
+  return k && k.plural === plural ? k : undefined;
+}
+
+export function applyOrder(kind: string): number {
+  const i = kinds.findIndex((k) => k.kind === kind);
+  return i < 0 ? kinds.length : i;
+}

@@ -1,0 +1,66 @@
+// The resource shape shared by every kind (SPEC §2).
+export const API_VERSION = 'orloj.dev/v1';
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+}
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface Condition {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export type Spec = Record<string, unknown>;
+
+export interface Status extends Record<string, unknown> {
+  observedGeneration?: number;
+  conditions?: Condition[];
+}
+
+export interface Resource<S extends Spec = Spec, St extends Status = Status> {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec: S;
+  status?: St;
+}
+
+/** A stored object always has its system metadata filled in. */
+export interface StoredResource<S extends Spec = Spec, St extends Status = Status> extends Resource<S, St> {
+  metadata: ObjectMeta & { namespace: string; uid: string; resourceVersion: string; generation: number; creationTimestamp: string };
+  status: St;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface WatchEvent {
+  type: WatchEventType;
+  object: StoredResource;
+}
+
+export interface ObjectKey {
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+export function keyOf(o: { kind: string; metadata: { namespace?: string; name: string } }): ObjectKey {
+  return { kind: o.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name };
+}
+
+export function keyString(k: ObjectKey): string {
+  return k.namespace ? `${k.kind}/${k.namespace}/${k.name}` : `${k.kind}/${k.name}`;
+}

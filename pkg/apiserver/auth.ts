@@ -1,0 +1,62 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiError } from '../api/errors.js';
+
+export type Role = 'reader' | 'writer' | 'admin';
+const rank: Record<Role, number> = { reader: 1, writer: 2, admin: 3 };
+const ROLES = Object.keys(rank) as Role[];
+
+/**
+ * Tokens are kept only as SHA-256 digests: the lookup is a map hit on the digest, so
+ * no secret is ever compared byte by byte and no plain token sits in memory.
+ */
+export class TokenAuth {
+  private readonly byDigest = new Map<string, Role>();
+
+  constructor(tokens: Array<{ token: string; role: Role }>) {
+    for (const t of tokens) this.byDigest.set(digest(t.token), t.role);
+  }
+
+  /** The caller's role; throws 401 for a missing or unknown token. */
+  authenticate(authorization: string | undefined): Role {
+    const m = authorization?.match(/^Bearer\s+(\S+)\s*$/i);
+    if (!m) throw new ApiError('Unauthorized', 'missing bearer token');
+    const role = this.byDigest.get(digest(m[1]!));
+    if (!role) throw new ApiError('Unauthorized', 'invalid token');
+    return role;
+  }
+}
+
+export function requireRole(have: Role, need: Role): void {
+  if (rank[have] < rank[need]) throw new ApiError('Forbidden', `this operation needs the ${need} role; the token has ${have}`);
+}
+
+function digest(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Parses `tok:role,tok2:role2` (the --api-tokens flag). */
+export function parseTokenList(text: string): Array<{ token: string; role: Role }> {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const i = entry.lastIndexOf(':');
+      const token = i > 0 ? entry.slice(0, i) : entry;
+      const role = (i > 0 ? entry.slice(i + 1) : 'admin') as Role;
+      if (!ROLES.includes(role)) throw new Error(`unknown role "${role}" in --api-tokens (use reader, writer or admin)`);
+      if (token.length < 8) throw new Error('API tokens must be at least 8 characters');
+      return { token, role };
+    });
+}
+
+/** The admin token generated on first start, kept (owner-only) in the data dir across restarts. */
+export function loadOrCreateAdminToken(dataDir: string): { token: string; created: boolean } {
+  const file = join(dataDir, 'admin-token');
+  if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), created: false };
+  const token = `orloj_${randomBytes(32).toString('base64url')}`;
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return { token, created: true };
+}

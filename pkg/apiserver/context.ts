@@ -1,0 +1,19 @@
+import type { Logger } from 'pino';
+import type { ResourceStore } from '../store/types.js';
+import type { Role, TokenAuth } from './auth.js';
+
+/** What every API handler may use; built once in server.ts. */
+export interface ServerDeps {
+  store: ResourceStore;
+  auth: TokenAuth;
+  log: Logger;
+  maxRequestBytes: number;
+  version: string;
+  isReady: () => boolean;
+}
+
+export interface RequestState {
+  role: Role;
+  requestId: string;
+  log: Logger;
+}

@@ -1,0 +1,143 @@
+import type { Context } from 'koa';
+import type Router from '@koa/router';
+import { ApiError } from '../api/errors.js';
+import type { KindDef } from '../api/kind.js';
+import { DEFAULT_NAMESPACE, nameProblem } from '../api/meta.js';
+import { kindByPlural } from '../api/registry.js';
+import { parseSelector } from '../api/selector.js';
+import type { ObjectKey, Status, StoredResource } from '../api/types.js';
+import { validateResource } from '../api/validate.js';
+import { requireRole } from './auth.js';
+import { parseObjectBody, readBody } from './body.js';
+import type { RequestState, ServerDeps } from './context.js';
+import { serveWatch } from './watch.js';
+
+type Ctx = Context & { state: RequestState; params: Record<string, string> };
+
+export function kindOf(ctx: Ctx): KindDef {
+  const def = kindByPlural(ctx.params.plural ?? '');
+  if (!def) throw new ApiError('NotFound', `the server could not find the requested resource type "${ctx.params.plural}"`);
+  return def;
+}
+
+/** The namespace a request addresses: `?namespace=`, default `default`; '' for cluster kinds. */
+export function namespaceOf(ctx: Ctx, def: KindDef): string {
+  if (!def.namespaced) return '';
+  const ns = typeof ctx.query.namespace === 'string' && ctx.query.namespace ? ctx.query.namespace : DEFAULT_NAMESPACE;
+  const p = nameProblem(ns);
+  if (p) throw new ApiError('BadRequest', `namespace ${p}`);
+  return ns;
+}
+
+export function keyFor(ctx: Ctx, def: KindDef): ObjectKey {
+  return { kind: def.kind, namespace: namespaceOf(ctx, def), name: ctx.params.name ?? '' };
+}
+
+function present(ctx: Ctx, def: KindDef, o: StoredResource): StoredResource {
+  const reveal = ctx.query.reveal === 'true' && ctx.state.role === 'admin';
+  return def.redact && !reveal ? def.redact(o) : o;
+}
+
+async function readObject(ctx: Ctx, deps: ServerDeps): Promise<unknown> {
+  return parseObjectBody(ctx.get('content-type') || undefined, await readBody(ctx.req, deps.maxRequestBytes));
+}
+
+const flag = (v: unknown): boolean => v === 'true' || v === '1' || v === '';
+
+export function resourceRoutes(router: Router, deps: ServerDeps): void {
+  const { store } = deps;
+
+  router.get('/v1/:plural', async (ctx) => {
+    const c = ctx as unknown as Ctx;
+    const def = kindOf(c);
+    const all = flag(c.query.allNamespaces) || !def.namespaced;
+    const namespace = all ? undefined : namespaceOf(c, def);
+    const labelSelector = parseSelector(typeof c.query.labelSelector === 'string' ? c.query.labelSelector : undefined);
+    if (flag(c.query.watch)) {
+      serveWatch(c, deps, def, { namespace, labelSelector, since: c.query.resourceVersion as string | undefined });
+      return;
+    }
+    const limit = c.query.limit ? Number(c.query.limit) : undefined;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new ApiError('BadRequest', 'limit must be a positive integer');
+    const res = await store.list(def.kind, { namespace, labelSelector, limit, continue: c.query.continue as string | undefined });
+    c.body = {
+      apiVersion: 'orloj.dev/v1',
+      kind: `${def.kind}List`,
+      metadata: { resourceVersion: res.resourceVersion, ...(res.continue ? { continue: res.continue } : {}) },
+      items: res.items.map((o) => present(c, def, o)),
+    };
+  });
+
+  router.post('/v1/:plural', async (ctx) => {
+    const c = ctx as unknown as Ctx;
+    requireRole(c.state.role, 'writer');
+    const def = kindOf(c);
+    const { obj } = validateBody(await readObject(c, deps), def, namespaceOf(c, def), undefined);
+    const res = await store.apply(obj, { createOnly: true, dryRun: flag(c.query.dryRun) });
+    c.status = 201;
+    c.set('X-Orloj-Result', res.outcome);
+    c.body = present(c, def, res.object);
+  });
+
+  router.get('/v1/:plural/:name', async (ctx) => {
+    const c = ctx as unknown as Ctx;
+    c.body = present(c, kindOf(c), await mustGet(deps, keyFor(c, kindOf(c))));
+  });
+
+  router.put('/v1/:plural/:name', async (ctx) => {
+    const c = ctx as unknown as Ctx;
+    requireRole(c.state.role, 'writer');
+    const def = kindOf(c);
+    const { obj } = validateBody(await readObject(c, deps), def, namespaceOf(c, def), c.params.name);
+    const res = await store.apply(obj, { dryRun: flag(c.query.dryRun) });
+    c.status = res.outcome === 'created' ? 201 : 200;
+    c.set('X-Orloj-Result', res.outcome);
+    c.body = present(c, def, res.object);
+  });
+
+  router.delete('/v1/:plural/:name', async (ctx) => {
+    const c = ctx as unknown as Ctx;
+    requireRole(c.state.role, 'writer');
+    const def = kindOf(c);
+    const rv = typeof c.query.resourceVersion === 'string' ? c.query.resourceVersion : undefined;
+    c.body = present(c, def, await store.delete(keyFor(c, def), { resourceVersion: rv }));
+  });
+
+  router.get('/v1/:plural/:name/status', async (ctx) => {
+    const c = ctx as unknown as Ctx;
+    c.body = present(c, kindOf(c), await mustGet(deps, keyFor(c, kindOf(c))));
+  });
+
+  router.put('/v1/:plural/:name/status', async (ctx) => {
+    const c = ctx as unknown as Ctx;
+    requireRole(c.state.role, 'writer');
+    const def = kindOf(c);
+    const body = (await readObject(c, deps)) as { status?: unknown; metadata?: { resourceVersion?: string } } | null;
+    const status = body?.status;
+    if (!status || typeof status !== 'object' || Array.isArray(status)) throw new ApiError('BadRequest', 'body must be an object with a status object');
+    const updated = await store.updateStatus(keyFor(c, def), status as Status, { resourceVersion: body?.metadata?.resourceVersion });
+    c.body = present(c, def, updated);
+  });
+}
+
+/** Validates a request body and checks it addresses the URL's namespace and name. */
+function validateBody(input: unknown, def: KindDef, namespace: string, urlName: string | undefined): ReturnType<typeof validateResource> {
+  if (input && typeof input === 'object' && !Array.isArray(input)) {
+    const o = input as Record<string, unknown>;
+    if (o.kind === undefined) o.kind = def.kind;
+    const meta = (o.metadata ?? (o.metadata = {})) as Record<string, unknown>;
+    if (urlName && meta.name === undefined) meta.name = urlName;
+    if (urlName && meta.name !== urlName) throw new ApiError('BadRequest', `metadata.name "${String(meta.name)}" does not match the URL name "${urlName}"`);
+    if (def.namespaced && meta.namespace !== undefined && meta.namespace !== namespace) {
+      throw new ApiError('BadRequest', `metadata.namespace "${String(meta.namespace)}" does not match the request namespace "${namespace}"`);
+    }
+    if (o.kind !== def.kind) throw new ApiError('BadRequest', `kind "${String(o.kind)}" does not match the URL's resource type ${def.plural}`);
+  }
+  return validateResource(input, namespace);
+}
+
+export async function mustGet(deps: ServerDeps, key: ObjectKey): Promise<StoredResource> {
+  const o = await deps.store.get(key.kind, key.namespace, key.name);
+  if (!o) throw new ApiError('NotFound', `${key.kind} "${key.namespace ? `${key.namespace}/` : ''}${key.name}" not found`, { kind: key.kind, name: key.name });
+  return o;
+}

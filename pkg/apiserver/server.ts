@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import Koa from 'koa';
+import Router from '@koa/router';
+import { ApiError } from '../api/errors.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { RequestState, ServerDeps } from './context.js';
+import { statusErrors } from './errors.js';
+import { resourceRoutes } from './resources.js';
+
+/** Serves one path prefix outside Koa (the delivery path is hot and authenticates itself). */
+export interface RawHandler {
+  prefix: string;
+  handle(req: IncomingMessage, res: ServerResponse): void;
+}
+
+export interface ApiServerOptions extends ServerDeps {
+  metrics: Metrics;
+  /** Extra API routes (deliveries, rotation, ...) added by other packages. */
+  routes?: Array<(router: Router, deps: ServerDeps) => void>;
+  raw?: RawHandler[];
+}
+
+const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/version']);
+
+export function createApp(opts: ApiServerOptions): Koa {
+  const app = new Koa();
+  app.proxy = false;
+  app.silent = true;
+  const router = new Router();
+  router.get('/healthz', (ctx) => void (ctx.body = { status: 'ok' }));
+  router.get('/readyz', (ctx) => {
+    const ready = opts.isReady();
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { status: ready ? 'ready' : 'starting' };
+  });
+  router.get('/version', (ctx) => void (ctx.body = { version: opts.version }));
+  router.get('/metrics', async (ctx) => {
+    ctx.type = opts.metrics.registry.contentType;
+    ctx.body = await opts.metrics.registry.metrics();
+  });
+  router.get('/v1/events', async (ctx) => {
+    const q = ctx.query as Record<string, string | undefined>;
+    const items = await opts.store.listEvents({ kind: q.kind, namespace: q.namespace, name: q.name }, Number(q.limit ?? 50));
+    ctx.body = { kind: 'EventList', items };
+  });
+  for (const add of opts.routes ?? []) add(router, opts);
+  resourceRoutes(router, opts);
+
+  app.use(async (ctx, next) => {
+    const state = ctx.state as RequestState;
+    state.requestId = ctx.get('x-request-id') || randomUUID();
+    state.log = opts.log.child({ reqId: state.requestId });
+    ctx.set('X-Request-Id', state.requestId);
+    const start = performance.now();
+    await next();
+    const resource = ctx.path.split('/')[2] ?? ctx.path;
+    opts.metrics.apiRequests.inc({ method: ctx.method, resource, code: String(ctx.status) });
+    state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: +(performance.now() - start).toFixed(2) }, 'request');
+  });
+  app.use(statusErrors);
+  app.use(async (ctx, next) => {
+    if (!OPEN_PATHS.has(ctx.path)) (ctx.state as RequestState).role = opts.auth.authenticate(ctx.get('authorization') || undefined);
+    await next();
+  });
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}
+
+export function createHttpServer(opts: ApiServerOptions): Server {
+  const koa = createApp(opts).callback();
+  const raw = opts.raw ?? [];
+  const server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    for (const h of raw) if (url.startsWith(h.prefix)) return h.handle(req, res);
+    void koa(req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
+}
+
+export { ApiError };

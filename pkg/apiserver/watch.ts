@@ -1,0 +1,51 @@
+import type { Context } from 'koa';
+import type { KindDef } from '../api/kind.js';
+import { matchesSelector, type Requirement } from '../api/selector.js';
+import type { WatchEvent } from '../api/types.js';
+import type { RequestState, ServerDeps } from './context.js';
+
+interface WatchOptions {
+  namespace?: string;
+  labelSelector: Requirement[];
+  since?: string;
+}
+
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * Streams changes as newline-delimited JSON, or as Server-Sent Events when the client
+ * accepts text/event-stream. Events are pushed from the store as they commit.
+ */
+export function serveWatch(ctx: Context & { state: RequestState }, deps: ServerDeps, def: KindDef, opts: WatchOptions): void {
+  const sse = (ctx.get('accept') || '').includes('text/event-stream');
+  const present = (e: WatchEvent): WatchEvent => (def.redact ? { ...e, object: def.redact(e.object) } : e);
+  const write = (e: WatchEvent): void => {
+    if (!matchesSelector(e.object.metadata.labels, opts.labelSelector)) return;
+    const data = JSON.stringify(present(e));
+    res.write(sse ? `id: ${e.object.metadata.resourceVersion}\nevent: ${e.type}\ndata: ${data}\n\n` : `${data}\n`);
+  };
+  const res = ctx.res;
+  // May throw 410 Gone before anything is sent, which the error middleware answers.
+  const since = opts.since ?? (ctx.get('last-event-id') || undefined);
+  const buffered: WatchEvent[] = [];
+  let ready = false;
+  const unsubscribe = deps.store.watch({ kind: def.kind, namespace: opts.namespace }, since, (e) => (ready ? write(e) : buffered.push(e)));
+  ctx.respond = false;
+  res.writeHead(200, {
+    'Content-Type': sse ? 'text/event-stream' : 'application/x-ndjson',
+    'Cache-Control': 'no-cache',
+    'X-Request-Id': ctx.state.requestId,
+    Connection: 'keep-alive',
+  });
+  res.flushHeaders();
+  ctx.req.socket.setNoDelay(true);
+  ready = true;
+  buffered.forEach(write);
+  const beat = setInterval(() => res.write(sse ? ': heartbeat\n\n' : ''), HEARTBEAT_MS);
+  const stop = (): void => {
+    clearInterval(beat);
+    unsubscribe();
+  };
+  ctx.req.once('close', stop);
+  res.once('close', stop);
+}

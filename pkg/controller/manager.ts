@@ -1,0 +1,117 @@
+import type { Logger } from 'pino';
+import { keyString, type ObjectKey, type WatchEvent } from '../api/types.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { ResourceStore } from '../store/types.js';
+import { WorkQueue } from './queue.js';
+
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+}
+
+/** A configuration problem that retrying cannot fix: reported, not retried. */
+export class TerminalError extends Error {}
+
+/** Maps a change of another kind to the keys of this reconciler's kind that depend on it. */
+export interface Watch {
+  kind: string;
+  map(e: WatchEvent, store: ResourceStore): Promise<ObjectKey[]>;
+}
+
+/**
+ * The whole reconciler contract: given a key, read the world and converge. Level-triggered
+ * and idempotent; `shouldReconcile` filters events of the own kind cheaply (no reads).
+ */
+export interface Reconciler {
+  kind: string;
+  reconcile(key: ObjectKey): Promise<ReconcileResult | void>;
+  shouldReconcile?(e: WatchEvent): boolean;
+  watches?: Watch[];
+}
+
+export interface ManagerOptions {
+  store: ResourceStore;
+  log: Logger;
+  metrics: Metrics;
+  resyncMs?: number;
+}
+
+const parseKey = (kind: string, s: string): ObjectKey => {
+  const i = s.indexOf('/');
+  return { kind, namespace: s.slice(0, i), name: s.slice(i + 1) };
+};
+
+/** Runs each reconciler over its own queue, fed by store watch events and a periodic resync. */
+export class Manager {
+  private readonly queues = new Map<string, WorkQueue>();
+  private stopWatch?: () => void;
+  private resyncTimer?: NodeJS.Timeout;
+  private running: Promise<void>[] = [];
+  private synced = false;
+
+  constructor(
+    private readonly opts: ManagerOptions,
+    private readonly reconcilers: Reconciler[],
+  ) {}
+
+  async start(): Promise<void> {
+    for (const r of this.reconcilers) this.queues.set(r.kind, new WorkQueue());
+    this.stopWatch = this.opts.store.watch({}, undefined, (e) => void this.onEvent(e));
+    await this.resync();
+    this.resyncTimer = setInterval(() => void this.resync(), this.opts.resyncMs ?? 60_000);
+    this.resyncTimer.unref();
+    for (const r of this.reconcilers) this.running.push(this.worker(r));
+    this.synced = true;
+  }
+
+  get hasSynced(): boolean {
+    return this.synced;
+  }
+
+  private async onEvent(e: WatchEvent): Promise<void> {
+    for (const r of this.reconcilers) {
+      if (e.object.kind === r.kind && (!r.shouldReconcile || r.shouldReconcile(e))) this.enqueue(r.kind, e.object.metadata);
+      for (const w of r.watches ?? []) {
+        if (w.kind !== e.object.kind) continue;
+        for (const k of await w.map(e, this.opts.store).catch(() => [])) this.enqueue(r.kind, k);
+      }
+    }
+  }
+
+  private enqueue(kind: string, k: { namespace?: string; name: string }): void {
+    this.queues.get(kind)?.add(`${k.namespace ?? ''}/${k.name}`);
+  }
+
+  private async resync(): Promise<void> {
+    for (const r of this.reconcilers) {
+      const { items } = await this.opts.store.list(r.kind);
+      for (const o of items) this.enqueue(r.kind, o.metadata);
+    }
+  }
+
+  private async worker(r: Reconciler): Promise<void> {
+    const q = this.queues.get(r.kind)!;
+    for (let s = await q.get(); s !== undefined; s = await q.get()) {
+      const key = parseKey(r.kind, s);
+      try {
+        const res = await r.reconcile(key);
+        q.forget(s);
+        if (res?.requeueAfterMs) q.addAfter(s, res.requeueAfterMs);
+        this.opts.metrics.reconciles.inc({ kind: r.kind, result: 'success' });
+      } catch (err) {
+        const terminal = err instanceof TerminalError;
+        this.opts.metrics.reconciles.inc({ kind: r.kind, result: terminal ? 'terminal' : 'error' });
+        const delay = terminal ? undefined : q.addRateLimited(s);
+        this.opts.log.warn({ err, key: keyString(key), retryInMs: delay }, 'reconcile failed');
+      } finally {
+        q.done(s);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopWatch?.();
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    for (const q of this.queues.values()) q.shutdown();
+    await Promise.allSettled(this.running);
+  }
+}

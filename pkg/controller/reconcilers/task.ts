@@ -1,0 +1,41 @@
+import type { Condition, ObjectKey, Status, StoredResource, WatchEvent } from '../../api/types.js';
+import type { ResourceStore } from '../../store/types.js';
+import { findCondition, ready } from '../conditions.js';
+import type { Reconciler } from '../manager.js';
+import { patchStatus } from '../status.js';
+
+/** The Ready condition a task should show, from its mode and phase alone. */
+function desiredReady(t: StoredResource): Pick<Condition, 'status' | 'reason' | 'message'> {
+  if (t.spec.mode === 'template') return { status: 'True', reason: 'Template', message: 'template task: never run, used by webhooks' };
+  const phase = (t.status.phase as string | undefined) ?? 'Pending';
+  if (phase === 'Failed') return { status: 'False', reason: 'Failed', message: String(t.status.message ?? 'the task failed') };
+  return { status: 'True', reason: phase, message: `task is ${phase.toLowerCase()}` };
+}
+
+/** Templates are marked as such and never run; run tasks start Pending. Workers move phases. */
+export function initialTaskStatus(t: StoredResource): Status {
+  const want = desiredReady(t);
+  const gen = t.metadata.generation;
+  const phase = t.spec.mode === 'template' ? undefined : ((t.status.phase as string | undefined) ?? 'Pending');
+  const status: Status = { ...t.status, observedGeneration: gen, conditions: ready(t.status.conditions, want.status, want.reason, want.message, gen) };
+  if (phase) status.phase = phase;
+  else delete status.phase;
+  return status;
+}
+
+function upToDate(t: StoredResource): boolean {
+  const c = findCondition(t.status.conditions, 'Ready');
+  const want = desiredReady(t);
+  return t.status.observedGeneration === t.metadata.generation && c?.status === want.status && c.reason === want.reason;
+}
+
+export function taskReconciler(store: ResourceStore): Reconciler {
+  return {
+    kind: 'Task',
+    // Run tasks created by deliveries arrive complete: skipping them keeps the delivery path free of extra writes.
+    shouldReconcile: (e: WatchEvent) => e.type !== 'DELETED' && !upToDate(e.object),
+    async reconcile(key: ObjectKey) {
+      await patchStatus(store, key, (t) => (upToDate(t) ? undefined : initialTaskStatus(t)));
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
+import { TokenAuth, loadOrCreateAdminToken, parseTokenList, type Role } from '../apiserver/auth.js';
+import { createHttpServer } from '../apiserver/server.js';
+import { clientConfigPath, writeClientConfig } from '../config/client-config.js';
+import { Manager } from '../controller/manager.js';
+import { secretReconciler } from '../controller/reconcilers/secret.js';
+import { taskReconciler } from '../controller/reconcilers/task.js';
+import { taskWebhookReconciler } from '../controller/reconcilers/task-webhook.js';
+import { createMetrics } from '../metrics/metrics.js';
+import { openDatabase } from '../store/sqlite/db.js';
+import { SqliteResourceStore } from '../store/sqlite/resource-store.js';
+import { VERSION } from '../version.js';
+import type { DaemonOptions } from './options.js';
+
+export interface Daemon {
+  url: string;
+  close(): Promise<void>;
+}
+
+const TOMBSTONE_MAX_AGE_MS = 60 * 60_000;
+
+function resolveTokens(opts: DaemonOptions, log: Logger): { tokens: Array<{ token: string; role: Role }>; generated?: string } {
+  if (opts.apiTokens) return { tokens: parseTokenList(opts.apiTokens) };
+  const { token, created } = loadOrCreateAdminToken(opts.dataDir);
+  if (created) log.info('generated an admin API token (kept in the data dir)');
+  return { tokens: [{ token, role: 'admin' }], generated: token };
+}
+
+/** Opens the store, starts the reconcilers and serves the API until close(). */
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const log = pino({ level: opts.logLevel, base: { svc: 'orlojd' } });
+  const db = openDatabase(opts.dataDir);
+  const store = new SqliteResourceStore(db);
+  const metrics = createMetrics();
+  const { tokens, generated } = resolveTokens(opts, log);
+  const manager = new Manager({ store, log: log.child({ component: 'controller' }), metrics, resyncMs: opts.resyncSeconds * 1000 }, [
+    secretReconciler(store),
+    taskReconciler(store),
+    taskWebhookReconciler(store),
+  ]);
+  const server: Server = createHttpServer({
+    store,
+    auth: new TokenAuth(tokens),
+    log,
+    metrics,
+    maxRequestBytes: opts.maxRequestBytes,
+    version: VERSION,
+    isReady: () => manager.hasSynced,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.listen.port, opts.listen.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${host}:${addr.port}`;
+  if (generated) {
+    const path = clientConfigPath();
+    writeClientConfig(path, { server: url, token: generated });
+    log.info({ path }, 'wrote client config for orlojctl');
+  }
+  await manager.start();
+  const compactor = setInterval(() => store.compact(TOMBSTONE_MAX_AGE_MS), 60_000);
+  compactor.unref();
+  log.info({ url, dataDir: opts.dataDir, version: VERSION }, 'orlojd listening');
+  return {
+    url,
+    async close() {
+      clearInterval(compactor);
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await manager.stop();
+      await store.close();
+    },
+  };
+}

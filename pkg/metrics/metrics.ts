@@ -1,0 +1,36 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One registry per server, so tests can run several in one process. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'orloj_' });
+  return {
+    registry,
+    apiRequests: new Counter({
+      name: 'orloj_api_requests_total',
+      help: 'API requests by method, resource and HTTP status code',
+      labelNames: ['method', 'resource', 'code'] as const,
+      registers: [registry],
+    }),
+    deliveries: new Counter({
+      name: 'orloj_webhook_deliveries_total',
+      help: 'Inbound webhook deliveries by receiver kind and outcome',
+      labelNames: ['kind', 'outcome'] as const,
+      registers: [registry],
+    }),
+    deliveryDuration: new Histogram({
+      name: 'orloj_webhook_delivery_duration_seconds',
+      help: 'Time from request to answer for inbound deliveries',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+      registers: [registry],
+    }),
+    reconciles: new Counter({
+      name: 'orloj_reconcile_total',
+      help: 'Reconciles by kind and result',
+      labelNames: ['kind', 'result'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

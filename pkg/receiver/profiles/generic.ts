@@ -1,0 +1,58 @@
+// Generic HMAC-SHA256 over `timestamp + "." + body`, for senders that follow no provider's scheme.
+import { anyHmacMatches, decodeHex, header, hmacSha256, parseTimestamp, skewReason, withinSkew } from '../crypto.js';
+import type { SignatureProfile } from './types.js';
+
+const SEPARATORS = /[\s,]+/;
+
+export const generic: SignatureProfile = {
+  name: 'generic',
+  defaults: {
+    signatureHeader: 'X-Signature',
+    signaturePrefix: 'sha256=',
+    timestampHeader: 'X-Timestamp',
+    eventIdHeader: 'X-Event-Id',
+    eventTypeHeader: 'X-Event-Type',
+    maxSkewSeconds: 300,
+    dedupeWindowSeconds: 86400,
+  },
+
+  verify(req, keys, opts, nowMs) {
+    const value = header(req, opts.signatureHeader);
+    if (!value) return { ok: false, reason: `missing signature header ${opts.signatureHeader}` };
+    // Without a timestamp header configured the body alone is signed (and there is no replay guard).
+    let ts = '';
+    if (opts.timestampHeader) {
+      ts = header(req, opts.timestampHeader) ?? '';
+      if (!ts) return { ok: false, reason: `missing timestamp header ${opts.timestampHeader}` };
+      const tsMs = parseTimestamp(ts);
+      if (tsMs === undefined) return { ok: false, reason: 'invalid timestamp' };
+      if (!withinSkew(tsMs, nowMs, opts.maxSkewSeconds)) return { ok: false, reason: skewReason(opts.maxSkewSeconds) };
+    }
+    const candidates: Buffer[] = [];
+    for (const part of value.split(SEPARATORS)) {
+      if (!part.startsWith(opts.signaturePrefix)) continue;
+      const sig = decodeHex(part.slice(opts.signaturePrefix.length));
+      if (sig) candidates.push(sig);
+    }
+    if (candidates.length === 0) return { ok: false, reason: `malformed signature header ${opts.signatureHeader}` };
+    const ok = opts.timestampHeader
+      ? anyHmacMatches(keys, candidates, ts, '.', req.body)
+      : anyHmacMatches(keys, candidates, req.body);
+    return ok ? { ok: true } : { ok: false, reason: 'signature mismatch' };
+  },
+
+  eventId: (req, opts) => header(req, opts.eventIdHeader) || undefined,
+  eventType: (req) => header(req, 'X-Event-Type') || undefined,
+
+  sign(body, key, opts, nowMs, eventId) {
+    const out: Record<string, string> = { [opts.eventIdHeader]: eventId };
+    if (opts.timestampHeader) {
+      const ts = String(Math.floor(nowMs / 1000));
+      out[opts.timestampHeader] = ts;
+      out[opts.signatureHeader] = opts.signaturePrefix + hmacSha256(key, ts, '.', body).toString('hex');
+    } else {
+      out[opts.signatureHeader] = opts.signaturePrefix + hmacSha256(key, body).toString('hex');
+    }
+    return out;
+  },
+};

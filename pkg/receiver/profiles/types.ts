@@ -1,0 +1,42 @@
+// One signature profile = one small file implementing SignatureProfile.
+// Shared steps (body cap, dedup, recording) live outside the profiles.
+
+/** What a profile sees of a delivery: lower-cased header names and the raw body bytes. */
+export interface DeliveryRequest {
+  headers: Record<string, string | undefined>;
+  body: Buffer;
+}
+
+/** Header names and limits, resolved from `spec.auth` over the profile's defaults. */
+export interface ProfileOptions {
+  signatureHeader: string;
+  signaturePrefix: string;
+  timestampHeader: string;
+  eventIdHeader: string;
+  maxSkewSeconds: number;
+}
+
+export interface ProfileDefaults extends ProfileOptions {
+  dedupeWindowSeconds: number;
+  /** Header carrying the provider's event type, when the provider has one. */
+  eventTypeHeader?: string;
+}
+
+export type VerifyResult = { ok: true } | { ok: false; reason: string };
+
+export interface SignatureProfile {
+  readonly name: string;
+  readonly defaults: ProfileDefaults;
+  /**
+   * Checks the request against every candidate key (each key of the referenced Secret,
+   * as raw bytes). `reason` is for status.lastError only and never names a secret.
+   * `nowMs` is the server clock.
+   */
+  verify(req: DeliveryRequest, keys: Buffer[], opts: ProfileOptions, nowMs: number): VerifyResult;
+  /** The sender's event id, or undefined when the delivery carries none. */
+  eventId(req: DeliveryRequest, opts: ProfileOptions): string | undefined;
+  /** The provider's event type, when it sends one. */
+  eventType(req: DeliveryRequest, opts: ProfileOptions): string | undefined;
+  /** Headers a sender would add to sign `body` with `key` (used by `orlojctl webhook send`, tests and benchmarks). */
+  sign(body: Buffer, key: Buffer, opts: ProfileOptions, nowMs: number, eventId: string): Record<string, string>;
+}

@@ -1,0 +1,65 @@
+import Database from 'libsql';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type DB = InstanceType<typeof Database>;
+
+/** Schema migrations, applied in order once each; append only. */
+const migrations: string[] = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE resources (
+     kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+     uid TEXT NOT NULL, rv INTEGER NOT NULL, create_rv INTEGER NOT NULL,
+     generation INTEGER NOT NULL, created TEXT NOT NULL,
+     labels TEXT, annotations TEXT, spec TEXT NOT NULL, status TEXT NOT NULL,
+     endpoint_id TEXT, deleted_at INTEGER,
+     PRIMARY KEY (kind, namespace, name));
+   CREATE INDEX resources_rv ON resources (rv);
+   CREATE UNIQUE INDEX resources_endpoint ON resources (endpoint_id) WHERE endpoint_id IS NOT NULL AND deleted_at IS NULL;
+   CREATE TABLE labels (
+     kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+     PRIMARY KEY (kind, namespace, name, key));
+   CREATE INDEX labels_kv ON labels (kind, key, value);
+   CREATE TABLE events (
+     kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+     type TEXT NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL,
+     count INTEGER NOT NULL, first_ts TEXT NOT NULL, last_ts TEXT NOT NULL, seq INTEGER NOT NULL,
+     PRIMARY KEY (kind, namespace, name, reason, message));
+   CREATE INDEX events_seq ON events (seq);`,
+  `CREATE TABLE dedup (
+     owner_uid TEXT NOT NULL, event_id TEXT NOT NULL, expires_at INTEGER NOT NULL,
+     seq INTEGER NOT NULL, task TEXT NOT NULL,
+     PRIMARY KEY (owner_uid, event_id));
+   CREATE INDEX dedup_expiry ON dedup (expires_at);
+   CREATE TABLE deliveries (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, owner TEXT NOT NULL,
+     event_id TEXT, outcome TEXT NOT NULL, reason TEXT, http_status INTEGER,
+     duration_ms REAL, task TEXT, attempt INTEGER);
+   CREATE INDEX deliveries_owner ON deliveries (owner, id);
+   CREATE INDEX deliveries_outcome ON deliveries (outcome, id);`,
+];
+
+export function openDatabase(dataDir: string): DB {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, 'orloj.db'));
+  db.pragma('journal_mode = WAL');
+  // WAL + NORMAL: a commit is in the WAL before we answer, so a killed process loses
+  // nothing it acknowledged; only an OS crash could lose the last commits.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: DB): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)');
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+  const applied = row.v ?? 0;
+  for (let i = applied; i < migrations.length; i++) {
+    db.transaction(() => {
+      db.exec(migrations[i]!);
+      db.prepare('INSERT INTO schema_migrations (version) VALUES (?)').run(i + 1);
+    })();
+  }
+}

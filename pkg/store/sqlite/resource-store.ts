@@ -1,0 +1,368 @@
+import { randomUUID } from 'node:crypto';
+import { ApiError, notFound } from '../../api/errors.js';
+import { DEFAULT_NAMESPACE } from '../../api/meta.js';
+import type { Requirement } from '../../api/selector.js';
+import type { ObjectKey, Resource, Status, StoredResource, WatchEvent } from '../../api/types.js';
+import { deepEqual } from '../../util/json.js';
+import type {
+  ApplyOutcome, EventType, ListOptions, ListResult, ObjectEvent, Precondition, ResourceStore, WatchFilter, WriteOptions,
+} from '../types.js';
+import type { DB } from './db.js';
+import { RESOURCE_COLUMNS, resourceToRow, rowToResource, type ResourceRow } from './rows.js';
+
+interface Subscriber {
+  filter: WatchFilter;
+  onEvent: (e: WatchEvent) => void;
+}
+
+const conflict = (kind: string, name: string): ApiError =>
+  new ApiError('Conflict', `Operation cannot be fulfilled on ${kind} "${name}": the object has been modified; please apply your changes to the latest version and try again`, { kind, name });
+
+/** The SQLite resource store: one writer, one store-wide revision, watch from memory after commit. */
+export class SqliteResourceStore implements ResourceStore {
+  private rev: number;
+  private compactedRev: number;
+  private pending: WatchEvent[] = [];
+  private readonly subs = new Set<Subscriber>();
+  private inTx = false;
+  private eventSeq = Date.now();
+  private readonly q;
+
+  constructor(readonly db: DB) {
+    this.q = {
+      get: db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE kind = ? AND namespace = ? AND name = ? AND deleted_at IS NULL`),
+      getAny: db.prepare(`SELECT create_rv, deleted_at FROM resources WHERE kind = ? AND namespace = ? AND name = ?`),
+      upsert: db.prepare(`INSERT OR REPLACE INTO resources (${RESOURCE_COLUMNS}) VALUES
+        (@kind, @namespace, @name, @uid, @rv, @create_rv, @generation, @created, @labels, @annotations, @spec, @status, @endpoint_id, @deleted_at)`),
+      updateStatus: db.prepare('UPDATE resources SET status = ?, rv = ?, endpoint_id = ? WHERE kind = ? AND namespace = ? AND name = ?'),
+      tombstone: db.prepare('UPDATE resources SET rv = ?, deleted_at = ?, endpoint_id = NULL WHERE kind = ? AND namespace = ? AND name = ?'),
+      delLabels: db.prepare('DELETE FROM labels WHERE kind = ? AND namespace = ? AND name = ?'),
+      addLabel: db.prepare('INSERT INTO labels (kind, namespace, name, key, value) VALUES (?, ?, ?, ?, ?)'),
+      byEndpoint: db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE endpoint_id = ? AND deleted_at IS NULL`),
+      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+      countInNs: db.prepare('SELECT COUNT(*) AS n FROM resources WHERE namespace = ? AND deleted_at IS NULL'),
+    };
+    this.rev = Number(this.meta('revision') ?? 0);
+    this.compactedRev = Number(this.meta('compacted_revision') ?? 0);
+  }
+
+  private meta(key: string): string | undefined {
+    return (this.q.getMeta.get(key) as { value: string } | undefined)?.value;
+  }
+
+  revision(): string {
+    return String(this.rev);
+  }
+
+  /** Runs `fn` in one transaction; watch events are published only after it commits. */
+  tx<T>(fn: () => T): T {
+    if (this.inTx) return fn();
+    const startRev = this.rev;
+    this.inTx = true;
+    try {
+      const result = this.db.transaction(() => {
+        const r = fn();
+        if (this.rev !== startRev) this.q.setMeta.run('revision', String(this.rev));
+        return r;
+      })();
+      this.inTx = false;
+      this.publish();
+      return result;
+    } catch (e) {
+      this.inTx = false;
+      this.rev = startRev;
+      this.pending = [];
+      throw e;
+    }
+  }
+
+  private publish(): void {
+    const events = this.pending;
+    this.pending = [];
+    for (const e of events) {
+      for (const s of this.subs) if (matches(s.filter, e.object)) deliver(s, e);
+    }
+  }
+
+  getSync(kind: string, namespace: string, name: string): StoredResource | undefined {
+    const row = this.q.get.get(kind, namespace, name) as ResourceRow | undefined;
+    return row ? rowToResource(row) : undefined;
+  }
+
+  async get(kind: string, namespace: string, name: string): Promise<StoredResource | undefined> {
+    return this.getSync(kind, namespace, name);
+  }
+
+  async findByEndpointId(endpointId: string): Promise<StoredResource | undefined> {
+    const row = this.q.byEndpoint.get(endpointId) as ResourceRow | undefined;
+    return row ? rowToResource(row) : undefined;
+  }
+
+  async list(kind: string, opts: ListOptions = {}): Promise<ListResult> {
+    const where = ['r.kind = ?', 'r.deleted_at IS NULL'];
+    const args: unknown[] = [kind];
+    if (opts.namespace !== undefined) {
+      where.push('r.namespace = ?');
+      args.push(opts.namespace);
+    }
+    for (const req of opts.labelSelector ?? []) selectorClause(req, where, args);
+    if (opts.continue) {
+      const [ns, name] = decodeContinue(opts.continue);
+      where.push('(r.namespace, r.name) > (?, ?)');
+      args.push(ns, name);
+    }
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : undefined;
+    const sql = `SELECT ${RESOURCE_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')} FROM resources r
+      WHERE ${where.join(' AND ')} ORDER BY r.namespace, r.name${limit ? ` LIMIT ${limit + 1}` : ''}`;
+    const rows = this.db.prepare(sql).all(...args) as ResourceRow[];
+    const more = limit !== undefined && rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    const last = page[page.length - 1];
+    return {
+      items: page.map(rowToResource),
+      resourceVersion: this.revision(),
+      continue: more && last ? encodeContinue(last.namespace, last.name) : undefined,
+    };
+  }
+
+  async apply(obj: Resource, opts: WriteOptions = {}): Promise<{ outcome: ApplyOutcome; object: StoredResource }> {
+    return this.tx(() => this.applySync(obj, opts));
+  }
+
+  applySync(obj: Resource, opts: WriteOptions = {}): { outcome: ApplyOutcome; object: StoredResource } {
+    const ns = obj.metadata.namespace ?? '';
+    const { kind } = obj;
+    const { name } = obj.metadata;
+    if (ns) this.requireNamespace(ns);
+    const existing = this.getSync(kind, ns, name);
+    const wantRv = obj.metadata.resourceVersion;
+    if (!existing) {
+      if (wantRv) throw notFound(kind, name, ns);
+      return { outcome: 'created', object: opts.dryRun ? this.draft(obj, ns) : this.insert(this.draft(obj, ns)) };
+    }
+    if (opts.createOnly) throw new ApiError('AlreadyExists', `${kind} "${name}" already exists`, { kind, name });
+    if (wantRv && wantRv !== existing.metadata.resourceVersion) throw conflict(kind, name);
+    const specChanged = !deepEqual(existing.spec, obj.spec);
+    const next: StoredResource = {
+      ...existing,
+      metadata: { ...existing.metadata, labels: obj.metadata.labels, annotations: obj.metadata.annotations },
+      spec: obj.spec,
+    };
+    if (!next.metadata.labels) delete next.metadata.labels;
+    if (!next.metadata.annotations) delete next.metadata.annotations;
+    if (!specChanged && deepEqual(existing.metadata, next.metadata)) return { outcome: 'unchanged', object: existing };
+    if (specChanged) next.metadata.generation = existing.metadata.generation + 1;
+    if (opts.dryRun) return { outcome: 'configured', object: next };
+    return { outcome: 'configured', object: this.write(next, existing, 'MODIFIED') };
+  }
+
+  private draft(obj: Resource, ns: string): StoredResource {
+    return {
+      apiVersion: obj.apiVersion,
+      kind: obj.kind,
+      metadata: {
+        ...obj.metadata,
+        namespace: ns,
+        uid: randomUUID(),
+        resourceVersion: '0',
+        generation: 1,
+        creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      },
+      spec: obj.spec,
+      status: (obj.status as Status | undefined) ?? {},
+    };
+  }
+
+  /** Inserts a new object (status may be preset by the server, e.g. a run task). */
+  insert(obj: StoredResource): StoredResource {
+    return this.write(obj, undefined, 'ADDED');
+  }
+
+  private write(next: StoredResource, prev: StoredResource | undefined, type: 'ADDED' | 'MODIFIED'): StoredResource {
+    const rv = ++this.rev;
+    const stored = { ...next, metadata: { ...next.metadata, resourceVersion: String(rv) } };
+    const row = resourceToRow(stored, prev ? this.createRv(prev) : rv);
+    try {
+      this.q.upsert.run(row);
+    } catch (e) {
+      throw uniqueViolation(e, stored);
+    }
+    if (!prev || !deepEqual(prev.metadata.labels, stored.metadata.labels)) this.writeLabels(stored);
+    this.pending.push({ type, object: stored });
+    return stored;
+  }
+
+  private createRv(o: StoredResource): number {
+    const r = this.q.getAny.get(o.kind, o.metadata.namespace, o.metadata.name) as { create_rv: number } | undefined;
+    return r?.create_rv ?? Number(o.metadata.resourceVersion);
+  }
+
+  private writeLabels(o: StoredResource): void {
+    const { kind } = o;
+    const { namespace, name, labels } = o.metadata;
+    this.q.delLabels.run(kind, namespace, name);
+    for (const [k, v] of Object.entries(labels ?? {})) this.q.addLabel.run(kind, namespace, name, k, v);
+  }
+
+  private requireNamespace(ns: string): void {
+    if (ns === DEFAULT_NAMESPACE) return;
+    if (!this.q.get.get('Namespace', '', ns)) throw new ApiError('NotFound', `namespace "${ns}" not found`, { kind: 'Namespace', name: ns });
+  }
+
+  async updateStatus(key: ObjectKey, status: Status, pre: Precondition = {}): Promise<StoredResource> {
+    return this.tx(() => this.updateStatusSync(key, status, pre));
+  }
+
+  updateStatusSync(key: ObjectKey, status: Status, pre: Precondition = {}): StoredResource {
+    const existing = this.getSync(key.kind, key.namespace, key.name);
+    if (!existing) throw notFound(key.kind, key.name, key.namespace);
+    if (pre.resourceVersion && pre.resourceVersion !== existing.metadata.resourceVersion) throw conflict(key.kind, key.name);
+    if (deepEqual(existing.status, status)) return existing;
+    const rv = ++this.rev;
+    const next: StoredResource = { ...existing, metadata: { ...existing.metadata, resourceVersion: String(rv) }, status };
+    const endpoint = typeof status.endpointID === 'string' && status.endpointID ? status.endpointID : null;
+    try {
+      this.q.updateStatus.run(JSON.stringify(status), rv, endpoint, key.kind, key.namespace, key.name);
+    } catch (e) {
+      throw uniqueViolation(e, next);
+    }
+    this.pending.push({ type: 'MODIFIED', object: next });
+    return next;
+  }
+
+  async delete(key: ObjectKey, pre: Precondition = {}): Promise<StoredResource> {
+    return this.tx(() => {
+      const existing = this.getSync(key.kind, key.namespace, key.name);
+      if (!existing) throw notFound(key.kind, key.name, key.namespace);
+      if (pre.resourceVersion && pre.resourceVersion !== existing.metadata.resourceVersion) throw conflict(key.kind, key.name);
+      if (key.kind === 'Namespace') this.requireEmpty(key.name);
+      const rv = ++this.rev;
+      this.q.tombstone.run(rv, Date.now(), key.kind, key.namespace, key.name);
+      this.q.delLabels.run(key.kind, key.namespace, key.name);
+      const gone = { ...existing, metadata: { ...existing.metadata, resourceVersion: String(rv) } };
+      this.pending.push({ type: 'DELETED', object: gone });
+      return gone;
+    });
+  }
+
+  private requireEmpty(ns: string): void {
+    const { n } = this.q.countInNs.get(ns) as { n: number };
+    if (n > 0) throw new ApiError('Conflict', `namespace "${ns}" is not empty: delete its ${n} object(s) first`, { kind: 'Namespace', name: ns });
+  }
+
+  /** Forgets tombstones older than `maxAgeMs`; a watch from before them then gets 410 Gone. */
+  compact(maxAgeMs: number): number {
+    return this.tx(() => {
+      const cutoff = Date.now() - maxAgeMs;
+      const r = this.db.prepare('SELECT MAX(rv) AS rv, COUNT(*) AS n FROM resources WHERE deleted_at IS NOT NULL AND deleted_at < ?').get(cutoff) as { rv: number | null; n: number };
+      if (!r.n) return 0;
+      this.db.prepare('DELETE FROM resources WHERE deleted_at IS NOT NULL AND deleted_at < ?').run(cutoff);
+      this.compactedRev = Math.max(this.compactedRev, r.rv ?? 0);
+      this.q.setMeta.run('compacted_revision', String(this.compactedRev));
+      return r.n;
+    });
+  }
+
+  watch(filter: WatchFilter, sinceRevision: string | undefined, onEvent: (e: WatchEvent) => void): () => void {
+    const sub: Subscriber = { filter, onEvent };
+    if (sinceRevision !== undefined && sinceRevision !== '' && sinceRevision !== '0') {
+      const since = Number(sinceRevision);
+      if (!Number.isInteger(since) || since < 0) throw new ApiError('BadRequest', `invalid resourceVersion "${sinceRevision}"`);
+      if (since < this.compactedRev) {
+        throw new ApiError('Gone', `too old resource version: ${since} (${this.compactedRev}); list again and watch from the list's resourceVersion`);
+      }
+      for (const e of this.changesSince(filter, since)) deliver(sub, e);
+    }
+    // Synchronous replay then subscribe: no write can slip in between.
+    this.subs.add(sub);
+    return () => this.subs.delete(sub);
+  }
+
+  private changesSince(filter: WatchFilter, since: number): WatchEvent[] {
+    const where = ['rv > ?'];
+    const args: unknown[] = [since];
+    if (filter.kind) (where.push('kind = ?'), args.push(filter.kind));
+    if (filter.namespace !== undefined) (where.push('namespace = ?'), args.push(filter.namespace));
+    const rows = this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE ${where.join(' AND ')} ORDER BY rv`).all(...args) as ResourceRow[];
+    return rows.map((r) => ({ type: r.deleted_at ? 'DELETED' : r.create_rv > since ? 'ADDED' : 'MODIFIED', object: rowToResource(r) }));
+  }
+
+  async recordEvent(key: ObjectKey, type: EventType, reason: string, message: string): Promise<void> {
+    const now = new Date().toISOString();
+    this.db
+      .prepare(`INSERT INTO events (kind, namespace, name, type, reason, message, count, first_ts, last_ts, seq)
+        VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
+        ON CONFLICT (kind, namespace, name, reason, message) DO UPDATE SET count = count + 1, last_ts = excluded.last_ts, seq = excluded.seq, type = excluded.type`)
+      .run(key.kind, key.namespace, key.name, type, reason, message, now, now, ++this.eventSeq);
+  }
+
+  async listEvents(key: Partial<ObjectKey>, limit = 50): Promise<ObjectEvent[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    for (const f of ['kind', 'namespace', 'name'] as const) {
+      if (key[f] !== undefined) (where.push(`${f} = ?`), args.push(key[f]));
+    }
+    const rows = this.db
+      .prepare(`SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`)
+      .all(...args, limit) as Array<Record<string, string & number>>;
+    return rows.map((r) => ({
+      involvedObject: { kind: r.kind, namespace: r.namespace, name: r.name },
+      type: r.type as EventType,
+      reason: r.reason,
+      message: r.message,
+      count: r.count,
+      firstTimestamp: r.first_ts,
+      lastTimestamp: r.last_ts,
+    }));
+  }
+
+  async close(): Promise<void> {
+    this.subs.clear();
+    this.db.close();
+  }
+}
+
+function matches(f: WatchFilter, o: StoredResource): boolean {
+  return (!f.kind || f.kind === o.kind) && (f.namespace === undefined || f.namespace === o.metadata.namespace);
+}
+
+function deliver(s: Subscriber, e: WatchEvent): void {
+  try {
+    s.onEvent(e);
+  } catch {
+    // A failing subscriber must not break the writer or other subscribers.
+  }
+}
+
+function selectorClause(req: Requirement, where: string[], args: unknown[]): void {
+  const base = 'SELECT 1 FROM labels l WHERE l.kind = r.kind AND l.namespace = r.namespace AND l.name = r.name AND l.key = ?';
+  if ('values' in req) {
+    where.push(`${req.op === 'in' ? '' : 'NOT '}EXISTS (${base} AND l.value IN (${req.values.map(() => '?').join(', ')}))`);
+    args.push(req.key, ...req.values);
+  } else {
+    where.push(`${req.op === 'exists' ? '' : 'NOT '}EXISTS (${base})`);
+    args.push(req.key);
+  }
+}
+
+function encodeContinue(ns: string, name: string): string {
+  return Buffer.from(JSON.stringify([ns, name])).toString('base64url');
+}
+
+function decodeContinue(token: string): [string, string] {
+  try {
+    const v = JSON.parse(Buffer.from(token, 'base64url').toString()) as unknown;
+    if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'string')) return v as [string, string];
+  } catch {
+    // fall through
+  }
+  throw new ApiError('BadRequest', 'invalid continue token');
+}
+
+function uniqueViolation(e: unknown, o: StoredResource): unknown {
+  if (String((e as Error).message).includes('UNIQUE')) {
+    return new ApiError('Conflict', `endpoint ID of ${o.kind} "${o.metadata.name}" is already in use`);
+  }
+  return e;
+}

@@ -1,0 +1,107 @@
+import { expect } from 'chai';
+import { Orlojd } from '../helpers/orlojd.js';
+import { put, templateTask } from '../helpers/fixtures.js';
+
+interface Line {
+  type: string;
+  object: { kind: string; metadata: { name: string; resourceVersion: string } };
+}
+
+/** Opens a watch and collects its events until closed. */
+async function openWatch(d: Orlojd, query: string, accept?: string) {
+  const ctl = new AbortController();
+  const res = await fetch(`${d.url}/v1/tasks?watch=true&${query}`, {
+    headers: { authorization: `Bearer ${d.token}`, ...(accept ? { accept } : {}) },
+    signal: ctl.signal,
+  });
+  const events: Line[] = [];
+  const raw: string[] = [];
+  const waiters: Array<() => void> = [];
+  void (async () => {
+    const decoder = new TextDecoder();
+    let buf = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buf += decoder.decode(chunk);
+        raw.push(decoder.decode(chunk));
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i).trim();
+          buf = buf.slice(i + 1);
+          if (line.startsWith('{')) events.push(JSON.parse(line) as Line);
+          else if (line.startsWith('data: ')) events.push(JSON.parse(line.slice(6)) as Line);
+          waiters.splice(0).forEach((w) => w());
+        }
+      }
+    } catch {
+      // aborted
+    }
+  })();
+  const waitFor = async (n: number, ms = 3000): Promise<Line[]> => {
+    const end = Date.now() + ms;
+    while (events.length < n) {
+      if (Date.now() > end) throw new Error(`only ${events.length} of ${n} watch events`);
+      await new Promise<void>((r) => {
+        waiters.push(r);
+        setTimeout(r, 50);
+      });
+    }
+    return events;
+  };
+  return { res, events, waitFor, raw, close: () => ctl.abort() };
+}
+
+describe('API server: watch', function () {
+  let d: Orlojd;
+  before(async () => {
+    d = await Orlojd.start();
+  });
+  after(async () => d.destroy());
+
+  it('pushes ADDED, MODIFIED and DELETED as newline-delimited JSON', async () => {
+    const w = await openWatch(d, 'namespace=default');
+    expect(w.res.headers.get('content-type')).to.include('application/x-ndjson');
+    const t0 = Date.now();
+    await put(d, templateTask('w1'));
+    const [added] = await w.waitFor(1);
+    expect(Date.now() - t0).to.be.below(1000);
+    expect(added).to.include({ type: 'ADDED' });
+    expect(added!.object.metadata.name).to.equal('w1');
+    await d.api('DELETE', '/v1/tasks/w1');
+    const evs = await w.waitFor(3);
+    expect(evs.map((e) => e.type)).to.include('DELETED');
+    w.close();
+  });
+
+  it('resumes from a resourceVersion, replaying what the client missed', async () => {
+    const from = (await d.api('GET', '/v1/tasks')).body.metadata.resourceVersion;
+    await put(d, templateTask('missed-1'));
+    await put(d, templateTask('missed-2'));
+    await d.api('DELETE', '/v1/tasks/missed-1');
+    const w = await openWatch(d, `resourceVersion=${from}`);
+    const evs = await w.waitFor(2);
+    const seen = evs.map((e) => `${e.type}:${e.object.metadata.name}`);
+    expect(seen).to.include('ADDED:missed-2');
+    expect(seen).to.include('DELETED:missed-1');
+    w.close();
+  });
+
+  it('speaks Server-Sent Events when asked', async () => {
+    const w = await openWatch(d, '', 'text/event-stream');
+    expect(w.res.headers.get('content-type')).to.include('text/event-stream');
+    await put(d, templateTask('sse-1'));
+    const [e] = await w.waitFor(1);
+    expect(e!.object.metadata.name).to.equal('sse-1');
+    expect(w.raw.join('')).to.match(/event: ADDED\ndata: /);
+    w.close();
+  });
+
+  it('filters by label selector', async () => {
+    const w = await openWatch(d, `labelSelector=${encodeURIComponent('team=red')}`);
+    await put(d, { kind: 'Task', metadata: { name: 'blue', labels: { team: 'blue' } }, spec: {} } as never);
+    await put(d, { kind: 'Task', metadata: { name: 'red', labels: { team: 'red' } }, spec: {} } as never);
+    const evs = await w.waitFor(1);
+    expect(evs.every((e) => e.object.metadata.name === 'red')).to.equal(true);
+    w.close();
+  });
+});

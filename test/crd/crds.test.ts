@@ -1,0 +1,33 @@
+import { expect } from 'chai';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { kinds } from '../../pkg/api/registry.js';
+import { renderCrds } from '../../pkg/crd/generate.js';
+import { distRoot } from '../helpers/orlojd.js';
+
+const crdDir = join(distRoot, '..', 'crds');
+
+describe('crds/', function () {
+  it('are current: `make crds` would write exactly what is committed', () => {
+    const want = renderCrds(kinds);
+    const have = readdirSync(crdDir).filter((f) => f.endsWith('.yaml'));
+    expect(have.sort()).to.deep.equal([...want.keys()].sort());
+    for (const [file, text] of want) {
+      expect(readFileSync(join(crdDir, file), 'utf8'), `${file} is stale: run make crds`).to.equal(text);
+    }
+  });
+
+  it('are structural CRDs with a status subresource and the printer columns of the CLI', () => {
+    for (const def of kinds) {
+      const crd = parse(renderCrds([def]).values().next().value!);
+      expect(crd.kind).to.equal('CustomResourceDefinition');
+      expect(crd.spec.names.kind).to.equal(def.kind);
+      expect(crd.spec.scope).to.equal(def.namespaced ? 'Namespaced' : 'Cluster');
+      const v = crd.spec.versions[0];
+      expect(v.subresources).to.deep.equal({ status: {} });
+      expect(v.additionalPrinterColumns.map((c: { name: string }) => c.name)).to.include.members(def.columns.map((c) => c.name));
+      expect(JSON.stringify(v.schema)).not.to.include('"additionalProperties":true');
+    }
+  });
+});

@@ -1,0 +1,27 @@
+import { expect } from 'chai';
+import { github } from '../../../pkg/receiver/profiles/github.js';
+import { resolveOptions } from '../../../pkg/receiver/profiles/index.js';
+import { NOW, runProfileConformance, toRequest } from './conformance.js';
+
+runProfileConformance(github, { signsBody: true, replayGuard: false });
+
+describe('github profile', () => {
+  const opts = resolveOptions(github, {});
+  // https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries#testing-the-webhook-payload-validation
+  const key = Buffer.from("It's a Secret to Everybody");
+  const expected = 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17';
+
+  it('matches the GitHub docs test vector', () => {
+    const headers = github.sign(Buffer.from('Hello, World!'), key, opts, NOW, 'd1');
+    expect(headers['X-Hub-Signature-256']).to.equal(expected);
+    const req = toRequest({ 'X-Hub-Signature-256': expected, 'X-GitHub-Delivery': 'd1', 'X-GitHub-Event': 'push' }, 'Hello, World!');
+    expect(github.verify(req, [key], opts, NOW)).to.deep.equal({ ok: true });
+    expect(github.eventId(req, opts)).to.equal('d1');
+    expect(github.eventType(req, opts)).to.equal('push');
+  });
+
+  it('rejects the legacy sha1 prefix', () => {
+    const req = toRequest({ 'X-Hub-Signature-256': expected.replace('sha256=', 'sha1=') }, 'Hello, World!');
+    expect(github.verify(req, [key], opts, NOW).ok).to.equal(false);
+  });
+});
