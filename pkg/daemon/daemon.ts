@@ -11,6 +11,12 @@ import { taskWebhookReconciler } from '../controller/reconcilers/task-webhook.js
 import { createMetrics } from '../metrics/metrics.js';
 import { openDatabase } from '../store/sqlite/db.js';
 import { SqliteResourceStore } from '../store/sqlite/resource-store.js';
+import { SqliteDeliveryStore } from '../store/sqlite/delivery-store.js';
+import { CommitBatcher } from '../receiver/batcher.js';
+import { deliveryHandler } from '../receiver/handler.js';
+import { ReceiverCache } from '../receiver/receivers.js';
+import { receiverRoutes } from '../receiver/routes.js';
+import { StatusReporter } from '../receiver/status-reporter.js';
 import { VERSION } from '../version.js';
 import type { DaemonOptions } from './options.js';
 
@@ -33,7 +39,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const log = pino({ level: opts.logLevel, base: { svc: 'orlojd' } });
   const db = openDatabase(opts.dataDir);
   const store = new SqliteResourceStore(db);
+  const deliveries = new SqliteDeliveryStore(store);
   const metrics = createMetrics();
+  const receivers = new ReceiverCache(store);
+  const reporter = new StatusReporter(store, deliveries, log.child({ component: 'receiver' }));
   const { tokens, generated } = resolveTokens(opts, log);
   const manager = new Manager({ store, log: log.child({ component: 'controller' }), metrics, resyncMs: opts.resyncSeconds * 1000 }, [
     secretReconciler(store),
@@ -48,6 +57,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     maxRequestBytes: opts.maxRequestBytes,
     version: VERSION,
     isReady: () => manager.hasSynced,
+    routes: [receiverRoutes(deliveries)],
+    raw: [deliveryHandler({ receivers, batcher: new CommitBatcher(deliveries), reporter, metrics, log: log.child({ component: 'receiver' }) })],
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -62,7 +73,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     log.info({ path }, 'wrote client config for orlojctl');
   }
   await manager.start();
-  const compactor = setInterval(() => store.compact(TOMBSTONE_MAX_AGE_MS), 60_000);
+  reporter.start();
+  await reporter.catchUp();
+  const compactor = setInterval(() => {
+    store.compact(TOMBSTONE_MAX_AGE_MS);
+    void deliveries.prune(Date.now(), opts.deliveryRetention);
+  }, 60_000);
   compactor.unref();
   log.info({ url, dataDir: opts.dataDir, version: VERSION }, 'orlojd listening');
   return {
@@ -72,6 +88,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await manager.stop();
+      await reporter.stop();
+      receivers.close();
       await store.close();
     },
   };

@@ -63,3 +63,65 @@ export interface ResourceStore {
   listEvents(key: Partial<ObjectKey>, limit?: number): Promise<ObjectEvent[]>;
   close(): Promise<void>;
 }
+
+export type DeliveryOutcome =
+  | 'accepted' | 'duplicate' | 'rejected' | 'queued' | 'delivering' | 'delivered' | 'retry_scheduled' | 'dead_letter';
+
+/** One inbound delivery or outbound attempt (SPEC §4). */
+export interface DeliveryRecord {
+  id?: number;
+  ts: string;
+  /** `Kind/namespace/name` of the receiver or trigger. */
+  owner: string;
+  eventId?: string;
+  outcome: DeliveryOutcome;
+  reason?: string;
+  httpStatus?: number;
+  durationMs?: number;
+  task?: string;
+}
+
+export interface DeliveryQuery {
+  owner?: string;
+  namespace?: string;
+  outcome?: string;
+  limit?: number;
+  /** Only records with an id below this (paging backwards from the newest). */
+  before?: number;
+}
+
+/** A verified delivery that should create one run task unless its event was seen in the window. */
+export interface TaskDelivery {
+  ownerUid: string;
+  eventId: string;
+  windowMs: number;
+  nowMs: number;
+  /**
+   * The run task for the n-th acceptance of this event (n > 1 only after a window
+   * expired), or undefined when none can be made (the template is gone).
+   */
+  makeTask(seq: number): StoredResource | undefined;
+  record: DeliveryRecord;
+}
+
+/** `untasked`: not a duplicate, but no task could be made; nothing was written. */
+export type TaskDeliveryResult = { outcome: 'accepted' | 'duplicate'; task: string } | { outcome: 'untasked' };
+
+export interface ReceiverCounts {
+  ownerUid: string;
+  accepted: number;
+  duplicate: number;
+  rejected: number;
+}
+
+/** Delivery-side storage: dedup, run tasks, records and counters, committed together. */
+export interface DeliveryStore {
+  /** One transaction for the whole batch: dedup rows, run tasks, records and counters. */
+  commitTaskDeliveries(items: TaskDelivery[]): Promise<TaskDeliveryResult[]>;
+  /** Records and counts rejections in one write (records may be fewer than counted under a flood). */
+  recordRejections(records: DeliveryRecord[], rejectedByOwnerUid: Map<string, number>): Promise<void>;
+  counts(ownerUid: string): Promise<ReceiverCounts>;
+  listDeliveries(q: DeliveryQuery): Promise<DeliveryRecord[]>;
+  /** Drops expired dedup rows and all but the newest `keepRecords` delivery records. */
+  prune(nowMs: number, keepRecords: number): Promise<void>;
+}

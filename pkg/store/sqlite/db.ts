@@ -32,11 +32,14 @@ const migrations: string[] = [
      PRIMARY KEY (owner_uid, event_id));
    CREATE INDEX dedup_expiry ON dedup (expires_at);
    CREATE TABLE deliveries (
-     id INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, owner TEXT NOT NULL,
+     id INTEGER PRIMARY KEY, ts TEXT NOT NULL, owner TEXT NOT NULL, namespace TEXT NOT NULL,
      event_id TEXT, outcome TEXT NOT NULL, reason TEXT, http_status INTEGER,
-     duration_ms REAL, task TEXT, attempt INTEGER);
+     duration_ms REAL, task TEXT);
    CREATE INDEX deliveries_owner ON deliveries (owner, id);
-   CREATE INDEX deliveries_outcome ON deliveries (outcome, id);`,
+   CREATE INDEX deliveries_ns_outcome ON deliveries (namespace, outcome, id);
+   CREATE TABLE receiver_counts (
+     owner_uid TEXT PRIMARY KEY, accepted INTEGER NOT NULL DEFAULT 0,
+     duplicate INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0);`,
 ];
 
 export function openDatabase(dataDir: string): DB {

@@ -1,0 +1,51 @@
+import type Router from '@koa/router';
+import { endpointPath, newEndpointId } from '../api/endpoint.js';
+import { ApiError, notFound } from '../api/errors.js';
+import { DEFAULT_NAMESPACE } from '../api/meta.js';
+import { lookupKind } from '../api/registry.js';
+import { requireRole } from '../apiserver/auth.js';
+import type { RequestState, ServerDeps } from '../apiserver/context.js';
+import { patchStatus } from '../controller/status.js';
+import type { DeliveryStore } from '../store/types.js';
+
+const OUTCOMES = new Set(['accepted', 'duplicate', 'rejected', 'queued', 'delivering', 'delivered', 'retry_scheduled', 'dead_letter']);
+
+/** `task-webhook/NAME` (any kind alias) or `TaskWebhook/ns/NAME` → the stored owner string. */
+export function parseOwner(text: string, namespace: string): string {
+  const parts = text.split('/');
+  const def = lookupKind(parts[0] ?? '');
+  if (!def || parts.length < 2 || parts.length > 3) throw new ApiError('BadRequest', `owner must be KIND/NAME or KIND/NAMESPACE/NAME, got "${text}"`);
+  return parts.length === 3 ? `${def.kind}/${parts[1]}/${parts[2]}` : `${def.kind}/${namespace}/${parts[1]}`;
+}
+
+/** Delivery records and endpoint rotation: the API side of the receiver. */
+export function receiverRoutes(deliveries: DeliveryStore) {
+  return (router: Router, deps: ServerDeps): void => {
+    router.get('/v1/deliveries', async (ctx) => {
+      const q = ctx.query as Record<string, string | undefined>;
+      const namespace = q.namespace || DEFAULT_NAMESPACE;
+      if (q.outcome && !OUTCOMES.has(q.outcome)) throw new ApiError('BadRequest', `unknown outcome "${q.outcome}"`);
+      const limit = q.limit ? Number(q.limit) : 100;
+      if (!Number.isInteger(limit) || limit < 1) throw new ApiError('BadRequest', 'limit must be a positive integer');
+      const items = await deliveries.listDeliveries({
+        owner: q.owner ? parseOwner(q.owner, namespace) : undefined,
+        namespace: q.allNamespaces === 'true' ? undefined : namespace,
+        outcome: q.outcome,
+        limit,
+        before: q.before ? Number(q.before) : undefined,
+      });
+      ctx.body = { apiVersion: 'orloj.dev/v1', kind: 'DeliveryList', items };
+    });
+
+    router.post('/v1/task-webhooks/:name/rotate-endpoint', async (ctx) => {
+      requireRole((ctx.state as RequestState).role, 'writer');
+      const ns = (ctx.query.namespace as string | undefined) || DEFAULT_NAMESPACE;
+      const key = { kind: 'TaskWebhook', namespace: ns, name: ctx.params.name! };
+      const id = newEndpointId();
+      const updated = await patchStatus(deps.store, key, (w) => ({ ...w.status, endpointID: id, endpointPath: endpointPath(id) }));
+      if (!updated) throw notFound(key.kind, key.name, ns);
+      await deps.store.recordEvent(key, 'Normal', 'EndpointRotated', 'a new endpoint was issued; the previous one no longer answers');
+      ctx.body = updated;
+    });
+  };
+}

@@ -1,0 +1,113 @@
+import type { Logger } from 'pino';
+import { patchStatus } from '../controller/status.js';
+import type { ObjectKey, Status } from '../api/types.js';
+import type { DeliveryRecord, DeliveryStore, ResourceStore } from '../store/types.js';
+
+interface Pending {
+  key: ObjectKey;
+  uid: string;
+  lastDeliveryTime?: string;
+  lastEventID?: string;
+  lastTriggeredTask?: string;
+  lastError?: string;
+}
+
+const MAX_BUFFERED_RECORDS = 10_000;
+
+/**
+ * Brings receiver status up to date about twice a second. Accepted and duplicate counts
+ * are committed with the deliveries themselves; rejections are counted in memory and
+ * written in one batch per flush, so a flood of bad signatures never costs a write each.
+ */
+export class StatusReporter {
+  private pending = new Map<string, Pending>();
+  private rejections: DeliveryRecord[] = [];
+  private rejectedByUid = new Map<string, number>();
+  private droppedRecords = 0;
+  private timer?: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: ResourceStore,
+    private readonly deliveries: DeliveryStore,
+    private readonly log: Logger,
+    private readonly intervalMs = 500,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  private entry(key: ObjectKey, uid: string): Pending {
+    let p = this.pending.get(uid);
+    if (!p) this.pending.set(uid, (p = { key, uid }));
+    return p;
+  }
+
+  accepted(key: ObjectKey, uid: string, eventId: string, task: string, duplicate: boolean, at: string): void {
+    const p = this.entry(key, uid);
+    p.lastDeliveryTime = at;
+    p.lastEventID = eventId;
+    if (!duplicate) p.lastTriggeredTask = task;
+  }
+
+  rejected(key: ObjectKey, uid: string, record: DeliveryRecord): void {
+    const p = this.entry(key, uid);
+    p.lastDeliveryTime = record.ts;
+    p.lastError = record.reason;
+    this.rejectedByUid.set(uid, (this.rejectedByUid.get(uid) ?? 0) + 1);
+    if (this.rejections.length < MAX_BUFFERED_RECORDS) this.rejections.push(record);
+    else this.droppedRecords++;
+  }
+
+  /** After a restart: refresh every receiver whose status lags its durable counts. */
+  async catchUp(): Promise<void> {
+    const { items } = await this.store.list('TaskWebhook');
+    for (const w of items) {
+      const c = await this.deliveries.counts(w.metadata.uid);
+      const s = w.status;
+      if (s.acceptedCount !== c.accepted || s.duplicateCount !== c.duplicate || s.rejectedCount !== c.rejected) {
+        this.entry({ kind: w.kind, namespace: w.metadata.namespace, name: w.metadata.name }, w.metadata.uid);
+      }
+    }
+  }
+
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.flushOnce()).catch((err: unknown) => this.log.warn({ err }, 'status flush failed'));
+    return this.flushing;
+  }
+
+  private async flushOnce(): Promise<void> {
+    const pending = this.pending;
+    const records = this.rejections;
+    const counts = this.rejectedByUid;
+    this.pending = new Map();
+    this.rejections = [];
+    this.rejectedByUid = new Map();
+    if (this.droppedRecords) {
+      this.log.warn({ dropped: this.droppedRecords }, 'rejection flood: some delivery records were counted but not kept');
+      this.droppedRecords = 0;
+    }
+    await this.deliveries.recordRejections(records, counts);
+    for (const p of pending.values()) await this.writeStatus(p);
+  }
+
+  private async writeStatus(p: Pending): Promise<void> {
+    const c = await this.deliveries.counts(p.uid);
+    await patchStatus(this.store, p.key, (cur) => {
+      if (cur.metadata.uid !== p.uid) return undefined; // deleted and re-created meanwhile
+      const s: Status = { ...cur.status, acceptedCount: c.accepted, duplicateCount: c.duplicate, rejectedCount: c.rejected };
+      if (p.lastDeliveryTime) s.lastDeliveryTime = p.lastDeliveryTime;
+      if (p.lastEventID) s.lastEventID = p.lastEventID;
+      if (p.lastTriggeredTask) s.lastTriggeredTask = p.lastTriggeredTask;
+      if (p.lastError) s.lastError = p.lastError;
+      return s;
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.flush();
+  }
+}
