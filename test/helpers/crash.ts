@@ -1,0 +1,115 @@
+import { getProfile, resolveOptions } from '../../pkg/receiver/profiles/index.js';
+import { put, readyOf, secret, taskWebhook, templateTask } from './fixtures.js';
+import { eventually, Orlojd } from './orlojd.js';
+
+export interface CrashOptions {
+  deliveries: number;
+  kills: number;
+  concurrency: number;
+  log?: (line: string) => void;
+}
+
+export interface CrashReport {
+  acked: number;
+  kills: number;
+  retries: number;
+  /** Acked events without a run task (must be 0). */
+  missing: string[];
+  /** Events with more than one run task (must be 0). */
+  doubled: string[];
+  tasks: number;
+}
+
+const SECRET = 'crash-secret';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Kill points: random acknowledged counts, one in each equal slice of the run. */
+function killPoints(deliveries: number, kills: number): number[] {
+  const slice = deliveries / (kills + 1);
+  return Array.from({ length: kills }, (_, i) => Math.floor(slice * (i + 0.5 + Math.random())));
+}
+
+/**
+ * A retrying sender pushes `deliveries` distinct events while orlojd is SIGKILLed and
+ * restarted; afterwards every acknowledged event must have exactly one run task.
+ */
+export async function runCrashScenario(o: CrashOptions): Promise<CrashReport> {
+  const d = await Orlojd.start();
+  try {
+    await put(d, secret('s', { value: SECRET }));
+    await put(d, templateTask('tpl'));
+    await put(d, taskWebhook('crash', { task_ref: 'tpl', auth: { secret_ref: 's' } }));
+    const ep = await eventually(async () => {
+      const w = (await d.api('GET', '/v1/task-webhooks/crash')).body;
+      return readyOf(w)?.status === 'True' ? (w.status.endpointPath as string) : undefined;
+    });
+    const profile = getProfile('generic')!;
+    const opts = resolveOptions(profile, {});
+    const acked = new Set<string>();
+    let next = 0;
+    let retries = 0;
+    let sending = true;
+
+    const sendOnce = async (eventId: string): Promise<boolean> => {
+      const body = JSON.stringify({ id: eventId, n: Math.random() });
+      const headers = { 'content-type': 'application/json', ...profile.sign(Buffer.from(body), Buffer.from(SECRET), opts, Date.now(), eventId) };
+      try {
+        const res = await fetch(d.url + ep, { method: 'POST', headers, body, signal: AbortSignal.timeout(5000) });
+        await res.arrayBuffer();
+        return res.status === 202;
+      } catch {
+        return false;
+      }
+    };
+    const sender = async (): Promise<void> => {
+      while (next < o.deliveries) {
+        const eventId = `evt-${next++}`;
+        while (!(await sendOnce(eventId))) {
+          retries++;
+          await sleep(20);
+        }
+        acked.add(eventId);
+      }
+    };
+    const points = killPoints(o.deliveries, o.kills);
+    const killer = async (): Promise<number> => {
+      let kills = 0;
+      while (sending && kills < o.kills) {
+        if (acked.size < points[kills]!) {
+          await sleep(1);
+          continue;
+        }
+        await d.kill9();
+        kills++;
+        o.log?.(`kill -9 #${kills} after ${acked.size} acked`);
+        await d.restart();
+      }
+      return kills;
+    };
+    const killing = killer();
+    await Promise.all(Array.from({ length: o.concurrency }, sender));
+    sending = false;
+    const kills = await killing;
+
+    const perEvent = new Map<string, number>();
+    let cont: string | undefined;
+    do {
+      const page = (await d.api('GET', `/v1/tasks?labelSelector=orloj.dev/task-webhook%3Dcrash&limit=1000${cont ? `&continue=${cont}` : ''}`)).body;
+      for (const t of page.items as Array<{ spec: { input: { webhook_event_id: string } } }>) {
+        const id = t.spec.input.webhook_event_id;
+        perEvent.set(id, (perEvent.get(id) ?? 0) + 1);
+      }
+      cont = page.metadata.continue;
+    } while (cont);
+    return {
+      acked: acked.size,
+      kills,
+      retries,
+      missing: [...acked].filter((id) => !perEvent.has(id)),
+      doubled: [...perEvent].filter(([, n]) => n > 1).map(([id]) => id),
+      tasks: [...perEvent.values()].reduce((a, b) => a + b, 0),
+    };
+  } finally {
+    await d.destroy();
+  }
+}

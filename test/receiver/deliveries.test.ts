@@ -1,0 +1,142 @@
+import { expect } from 'chai';
+import { eventually, Orlojd } from '../helpers/orlojd.js';
+import { put, readyOf, secret, taskWebhook, templateTask } from '../helpers/fixtures.js';
+import { send } from '../helpers/deliveries.js';
+
+const SECRET = 'replace-me';
+const BODY = '{"event":"report.trigger","topic":"AI startups"}';
+
+describe('TaskWebhook deliveries', function () {
+  let d: Orlojd;
+  before(async () => {
+    d = await Orlojd.start();
+    await put(d, secret('shared', { value: SECRET }));
+    await put(d, templateTask('tpl'));
+  });
+  after(async () => d.destroy());
+
+  /** Applies a webhook and waits until it is Ready; returns its endpoint path. */
+  async function webhook(name: string, spec: Record<string, unknown> = {}, wantReady = true): Promise<string> {
+    await put(d, taskWebhook(name, { task_ref: 'tpl', auth: { secret_ref: 'shared' }, ...spec }));
+    const w = await eventually(async () => {
+      const o = (await d.api('GET', `/v1/task-webhooks/${name}`)).body;
+      return o.status?.endpointPath && (!wantReady || readyOf(o)?.status === 'True') ? o : undefined;
+    });
+    return w.status.endpointPath as string;
+  }
+  const status = async (name: string) => (await d.api('GET', `/v1/task-webhooks/${name}`)).body.status;
+  const tasksOf = async (name: string) =>
+    (await d.api('GET', `/v1/tasks?labelSelector=${encodeURIComponent(`orloj.dev/task-webhook=${name}`)}`)).body.items as Array<{
+      metadata: { name: string; labels: Record<string, string> };
+      spec: { mode: string; system: string; input: Record<string, unknown> };
+    }>;
+
+  it('creates one run task from the template with the webhook inputs and labels', async () => {
+    const ep = await webhook('gen');
+    const res = await send(d, ep, { secret: SECRET, body: BODY, eventId: 'evt-001', headers: { 'X-Event-Type': 'report.trigger' } });
+    expect(res.status).to.equal(202);
+    expect(res.body).to.include({ accepted: true, duplicate: false, event_id: 'evt-001' });
+    const [task] = await tasksOf('gen');
+    expect(task!.metadata.name).to.equal(res.body.task);
+    expect(task!.spec.mode).to.equal('run');
+    expect(task!.spec.system).to.equal('report-system');
+    expect(task!.spec.input).to.include({ topic: 'AI startups', webhook_payload: BODY, webhook_event_id: 'evt-001', webhook_source: 'generic', webhook_event_type: 'report.trigger' });
+    expect(Date.parse(task!.spec.input.webhook_received_at as string)).to.be.closeTo(Date.now(), 10_000);
+    expect(task!.metadata.labels).to.include({
+      app: 'report',
+      'orloj.dev/task-webhook': 'gen',
+      'orloj.dev/task-webhook-namespace': 'default',
+      'orloj.dev/webhook-event-id': 'evt-001',
+    });
+  });
+
+  it('answers a replay with duplicate: true and the same task, and counts both', async () => {
+    const ep = await webhook('dup');
+    const first = await send(d, ep, { secret: SECRET, body: BODY, eventId: 'e-1' });
+    const again = await send(d, ep, { secret: SECRET, body: BODY, eventId: 'e-1' });
+    expect(again.status).to.equal(202);
+    expect(again.body).to.include({ accepted: true, duplicate: true, task: first.body.task });
+    expect(await tasksOf('dup')).to.have.length(1);
+    const s = await eventually(async () => {
+      const st = await status('dup');
+      return st.acceptedCount === 1 && st.duplicateCount === 1 ? st : undefined;
+    }, 2000);
+    expect(s).to.include({ lastEventID: 'e-1', lastTriggeredTask: first.body.task });
+  });
+
+  it('parses the payload with payload.mode json under a custom input key', async () => {
+    const ep = await webhook('json', { payload: { mode: 'json', input_key: 'event' } });
+    const res = await send(d, ep, { secret: SECRET, body: BODY, eventId: 'j-1' });
+    expect(res.status).to.equal(202);
+    const [task] = await tasksOf('json');
+    expect(task!.spec.input.event).to.deep.equal(JSON.parse(BODY));
+    const bad = await send(d, ep, { secret: SECRET, body: 'not json', eventId: 'j-2' });
+    expect(bad.status).to.equal(400);
+  });
+
+  it('50 concurrent copies of one delivery give exactly one task', async () => {
+    const ep = await webhook('race');
+    const results = await Promise.all(Array.from({ length: 50 }, () => send(d, ep, { secret: SECRET, body: BODY, eventId: 'same-event' })));
+    expect(results.every((r) => r.status === 202)).to.equal(true);
+    expect(results.filter((r) => r.body.duplicate === false)).to.have.length(1);
+    expect(results.filter((r) => r.body.duplicate === true)).to.have.length(49);
+    expect(new Set(results.map((r) => r.body.task)).size).to.equal(1);
+    expect(await tasksOf('race')).to.have.length(1);
+    await eventually(async () => {
+      const st = await status('race');
+      return st.acceptedCount === 1 && st.duplicateCount === 49;
+    }, 2000);
+  });
+
+  it('treats a replay after the dedup window as a new event', async () => {
+    const ep = await webhook('window', { idempotency: { dedupe_window_seconds: 1 } });
+    const first = await send(d, ep, { secret: SECRET, body: BODY, eventId: 'w-1' });
+    await new Promise((r) => setTimeout(r, 1100));
+    const later = await send(d, ep, { secret: SECRET, body: BODY, eventId: 'w-1' });
+    expect(later.body).to.include({ duplicate: false });
+    expect(later.body.task).not.to.equal(first.body.task);
+    expect(await tasksOf('window')).to.have.length(2);
+  });
+
+  it('verifies github deliveries over the raw body and dedups on X-GitHub-Delivery', async () => {
+    const ep = await webhook('gh', { auth: { profile: 'github', secret_ref: 'shared' } });
+    const body = '{"ref":"refs/heads/main","repository":{"full_name":"acme/repo"}}';
+    const res = await send(d, ep, { profile: 'github', secret: SECRET, body, eventId: 'gh-evt-001', headers: { 'X-GitHub-Event': 'push' } });
+    expect(res.status).to.equal(202);
+    const [task] = await tasksOf('gh');
+    expect(task!.spec.input).to.include({ webhook_source: 'github', webhook_event_id: 'gh-evt-001', webhook_event_type: 'push' });
+    expect((await send(d, ep, { profile: 'github', secret: SECRET, body, eventId: 'gh-evt-001' })).body.duplicate).to.equal(true);
+  });
+
+  it('accepts signatures made with either key of a two-key secret; a removed key fails within a second', async () => {
+    await put(d, secret('rotating', { old: 'old-key', new: 'new-key' }));
+    const ep = await webhook('rot', { auth: { secret_ref: 'rotating' } });
+    expect((await send(d, ep, { secret: 'old-key', body: BODY })).status).to.equal(202);
+    expect((await send(d, ep, { secret: 'new-key', body: BODY })).status).to.equal(202);
+    await put(d, secret('rotating', { new: 'new-key' }));
+    const removedAt = Date.now();
+    await eventually(async () => (await send(d, ep, { secret: 'old-key', body: BODY })).status === 401, 1000, 10);
+    expect(Date.now() - removedAt).to.be.below(1000);
+    expect((await send(d, ep, { secret: 'new-key', body: BODY })).status).to.equal(202);
+  });
+
+  it('rotates the endpoint on request: the old one answers 404', async () => {
+    const ep = await webhook('rotate-me');
+    const res = await d.api('POST', '/v1/task-webhooks/rotate-me/rotate-endpoint?namespace=default');
+    expect(res.status).to.equal(200);
+    expect(res.body.status.endpointPath).not.to.equal(ep);
+    expect((await send(d, ep, { secret: SECRET, body: BODY })).status).to.equal(404);
+    expect((await send(d, res.body.status.endpointPath, { secret: SECRET, body: BODY })).status).to.equal(202);
+  });
+
+  it('lists delivery records, filtered by owner and outcome', async () => {
+    const res = await d.api('GET', '/v1/deliveries?owner=task-webhook/dup');
+    expect(res.status).to.equal(200);
+    const outcomes = res.body.items.map((r: { outcome: string }) => r.outcome);
+    expect(outcomes).to.deep.equal(['duplicate', 'accepted']);
+    expect(res.body.items[0]).to.include({ owner: 'TaskWebhook/default/dup', eventId: 'e-1', httpStatus: 202 });
+    const dups = await d.api('GET', '/v1/deliveries?outcome=duplicate&limit=5');
+    expect(dups.body.items.length).to.be.within(1, 5);
+    expect(dups.body.items.every((r: { outcome: string }) => r.outcome === 'duplicate')).to.equal(true);
+  });
+});
