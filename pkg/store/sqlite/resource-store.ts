@@ -134,7 +134,8 @@ export class SqliteResourceStore implements ResourceStore {
     const ns = obj.metadata.namespace ?? '';
     const { kind } = obj;
     const { name } = obj.metadata;
-    if (ns) this.requireNamespace(ns);
+    // A dry run may preview a Namespace and its contents together, before either exists.
+    if (ns && !opts.dryRun) this.requireNamespace(ns);
     const existing = this.getSync(kind, ns, name);
     const wantRv = obj.metadata.resourceVersion;
     if (!existing) {

@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Args } from '../args.js';
+import { resourcePath } from '../client.js';
+import { DRY_RUN, resolveKind, type Command } from '../command.js';
+import type { CliContext } from '../context.js';
+import { CliError, UsageError } from '../errors.js';
+import { ref } from '../manifests.js';
+
+function splitPair(flag: string, v: string): [string, string | undefined] {
+  const i = v.indexOf('=');
+  if (i === 0) throw new UsageError(`--${flag} "${v}": the key is empty`, 'create');
+  return i < 0 ? [v, undefined] : [v.slice(0, i), v.slice(i + 1)];
+}
+
+/** Literals go in stringData; files in data as base64, so binary content survives. */
+function secretSpec(args: Args): { stringData: Record<string, string>; data: Record<string, string> } {
+  const stringData: Record<string, string> = {};
+  const data: Record<string, string> = {};
+  const seen = new Set<string>();
+  const add = (key: string): void => {
+    if (seen.has(key)) throw new UsageError(`key "${key}" is given twice`, 'create');
+    seen.add(key);
+  };
+  for (const lit of args.list('from-literal')) {
+    const [k, v] = splitPair('from-literal', lit);
+    if (v === undefined) throw new UsageError(`--from-literal "${lit}" must be KEY=VALUE`, 'create');
+    add(k);
+    stringData[k] = v;
+  }
+  for (const f of args.list('from-file')) {
+    const [first, rest] = splitPair('from-file', f);
+    const [k, path] = rest === undefined ? [basename(first), first] : [first, rest];
+    add(k);
+    try {
+      data[k] = readFileSync(path).toString('base64');
+    } catch (e) {
+      throw new CliError(`--from-file ${f}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+  }
+  if (!seen.size) throw new UsageError('give at least one --from-literal KEY=VALUE or --from-file [KEY=]PATH', 'create');
+  return { stringData, data };
+}
+
+async function run(ctx: CliContext, args: Args): Promise<number> {
+  const [what, type, name, ...extra] = args.positionals;
+  if (what !== 'secret' || type !== 'generic' || !name || extra.length) {
+    throw new UsageError('usage: orlojctl create secret generic NAME --from-literal KEY=VALUE ...', 'create');
+  }
+  const def = resolveKind('Secret');
+  const obj = { apiVersion: 'orloj.dev/v1', kind: def.kind, metadata: { name, namespace: ctx.namespace }, spec: secretSpec(args) };
+  const dryRun = args.bool('dry-run');
+  const reply = await ctx.client.request('PUT', resourcePath(def, name), { namespace: ctx.namespace, dryRun: dryRun ? 'true' : undefined }, obj);
+  const result = reply.headers.get('x-orloj-result') ?? 'created';
+  ctx.out(`${ref(def, name)} ${result}${dryRun ? ' (dry run)' : ''}\n`);
+  return 0;
+}
+
+export const createCommand: Command = {
+  name: 'create',
+  summary: 'Create a Secret from literal values or files',
+  usage: 'orlojctl create secret generic NAME --from-literal KEY=VALUE [--from-literal ...] [--from-file [KEY=]PATH] [--dry-run]',
+  flags: [
+    { name: 'from-literal', type: 'list', arg: 'K=V', help: 'a key and its value (repeatable)' },
+    { name: 'from-file', type: 'list', arg: '[K=]PATH', help: "a key and a file's content; the key defaults to the file name" },
+    DRY_RUN,
+  ],
+  run,
+};

@@ -1,0 +1,62 @@
+import { stringify } from 'yaml';
+import type { Args } from '../args.js';
+import { nsQuery, resourcePath } from '../client.js';
+import { FILENAME, RECURSIVE, needFiles, type Command } from '../command.js';
+import type { CliContext } from '../context.js';
+import { ServerError, describeError, isNotFound } from '../errors.js';
+import { unifiedDiff } from '../linediff.js';
+import { loadManifests, manifestNamespace, sortForApply, where, type Manifest } from '../manifests.js';
+import type { Obj } from '../table.js';
+
+/** What an apply can change: spec, labels, annotations (status and system metadata are the server's). */
+function comparable(o: Obj | undefined): string {
+  if (!o) return '';
+  const { name, namespace, labels, annotations } = o.metadata;
+  return stringify({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name, namespace, labels, annotations }, spec: o.spec }, { sortMapEntries: true, lineWidth: 0 });
+}
+
+async function diffOne(ctx: CliContext, m: Manifest): Promise<string> {
+  const name = m.obj.metadata.name;
+  const ns = manifestNamespace(m, ctx.namespace);
+  const path = resourcePath(m.def, name);
+  let live: Obj | undefined;
+  try {
+    live = await ctx.client.get<Obj>(path, nsQuery(m.def, ns));
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+  // The server's dry run applies defaults and normalization exactly as a real apply would.
+  const merged = (await ctx.client.request<Obj>('PUT', path, { ...nsQuery(m.def, ns), dryRun: 'true' }, m.obj)).body;
+  const label = [m.def.singular, ...(m.def.namespaced ? [ns] : []), name].join('/');
+  return unifiedDiff(comparable(live), comparable(merged), `live/${label}`, `merged/${label}`);
+}
+
+/** kubectl convention: 0 no differences, 1 differences, 2 trouble. */
+async function run(ctx: CliContext, args: Args): Promise<number> {
+  let differs = false;
+  let failed = false;
+  try {
+    for (const m of sortForApply(loadManifests(needFiles(args, 'diff')))) {
+      try {
+        const d = await diffOne(ctx, m);
+        if (d) (ctx.out(d), (differs = true));
+      } catch (e) {
+        if (!(e instanceof ServerError)) throw e;
+        process.stderr.write(`${where(m)}: ${e.message}\n`);
+        failed = true;
+      }
+    }
+  } catch (e) {
+    process.stderr.write(`${describeError(e)}\n`);
+    return 2;
+  }
+  return failed ? 2 : differs ? 1 : 0;
+}
+
+export const diffCommand: Command = {
+  name: 'diff',
+  summary: 'Show what apply would change (exit 0: none, 1: differences, 2: error)',
+  usage: 'orlojctl diff -f FILE|DIR|- [-R]',
+  flags: [FILENAME, RECURSIVE],
+  run,
+};

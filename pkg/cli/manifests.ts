@@ -1,0 +1,122 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { KindDef } from '../api/kind.js';
+import { applyOrder, lookupKind } from '../api/registry.js';
+import { CliError } from './errors.js';
+import type { Obj } from './table.js';
+
+/** One resource read from a file: where it came from, and its resolved kind. */
+export interface Manifest {
+  source: string;
+  /** 1-based document number within its file. */
+  doc: number;
+  def: KindDef;
+  obj: Obj;
+}
+
+const MANIFEST_EXT = new Set(['.yaml', '.yml', '.json']);
+
+/** A directory stands for every manifest below it, so `apply -f examples/` takes the whole tree. */
+function listDir(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      out.push(...listDir(p));
+    } else if (MANIFEST_EXT.has(extname(e.name).toLowerCase())) out.push(p);
+  }
+  return out;
+}
+
+function readSource(path: string): string {
+  if (path === '-') return readFileSync(0, 'utf8');
+  return readFileSync(path, 'utf8');
+}
+
+/** Files named by -f (DIR expands to every manifest below it; `-` is stdin). */
+export function expandPaths(paths: string[]): string[] {
+  const files: string[] = [];
+  for (const p of paths) {
+    if (p === '-') {
+      files.push(p);
+      continue;
+    }
+    let dir: boolean;
+    try {
+      dir = statSync(p).isDirectory();
+    } catch {
+      throw new CliError(`the path "${p}" does not exist`);
+    }
+    files.push(...(dir ? listDir(p) : [p]));
+  }
+  return files;
+}
+
+/** The line and message of a YAML error, without yaml's source excerpt. */
+function yamlProblem(e: { message: string; linePos?: [{ line: number }, ...unknown[]] }): string {
+  const msg = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  return e.linePos ? `line ${e.linePos[0].line}: ${msg}` : msg;
+}
+
+function toManifests(source: string, doc: number, value: unknown, problems: string[]): Manifest[] {
+  const where = `${source === '-' ? '<stdin>' : source}: document ${doc}`;
+  if (value === null || value === undefined) return []; // an empty document (e.g. a trailing ---)
+  if (typeof value !== 'object' || Array.isArray(value)) return void problems.push(`${where}: not an object`), [];
+  const o = value as Obj;
+  // `kind: List` (what `get -o yaml` prints for several objects) applies its items.
+  if (typeof o.kind === 'string' && o.kind.endsWith('List') && Array.isArray(o.items)) {
+    return (o.items as unknown[]).flatMap((item) => toManifests(source, doc, item, problems));
+  }
+  if (typeof o.kind !== 'string' || !o.kind) return void problems.push(`${where}: kind is required`), [];
+  const def = lookupKind(o.kind);
+  if (!def) return void problems.push(`${where}: unknown kind "${o.kind}"`), [];
+  const meta = o.metadata as Obj['metadata'] | undefined;
+  if (!meta || typeof meta !== 'object' || typeof meta.name !== 'string' || !meta.name) {
+    return void problems.push(`${where}: metadata.name is required`), [];
+  }
+  return [{ source: source === '-' ? '<stdin>' : source, doc, def, obj: { ...o, kind: def.kind } }];
+}
+
+/**
+ * Reads and checks every document before anything is sent: one bad document fails the
+ * whole set, so a typo never leaves a half-applied change.
+ */
+export function loadManifests(paths: string[]): Manifest[] {
+  const problems: string[] = [];
+  const out: Manifest[] = [];
+  for (const file of expandPaths(paths)) {
+    let text: string;
+    try {
+      text = readSource(file);
+    } catch (e) {
+      problems.push(`${file}: ${(e as Error).message}`);
+      continue;
+    }
+    parseAllDocuments(text).forEach((d, i) => {
+      if (d.errors.length) problems.push(...d.errors.map((e) => `${file === '-' ? '<stdin>' : file}: document ${i + 1}: ${yamlProblem(e)}`));
+      else out.push(...toManifests(file, i + 1, d.toJS(), problems));
+    });
+  }
+  if (problems.length) throw new CliError(problems.join('\nerror: '));
+  if (!out.length) throw new CliError('no objects passed (the files hold no documents)');
+  return out;
+}
+
+/** Namespaces first, then Secrets, Tasks, ...; file order within a kind (sort is stable). */
+export function sortForApply(ms: Manifest[]): Manifest[] {
+  return [...ms].sort((a, b) => applyOrder(a.def.kind) - applyOrder(b.def.kind));
+}
+
+export function manifestNamespace(m: Manifest, fallback: string): string {
+  return m.obj.metadata.namespace || fallback;
+}
+
+/** `task-webhook/foo`: how the CLI names an object in its output. */
+export function ref(def: KindDef, name: string): string {
+  return `${def.singular}/${name}`;
+}
+
+export function where(m: Manifest): string {
+  return `${m.source}: document ${m.doc}`;
+}
