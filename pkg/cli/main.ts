@@ -8,6 +8,7 @@ import { diffCommand } from './commands/diff.js';
 import { getCommand } from './commands/get.js';
 import { versionCommand } from './commands/version.js';
 import { waitCommand } from './commands/wait.js';
+import { webhookCommand } from './commands/webhook.js';
 import { GLOBAL_FLAGS, makeContext } from './context.js';
 import { CliError, UsageError, describeError } from './errors.js';
 
@@ -23,6 +24,7 @@ export const commands: Command[] = [
   diffCommand,
   waitCommand,
   createCommand,
+  webhookCommand,
   versionCommand,
 ];
 

@@ -3,7 +3,7 @@ import { secretValues } from '../api/kinds/secret.js';
 import type { TaskWebhookSpec } from '../api/kinds/task-webhook.js';
 import type { StoredResource, WatchEvent } from '../api/types.js';
 import type { ResourceStore } from '../store/types.js';
-import { getProfile, resolveOptions } from './profiles/index.js';
+import { webhookProfile } from './webhook-options.js';
 import type { ProfileOptions, SignatureProfile } from './profiles/types.js';
 
 /** Everything the delivery path needs about one endpoint, computed once per change. */
@@ -28,15 +28,7 @@ export const ownerOf = (o: StoredResource): string => `${o.kind}/${o.metadata.na
 async function compile(store: ResourceStore, w: StoredResource, endpointId: string): Promise<Receiver> {
   const spec = w.spec as TaskWebhookSpec;
   const ns = w.metadata.namespace;
-  const profile = getProfile(spec.auth.profile);
-  if (!profile) throw new Error(`unknown profile ${spec.auth.profile}`);
-  const opts = resolveOptions(profile, {
-    signatureHeader: spec.auth.signature_header,
-    signaturePrefix: spec.auth.signature_prefix,
-    timestampHeader: spec.auth.timestamp_header,
-    eventIdHeader: spec.idempotency?.event_id_header,
-    maxSkewSeconds: spec.auth.max_skew_seconds,
-  });
+  const { profile, opts } = webhookProfile(spec);
   const secret = await store.get('Secret', ns, spec.auth.secret_ref);
   const keys = secret ? secretValues(secret).filter((k) => k.length > 0) : [];
   const template = await store.get('Task', ns, spec.task_ref);

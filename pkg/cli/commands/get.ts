@@ -7,11 +7,10 @@ import { UsageError, describeError, isNotFound } from '../errors.js';
 import { makePrinter, parseOutput, type Printer } from '../printer.js';
 import type { Obj } from '../table.js';
 import { listAll, openWatch, type WatchEvent } from '../watch.js';
+import { getDeliveries } from './deliveries.js';
 
-/**
- * Things `get` shows that are not registry kinds: `get deliveries` will be one line here.
- */
-const extraResources: Record<string, Command['run']> = {};
+/** Things `get` shows that are not registry kinds. */
+const extraResources: Record<string, Command['run']> = { deliveries: getDeliveries, delivery: getDeliveries };
 
 function listQuery(ctx: CliContext, def: KindDef, args: Args, allNs: boolean): Query {
   return { ...(allNs ? { allNamespaces: 'true' } : nsQuery(def, ctx.namespace)), labelSelector: args.str('selector') };
@@ -96,11 +95,14 @@ async function run(ctx: CliContext, args: Args): Promise<number> {
 export const getCommand: Command = {
   name: 'get',
   summary: 'List resources or show one, as a table, YAML, JSON or names; -w follows changes',
-  usage: 'orlojctl get KIND [NAME...] [-o table|wide|yaml|json|name] [-l SELECTOR] [-A] [-w]',
+  usage: 'orlojctl get KIND [NAME...] [-o table|wide|yaml|json|name] [-l SELECTOR] [-A] [-w]\norlojctl get deliveries [--for KIND/NAME] [--outcome OUTCOME] [--limit N] [-o wide|json|yaml]',
   flags: [
     { name: 'output', short: 'o', type: 'string', arg: 'FORMAT', help: 'table (default), wide, yaml, json or name' },
     { name: 'selector', short: 'l', type: 'string', arg: 'SEL', help: 'label selector, e.g. app=x,tier!=web' },
     { name: 'watch', short: 'w', type: 'bool', help: 'after listing, print each change as it happens' },
+    { name: 'for', type: 'string', arg: 'KIND/NAME', help: 'deliveries: only those of this receiver, e.g. task-webhook/NAME' },
+    { name: 'outcome', type: 'string', arg: 'OUTCOME', help: 'deliveries: accepted, duplicate, rejected, ...' },
+    { name: 'limit', type: 'string', arg: 'N', help: 'deliveries: how many, newest first (default 100)' },
   ],
   run,
 };

@@ -47,7 +47,7 @@ function desiredStatus(w: StoredResource, problem: Problem | undefined): Status 
     s.phase = 'Ready';
     // A configuration error is over once the webhook is ready again; delivery errors stay.
     if (!wasReady && findCondition(w.status.conditions, 'Ready')?.reason !== 'Suspended') delete s.lastError;
-    s.conditions = ready(w.status.conditions, 'True', 'Ready', `accepting deliveries at ${s.endpointPath}`, gen);
+    s.conditions = ready(w.status.conditions, 'True', 'Ready', 'accepting deliveries', gen);
   }
   return s;
 }

@@ -1,0 +1,49 @@
+import { stringify } from 'yaml';
+import type { Args } from '../args.js';
+import type { CliContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import { NONE, Table, age } from '../table.js';
+
+interface Delivery {
+  id: number;
+  ts: string;
+  owner: string;
+  eventId?: string;
+  outcome: string;
+  reason?: string;
+  httpStatus?: number;
+  durationMs?: number;
+  task?: string;
+}
+
+/** `orlojctl get deliveries [--for task-webhook/NAME] [--outcome X] [--limit N]`: newest first. */
+export async function getDeliveries(ctx: CliContext, args: Args): Promise<number> {
+  const output = args.str('output') ?? 'table';
+  if (!['table', 'wide', 'json', 'yaml'].includes(output)) throw new UsageError(`deliveries print as table, wide, json or yaml, not "${output}"`, 'get');
+  const { items } = await ctx.client.get<{ items: Delivery[] }>('/v1/deliveries', {
+    namespace: ctx.namespace,
+    allNamespaces: ctx.allNamespaces ? 'true' : undefined,
+    owner: args.str('for'),
+    outcome: args.str('outcome'),
+    limit: args.str('limit'),
+  });
+  if (output === 'json') return ctx.out(`${JSON.stringify({ kind: 'DeliveryList', items }, null, 2)}\n`), 0;
+  if (output === 'yaml') return ctx.out(stringify({ kind: 'DeliveryList', items })), 0;
+  if (!items.length) {
+    process.stderr.write('No deliveries found.\n');
+    return 0;
+  }
+  const wide = output === 'wide';
+  const table = new Table(['AGE', 'OWNER', 'EVENT', 'OUTCOME', 'HTTP', 'TASK', ...(wide ? ['MS', 'REASON'] : [])]);
+  const rows = items.map((d) => [
+    age(d.ts),
+    d.owner,
+    d.eventId ?? NONE,
+    d.outcome,
+    String(d.httpStatus ?? NONE),
+    d.task ?? NONE,
+    ...(wide ? [d.durationMs?.toFixed(2) ?? NONE, d.reason ?? ''] : []),
+  ]);
+  ctx.out(table.render(rows));
+  return 0;
+}
