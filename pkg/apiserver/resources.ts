@@ -79,7 +79,8 @@ export function resourceRoutes(router: Router, deps: ServerDeps): void {
     c.body = present(c, def, res.object);
   });
 
-  router.get('/v1/:plural/:name', async (ctx) => {
+  // The status subresource reads the whole object, as in Kubernetes.
+  router.get(['/v1/:plural/:name', '/v1/:plural/:name/status'], async (ctx) => {
     const c = ctx as unknown as Ctx;
     c.body = present(c, kindOf(c), await mustGet(deps, keyFor(c, kindOf(c))));
   });
@@ -101,11 +102,6 @@ export function resourceRoutes(router: Router, deps: ServerDeps): void {
     const def = kindOf(c);
     const rv = typeof c.query.resourceVersion === 'string' ? c.query.resourceVersion : undefined;
     c.body = present(c, def, await store.delete(keyFor(c, def), { resourceVersion: rv }));
-  });
-
-  router.get('/v1/:plural/:name/status', async (ctx) => {
-    const c = ctx as unknown as Ctx;
-    c.body = present(c, kindOf(c), await mustGet(deps, keyFor(c, kindOf(c))));
   });
 
   router.put('/v1/:plural/:name/status', async (ctx) => {

@@ -126,3 +126,20 @@ export function stringField(obj: Record<string, unknown> | undefined, key: strin
 }
 
 export const skewReason = (maxSkewSeconds: number): string => `timestamp outside allowed skew of ${maxSkewSeconds}s`;
+
+/**
+ * The replay guard shared by every timestamped profile: why `ts` fails it, or undefined.
+ * `missing` names where the timestamp was expected.
+ */
+export function timestampProblem(
+  ts: string | undefined,
+  missing: string,
+  maxSkewSeconds: number,
+  nowMs: number,
+  parse: (v: string) => number | undefined = parseUnixSeconds,
+): string | undefined {
+  if (!ts) return missing;
+  const tsMs = parse(ts);
+  if (tsMs === undefined) return 'invalid timestamp';
+  return withinSkew(tsMs, nowMs, maxSkewSeconds) ? undefined : skewReason(maxSkewSeconds);
+}

@@ -139,6 +139,10 @@ describe('API server: resources', function () {
     const res = await d.api('PUT', '/v1/tasks/st/status', { status: { phase: 'Running' } });
     expect(res.status).to.equal(200);
     expect(res.body.status.phase).to.equal('Running');
+    const read = await d.api('GET', '/v1/tasks/st/status');
+    expect(read.status).to.equal(200);
+    expect(read.body.status.phase).to.equal('Running');
+    expect((await d.api('PUT', '/v1/tasks/st/status', { spec: {} })).status).to.equal(400);
   });
 
   it('serves health, readiness and metrics without a token', async () => {

@@ -1,5 +1,5 @@
 // Generic HMAC-SHA256 over `timestamp + "." + body`, for senders that follow no provider's scheme.
-import { anyHmacMatches, decodeHex, header, hmacSha256, parseTimestamp, skewReason, withinSkew } from '../crypto.js';
+import { anyHmacMatches, decodeHex, header, hmacSha256, parseTimestamp, timestampProblem } from '../crypto.js';
 import type { SignatureProfile } from './types.js';
 
 const SEPARATORS = /[\s,]+/;
@@ -23,10 +23,8 @@ export const generic: SignatureProfile = {
     let ts = '';
     if (opts.timestampHeader) {
       ts = header(req, opts.timestampHeader) ?? '';
-      if (!ts) return { ok: false, reason: `missing timestamp header ${opts.timestampHeader}` };
-      const tsMs = parseTimestamp(ts);
-      if (tsMs === undefined) return { ok: false, reason: 'invalid timestamp' };
-      if (!withinSkew(tsMs, nowMs, opts.maxSkewSeconds)) return { ok: false, reason: skewReason(opts.maxSkewSeconds) };
+      const problem = timestampProblem(ts, `missing timestamp header ${opts.timestampHeader}`, opts.maxSkewSeconds, nowMs, parseTimestamp);
+      if (problem) return { ok: false, reason: problem };
     }
     const candidates: Buffer[] = [];
     for (const part of value.split(SEPARATORS)) {

@@ -1,5 +1,6 @@
 // GitLab: a shared token in X-Gitlab-Token (no signature over the body); dedup is the only replay guard.
-import { anyTokenMatches, header } from '../crypto.js';
+import { header } from '../crypto.js';
+import { signToken, verifyToken } from './token.js';
 import type { SignatureProfile } from './types.js';
 
 // Some GitLab versions send no event UUID; Idempotency-Key is the fallback.
@@ -17,18 +18,10 @@ export const gitlab: SignatureProfile = {
     dedupeWindowSeconds: 86400,
   },
 
-  verify(req, keys, opts) {
-    const value = header(req, opts.signatureHeader);
-    if (!value) return { ok: false, reason: `missing signature header ${opts.signatureHeader}` };
-    if (!value.startsWith(opts.signaturePrefix)) return { ok: false, reason: `token prefix mismatch in ${opts.signatureHeader}` };
-    const ok = anyTokenMatches(keys, value.slice(opts.signaturePrefix.length));
-    return ok ? { ok: true } : { ok: false, reason: 'token mismatch' };
-  },
+  verify: verifyToken,
 
   eventId: (req, opts) => header(req, opts.eventIdHeader) || header(req, FALLBACK_ID_HEADER) || undefined,
   eventType: (req) => header(req, 'X-Gitlab-Event') || undefined,
 
-  sign(_body, key, opts, _nowMs, eventId) {
-    return { [opts.signatureHeader]: opts.signaturePrefix + key.toString('latin1'), [opts.eventIdHeader]: eventId };
-  },
+  sign: signToken,
 };

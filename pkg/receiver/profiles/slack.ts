@@ -1,6 +1,6 @@
 // Slack: `X-Slack-Signature: v0=<hex>`, HMAC over `"v0:" + ts + ":" + body`.
 import {
-  anyHmacMatches, decodeHex, header, hmacSha256, jsonBody, parseUnixSeconds, sha256Hex, skewReason, stringField, withinSkew,
+  anyHmacMatches, decodeHex, header, hmacSha256, jsonBody, sha256Hex, stringField, timestampProblem,
 } from '../crypto.js';
 import type { SignatureProfile } from './types.js';
 
@@ -19,10 +19,8 @@ export const slack: SignatureProfile = {
     const value = header(req, opts.signatureHeader);
     if (!value) return { ok: false, reason: `missing signature header ${opts.signatureHeader}` };
     const ts = header(req, opts.timestampHeader);
-    if (!ts) return { ok: false, reason: `missing timestamp header ${opts.timestampHeader}` };
-    const tsMs = parseUnixSeconds(ts);
-    if (tsMs === undefined) return { ok: false, reason: 'invalid timestamp' };
-    if (!withinSkew(tsMs, nowMs, opts.maxSkewSeconds)) return { ok: false, reason: skewReason(opts.maxSkewSeconds) };
+    const problem = timestampProblem(ts, `missing timestamp header ${opts.timestampHeader}`, opts.maxSkewSeconds, nowMs);
+    if (problem || !ts) return { ok: false, reason: problem ?? 'missing timestamp' };
     const sig = value.startsWith(opts.signaturePrefix) ? decodeHex(value.slice(opts.signaturePrefix.length)) : undefined;
     if (!sig) return { ok: false, reason: `malformed signature header ${opts.signatureHeader}` };
     return anyHmacMatches(keys, [sig], 'v0:', ts, ':', req.body) ? { ok: true } : { ok: false, reason: 'signature mismatch' };

@@ -1,6 +1,6 @@
 // Standard Webhooks (standardwebhooks.com): `webhook-signature: v1,<base64> [v1,<base64> ...]`,
 // HMAC over `id + "." + ts + "." + body` keyed with the base64-decoded `whsec_` secret.
-import { anyHmacMatches, decodeBase64, header, hmacSha256, jsonBody, parseUnixSeconds, skewReason, stringField, withinSkew } from '../crypto.js';
+import { anyHmacMatches, decodeBase64, header, hmacSha256, jsonBody, stringField, timestampProblem } from '../crypto.js';
 import type { SignatureProfile } from './types.js';
 
 const ID_HEADER = 'webhook-id';
@@ -35,10 +35,8 @@ export const standardWebhooks: SignatureProfile = {
     const id = header(req, ID_HEADER);
     if (!id) return { ok: false, reason: `missing header ${ID_HEADER}` };
     const ts = header(req, opts.timestampHeader);
-    if (!ts) return { ok: false, reason: `missing timestamp header ${opts.timestampHeader}` };
-    const tsMs = parseUnixSeconds(ts);
-    if (tsMs === undefined) return { ok: false, reason: 'invalid timestamp' };
-    if (!withinSkew(tsMs, nowMs, opts.maxSkewSeconds)) return { ok: false, reason: skewReason(opts.maxSkewSeconds) };
+    const problem = timestampProblem(ts, `missing timestamp header ${opts.timestampHeader}`, opts.maxSkewSeconds, nowMs);
+    if (problem || !ts) return { ok: false, reason: problem ?? 'missing timestamp' };
     const candidates: Buffer[] = [];
     for (const item of value.split(' ')) {
       if (!item.startsWith(opts.signaturePrefix)) continue; // other versions (v1a, ...) are not ours to check

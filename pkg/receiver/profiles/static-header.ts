@@ -1,6 +1,7 @@
 // A shared token in a configurable header (optionally after a prefix such as "Bearer "),
 // for senders that cannot sign; nothing covers the body, dedup is the only replay guard.
-import { anyTokenMatches, header } from '../crypto.js';
+import { header } from '../crypto.js';
+import { signToken, verifyToken } from './token.js';
 import type { SignatureProfile } from './types.js';
 
 export const staticHeader: SignatureProfile = {
@@ -15,18 +16,10 @@ export const staticHeader: SignatureProfile = {
     dedupeWindowSeconds: 86400,
   },
 
-  verify(req, keys, opts) {
-    const value = header(req, opts.signatureHeader);
-    if (!value) return { ok: false, reason: `missing signature header ${opts.signatureHeader}` };
-    if (!value.startsWith(opts.signaturePrefix)) return { ok: false, reason: `token prefix mismatch in ${opts.signatureHeader}` };
-    const ok = anyTokenMatches(keys, value.slice(opts.signaturePrefix.length));
-    return ok ? { ok: true } : { ok: false, reason: 'token mismatch' };
-  },
+  verify: verifyToken,
 
   eventId: (req, opts) => header(req, opts.eventIdHeader) || undefined,
   eventType: (req) => header(req, 'X-Event-Type') || undefined,
 
-  sign(_body, key, opts, _nowMs, eventId) {
-    return { [opts.signatureHeader]: opts.signaturePrefix + key.toString('latin1'), [opts.eventIdHeader]: eventId };
-  },
+  sign: signToken,
 };

@@ -1,6 +1,6 @@
 // Stripe: `Stripe-Signature: t=<unix s>,v1=<hex>[,v1=<hex>...]`, HMAC over `t + "." + body`.
 // Event id and type live in the JSON body.
-import { anyHmacMatches, decodeHex, header, hmacSha256, jsonBody, parseUnixSeconds, skewReason, stringField, withinSkew } from '../crypto.js';
+import { anyHmacMatches, decodeHex, header, hmacSha256, jsonBody, stringField, timestampProblem } from '../crypto.js';
 import type { SignatureProfile } from './types.js';
 
 export const stripe: SignatureProfile = {
@@ -27,10 +27,8 @@ export const stripe: SignatureProfile = {
         if (sig) candidates.push(sig);
       }
     }
-    if (t === undefined) return { ok: false, reason: `missing timestamp in ${opts.signatureHeader}` };
-    const tsMs = parseUnixSeconds(t);
-    if (tsMs === undefined) return { ok: false, reason: 'invalid timestamp' };
-    if (!withinSkew(tsMs, nowMs, opts.maxSkewSeconds)) return { ok: false, reason: skewReason(opts.maxSkewSeconds) };
+    const problem = timestampProblem(t, `missing timestamp in ${opts.signatureHeader}`, opts.maxSkewSeconds, nowMs);
+    if (problem || !t) return { ok: false, reason: problem ?? 'missing timestamp' };
     if (candidates.length === 0) return { ok: false, reason: `no ${opts.signaturePrefix} signature in ${opts.signatureHeader}` };
     return anyHmacMatches(keys, candidates, t, '.', req.body) ? { ok: true } : { ok: false, reason: 'signature mismatch' };
   },

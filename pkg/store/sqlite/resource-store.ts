@@ -36,8 +36,8 @@ export class SqliteResourceStore implements ResourceStore {
         (@kind, @namespace, @name, @uid, @rv, @create_rv, @generation, @created, @labels, @annotations, @spec, @status, @endpoint_id, @deleted_at)`),
       updateStatus: db.prepare('UPDATE resources SET status = ?, rv = ?, endpoint_id = ? WHERE kind = ? AND namespace = ? AND name = ?'),
       tombstone: db.prepare('UPDATE resources SET rv = ?, deleted_at = ?, endpoint_id = NULL WHERE kind = ? AND namespace = ? AND name = ?'),
-      delLabels: db.prepare('DELETE FROM labels WHERE kind = ? AND namespace = ? AND name = ?'),
-      addLabel: db.prepare('INSERT INTO labels (kind, namespace, name, key, value) VALUES (?, ?, ?, ?, ?)'),
+      delLabel: db.prepare('DELETE FROM labels WHERE kind = ? AND key = ? AND value = ? AND create_rv = ?'),
+      addLabel: db.prepare('INSERT INTO labels (kind, key, value, create_rv) VALUES (?, ?, ?, ?)'),
       byEndpoint: db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE endpoint_id = ? AND deleted_at IS NULL`),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
@@ -106,7 +106,7 @@ export class SqliteResourceStore implements ResourceStore {
       where.push('r.namespace = ?');
       args.push(opts.namespace);
     }
-    for (const req of opts.labelSelector ?? []) selectorClause(req, where, args);
+    for (const req of opts.labelSelector ?? []) selectorClause(kind, req, where, args);
     if (opts.continue) {
       const [ns, name] = decodeContinue(opts.continue);
       where.push('(r.namespace, r.name) > (?, ?)');
@@ -189,21 +189,22 @@ export class SqliteResourceStore implements ResourceStore {
     } catch (e) {
       throw uniqueViolation(e, stored);
     }
-    if (!prev || !deepEqual(prev.metadata.labels, stored.metadata.labels)) this.writeLabels(stored);
+    if (!prev || !deepEqual(prev.metadata.labels, stored.metadata.labels)) {
+      this.writeLabels(stored.kind, row.create_rv, stored.metadata.labels, prev?.metadata.labels);
+    }
     this.pending.push({ type, object: stored });
     return stored;
   }
 
-  private createRv(o: StoredResource): number {
-    const r = this.q.getAny.get(o.kind, o.metadata.namespace, o.metadata.name) as { create_rv: number } | undefined;
-    return r?.create_rv ?? Number(o.metadata.resourceVersion);
+  private createRv(o: { kind: string; metadata: { namespace: string; name: string } }): number {
+    const r = this.q.getAny.get(o.kind, o.metadata.namespace, o.metadata.name) as { create_rv: number };
+    return r.create_rv;
   }
 
-  private writeLabels(o: StoredResource): void {
-    const { kind } = o;
-    const { namespace, name, labels } = o.metadata;
-    this.q.delLabels.run(kind, namespace, name);
-    for (const [k, v] of Object.entries(labels ?? {})) this.q.addLabel.run(kind, namespace, name, k, v);
+  /** Label index rows are keyed by label first, so the old labels say which rows to drop. */
+  private writeLabels(kind: string, createRv: number, labels?: Record<string, string>, old?: Record<string, string>): void {
+    for (const [k, v] of Object.entries(old ?? {})) this.q.delLabel.run(kind, k, v, createRv);
+    for (const [k, v] of Object.entries(labels ?? {})) this.q.addLabel.run(kind, k, v, createRv);
   }
 
   private requireNamespace(ns: string): void {
@@ -240,7 +241,7 @@ export class SqliteResourceStore implements ResourceStore {
       if (key.kind === 'Namespace') this.requireEmpty(key.name);
       const rv = ++this.rev;
       this.q.tombstone.run(rv, Date.now(), key.kind, key.namespace, key.name);
-      this.q.delLabels.run(key.kind, key.namespace, key.name);
+      this.writeLabels(key.kind, this.createRv(existing), undefined, existing.metadata.labels);
       const gone = { ...existing, metadata: { ...existing.metadata, resourceVersion: String(rv) } };
       this.pending.push({ type: 'DELETED', object: gone });
       return gone;
@@ -336,15 +337,13 @@ function deliver(s: Subscriber, e: WatchEvent): void {
   }
 }
 
-function selectorClause(req: Requirement, where: string[], args: unknown[]): void {
-  const base = 'SELECT 1 FROM labels l WHERE l.kind = r.kind AND l.namespace = r.namespace AND l.name = r.name AND l.key = ?';
-  if ('values' in req) {
-    where.push(`${req.op === 'in' ? '' : 'NOT '}EXISTS (${base} AND l.value IN (${req.values.map(() => '?').join(', ')}))`);
-    args.push(req.key, ...req.values);
-  } else {
-    where.push(`${req.op === 'exists' ? '' : 'NOT '}EXISTS (${base})`);
-    args.push(req.key);
-  }
+/** Each requirement is a set of create_rv values from the label index, so SQLite may drive the query from it. */
+function selectorClause(kind: string, req: Requirement, where: string[], args: unknown[]): void {
+  const hasValues = 'values' in req;
+  const negate = req.op === 'notin' || req.op === '!exists';
+  const values = hasValues ? ` AND value IN (${req.values.map(() => '?').join(', ')})` : '';
+  where.push(`r.create_rv ${negate ? 'NOT ' : ''}IN (SELECT create_rv FROM labels WHERE kind = ? AND key = ?${values})`);
+  args.push(kind, req.key, ...(hasValues ? req.values : []));
 }
 
 function encodeContinue(ns: string, name: string): string {
