@@ -10,6 +10,8 @@ export interface ServerDeps {
   maxRequestBytes: number;
   version: string;
   isReady: () => boolean;
+  /** Aborted when the server shuts down: long-lived responses (watches) end then. */
+  closing?: AbortSignal;
 }
 
 export interface RequestState {

@@ -42,10 +42,13 @@ export function serveWatch(ctx: Context & { state: RequestState }, deps: ServerD
   ready = true;
   buffered.forEach(write);
   const beat = setInterval(() => res.write(sse ? ': heartbeat\n\n' : ''), HEARTBEAT_MS);
+  const end = (): void => void res.end();
   const stop = (): void => {
     clearInterval(beat);
     unsubscribe();
+    deps.closing?.removeEventListener('abort', end);
   };
+  deps.closing?.addEventListener('abort', end);
   ctx.req.once('close', stop);
   res.once('close', stop);
 }

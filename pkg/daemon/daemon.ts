@@ -49,7 +49,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     taskReconciler(store),
     taskWebhookReconciler(store),
   ]);
+  const closing = new AbortController();
   const server: Server = createHttpServer({
+    closing: closing.signal,
     store,
     auth: new TokenAuth(tokens),
     log,
@@ -85,8 +87,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     url,
     async close() {
       clearInterval(compactor);
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      // Finish in-flight requests (a delivery is answered only after its commit), then stop.
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      closing.abort();
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), 5000);
+      await closed;
+      clearTimeout(force);
       await manager.stop();
       await reporter.stop();
       receivers.close();
