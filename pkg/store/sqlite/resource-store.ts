@@ -257,9 +257,9 @@ export class SqliteResourceStore implements ResourceStore {
   compact(maxAgeMs: number): number {
     return this.tx(() => {
       const cutoff = Date.now() - maxAgeMs;
-      const r = this.db.prepare('SELECT MAX(rv) AS rv, COUNT(*) AS n FROM resources WHERE deleted_at IS NOT NULL AND deleted_at < ?').get(cutoff) as { rv: number | null; n: number };
+      const r = this.db.prepare('SELECT MAX(rv) AS rv, COUNT(*) AS n FROM resources WHERE deleted_at IS NOT NULL AND deleted_at <= ?').get(cutoff) as { rv: number | null; n: number };
       if (!r.n) return 0;
-      this.db.prepare('DELETE FROM resources WHERE deleted_at IS NOT NULL AND deleted_at < ?').run(cutoff);
+      this.db.prepare('DELETE FROM resources WHERE deleted_at IS NOT NULL AND deleted_at <= ?').run(cutoff);
       this.compactedRev = Math.max(this.compactedRev, r.rv ?? 0);
       this.q.setMeta.run('compacted_revision', String(this.compactedRev));
       return r.n;
