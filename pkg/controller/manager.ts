@@ -26,6 +26,11 @@ export interface Reconciler {
   reconcile(key: ObjectKey): Promise<ReconcileResult | void>;
   shouldReconcile?(e: WatchEvent): boolean;
   watches?: Watch[];
+  /**
+   * Periodic resync re-reads every object of the kind. Off for kinds whose status follows
+   * from the object alone (run tasks can number millions; events keep them current).
+   */
+  resync?: boolean;
 }
 
 export interface ManagerOptions {
@@ -56,8 +61,9 @@ export class Manager {
   async start(): Promise<void> {
     for (const r of this.reconcilers) this.queues.set(r.kind, new WorkQueue());
     this.stopWatch = this.opts.store.watch({}, undefined, (e) => void this.onEvent(e));
-    await this.resync();
-    this.resyncTimer = setInterval(() => void this.resync(), this.opts.resyncMs ?? 60_000);
+    await this.resync(this.reconcilers);
+    const periodic = this.reconcilers.filter((r) => r.resync !== false);
+    this.resyncTimer = setInterval(() => void this.resync(periodic), this.opts.resyncMs ?? 60_000);
     this.resyncTimer.unref();
     for (const r of this.reconcilers) this.running.push(this.worker(r));
     this.synced = true;
@@ -81,10 +87,20 @@ export class Manager {
     this.queues.get(kind)?.add(`${k.namespace ?? ''}/${k.name}`);
   }
 
-  private async resync(): Promise<void> {
-    for (const r of this.reconcilers) {
-      const { items } = await this.opts.store.list(r.kind);
-      for (const o of items) this.enqueue(r.kind, o.metadata);
+  /**
+   * Pages through each kind, yielding between pages. Kinds that depend on other objects
+   * are all queued (a missed event heals); self-contained kinds only where their filter says.
+   */
+  private async resync(reconcilers: Reconciler[]): Promise<void> {
+    for (const r of reconcilers) {
+      const filter = r.resync === false ? r.shouldReconcile : undefined;
+      let cont: string | undefined;
+      do {
+        const page = await this.opts.store.list(r.kind, { limit: 500, continue: cont });
+        for (const o of page.items) if (!filter || filter({ type: 'MODIFIED', object: o })) this.enqueue(r.kind, o.metadata);
+        cont = page.continue;
+        await new Promise((resolve) => setImmediate(resolve));
+      } while (cont);
     }
   }
 

@@ -9,7 +9,7 @@ import { secretReconciler } from '../controller/reconcilers/secret.js';
 import { taskReconciler } from '../controller/reconcilers/task.js';
 import { taskWebhookReconciler } from '../controller/reconcilers/task-webhook.js';
 import { createMetrics } from '../metrics/metrics.js';
-import { openDatabase } from '../store/sqlite/db.js';
+import { openDatabase, startCheckpointer } from '../store/sqlite/db.js';
 import { SqliteResourceStore } from '../store/sqlite/resource-store.js';
 import { SqliteDeliveryStore } from '../store/sqlite/delivery-store.js';
 import { CommitBatcher } from '../receiver/batcher.js';
@@ -19,6 +19,7 @@ import { receiverRoutes } from '../receiver/routes.js';
 import { StatusReporter } from '../receiver/status-reporter.js';
 import { VERSION } from '../version.js';
 import type { DaemonOptions } from './options.js';
+import type { DeliveryStore } from '../store/types.js';
 
 export interface Daemon {
   url: string;
@@ -34,10 +35,21 @@ function resolveTokens(opts: DaemonOptions, log: Logger): { tokens: Array<{ toke
   return { tokens: [{ token, role: 'admin' }], generated: token };
 }
 
+const PRUNE_CHUNK = 2000;
+
+/** Expired dedup rows and records past retention go in small chunks, between requests. */
+async function pruneDeliveries(deliveries: DeliveryStore, keep: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if ((await deliveries.prune(Date.now(), keep, PRUNE_CHUNK)) < PRUNE_CHUNK) return;
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
 /** Opens the store, starts the reconcilers and serves the API until close(). */
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const log = pino({ level: opts.logLevel, base: { svc: 'orlojd' } });
   const db = openDatabase(opts.dataDir);
+  const stopCheckpointer = startCheckpointer(opts.dataDir);
   const store = new SqliteResourceStore(db);
   const deliveries = new SqliteDeliveryStore(store);
   const metrics = createMetrics();
@@ -77,16 +89,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   await manager.start();
   reporter.start();
   await reporter.catchUp();
-  const compactor = setInterval(() => {
-    store.compact(TOMBSTONE_MAX_AGE_MS);
-    void deliveries.prune(Date.now(), opts.deliveryRetention);
-  }, 60_000);
+  const compactor = setInterval(() => store.compact(TOMBSTONE_MAX_AGE_MS), 60_000);
   compactor.unref();
+  const pruner = setInterval(() => void pruneDeliveries(deliveries, opts.deliveryRetention), 5_000);
+  pruner.unref();
   log.info({ url, dataDir: opts.dataDir, version: VERSION }, 'orlojd listening');
   return {
     url,
     async close() {
       clearInterval(compactor);
+      clearInterval(pruner);
       // Finish in-flight requests (a delivery is answered only after its commit), then stop.
       const closed = new Promise<void>((r) => server.close(() => r()));
       closing.abort();
@@ -97,6 +109,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       await manager.stop();
       await reporter.stop();
       receivers.close();
+      await stopCheckpointer();
       await store.close();
     },
   };

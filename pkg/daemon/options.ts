@@ -23,7 +23,7 @@ const USAGE = `Usage: orlojd [flags]
   --log-level LEVEL       trace|debug|info|warn|error|silent (ORLOJ_LOG_LEVEL, default info)
   --max-request-bytes N   API request body limit (ORLOJ_MAX_REQUEST_BYTES, default 3145728)
   --resync-seconds N      periodic full reconcile (ORLOJ_RESYNC_SECONDS, default 60)
-  --delivery-retention N  delivery records kept, newest first (ORLOJ_DELIVERY_RETENTION, default 100000)
+  --delivery-retention N  delivery records kept, newest first (ORLOJ_DELIVERY_RETENTION, default 500000)
   -h, --help              show this help
 `;
 
@@ -79,7 +79,7 @@ export function parseDaemonOptions(argv: string[], env: NodeJS.ProcessEnv): Daem
     logLevel: values['log-level'] ?? env.ORLOJ_LOG_LEVEL ?? 'info',
     maxRequestBytes: positiveInt('max-request-bytes', values['max-request-bytes'] ?? env.ORLOJ_MAX_REQUEST_BYTES ?? '3145728'),
     resyncSeconds: positiveInt('resync-seconds', values['resync-seconds'] ?? env.ORLOJ_RESYNC_SECONDS ?? '60'),
-    deliveryRetention: positiveInt('delivery-retention', values['delivery-retention'] ?? env.ORLOJ_DELIVERY_RETENTION ?? '100000'),
+    deliveryRetention: positiveInt('delivery-retention', values['delivery-retention'] ?? env.ORLOJ_DELIVERY_RETENTION ?? '500000'),
   };
 }
 

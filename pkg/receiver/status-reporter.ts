@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
-import { patchStatus } from '../controller/status.js';
-import type { ObjectKey, Status } from '../api/types.js';
-import type { DeliveryRecord, DeliveryStore, ResourceStore } from '../store/types.js';
+import type { ObjectKey, Status, StoredResource } from '../api/types.js';
+import type { DeliveryRecord, DeliveryStore, ReceiverCounts, ResourceStore, StatusPatch } from '../store/types.js';
 
 interface Pending {
   key: ObjectKey;
@@ -90,24 +89,27 @@ export class StatusReporter {
       this.droppedRecords = 0;
     }
     await this.deliveries.recordRejections(records, counts);
-    for (const p of pending.values()) await this.writeStatus(p);
-  }
-
-  private async writeStatus(p: Pending): Promise<void> {
-    const c = await this.deliveries.counts(p.uid);
-    await patchStatus(this.store, p.key, (cur) => {
-      if (cur.metadata.uid !== p.uid) return undefined; // deleted and re-created meanwhile
-      const s: Status = { ...cur.status, acceptedCount: c.accepted, duplicateCount: c.duplicate, rejectedCount: c.rejected };
-      if (p.lastDeliveryTime) s.lastDeliveryTime = p.lastDeliveryTime;
-      if (p.lastEventID) s.lastEventID = p.lastEventID;
-      if (p.lastTriggeredTask) s.lastTriggeredTask = p.lastTriggeredTask;
-      if (p.lastError) s.lastError = p.lastError;
-      return s;
-    });
+    // One transaction for every receiver that moved: thousands of active webhooks cost one commit.
+    const patches: StatusPatch[] = [];
+    for (const p of pending.values()) {
+      const c = await this.deliveries.counts(p.uid);
+      patches.push({ key: p.key, mutate: (cur) => withCounts(cur, p, c) });
+    }
+    await this.store.patchStatuses(patches);
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.flush();
   }
+}
+
+function withCounts(cur: StoredResource, p: Pending, c: ReceiverCounts): Status | undefined {
+  if (cur.metadata.uid !== p.uid) return undefined; // deleted and re-created meanwhile
+  const s: Status = { ...cur.status, acceptedCount: c.accepted, duplicateCount: c.duplicate, rejectedCount: c.rejected };
+  if (p.lastDeliveryTime) s.lastDeliveryTime = p.lastDeliveryTime;
+  if (p.lastEventID) s.lastEventID = p.lastEventID;
+  if (p.lastTriggeredTask) s.lastTriggeredTask = p.lastTriggeredTask;
+  if (p.lastError) s.lastError = p.lastError;
+  return s;
 }

@@ -44,6 +44,11 @@ export interface ObjectEvent {
   lastTimestamp: string;
 }
 
+export interface StatusPatch {
+  key: ObjectKey;
+  mutate(current: StoredResource): Status | undefined;
+}
+
 /** The resource store. Every write bumps one store-wide revision (the resourceVersion). */
 export interface ResourceStore {
   get(kind: string, namespace: string, name: string): Promise<StoredResource | undefined>;
@@ -51,6 +56,11 @@ export interface ResourceStore {
   /** Create, or update spec/labels/annotations; an identical object writes nothing. */
   apply(obj: Resource, opts?: WriteOptions): Promise<{ outcome: ApplyOutcome; object: StoredResource }>;
   updateStatus(key: ObjectKey, status: Status, pre?: Precondition): Promise<StoredResource>;
+  /**
+   * Rewrites the status of many objects in one transaction (no conflicts inside it);
+   * `mutate` returns undefined to leave an object as it is. Missing objects are skipped.
+   */
+  patchStatuses(patches: StatusPatch[]): Promise<void>;
   delete(key: ObjectKey, pre?: Precondition): Promise<StoredResource>;
   findByEndpointId(endpointId: string): Promise<StoredResource | undefined>;
   /**
@@ -122,6 +132,9 @@ export interface DeliveryStore {
   recordRejections(records: DeliveryRecord[], rejectedByOwnerUid: Map<string, number>): Promise<void>;
   counts(ownerUid: string): Promise<ReceiverCounts>;
   listDeliveries(q: DeliveryQuery): Promise<DeliveryRecord[]>;
-  /** Drops expired dedup rows and all but the newest `keepRecords` delivery records. */
-  prune(nowMs: number, keepRecords: number): Promise<void>;
+  /**
+   * Drops up to `chunk` expired dedup rows and up to `chunk` records beyond the newest
+   * `keepRecords`; returns how many went. Small chunks keep each write short.
+   */
+  prune(nowMs: number, keepRecords: number, chunk: number): Promise<number>;
 }

@@ -140,3 +140,28 @@ describe('TaskWebhook deliveries', function () {
     expect(dups.body.items.every((r: { outcome: string }) => r.outcome === 'duplicate')).to.equal(true);
   });
 });
+
+describe('delivery record retention', function () {
+  let d: Orlojd;
+  before(async () => {
+    d = await Orlojd.start({ args: ['--delivery-retention', '10'] });
+    await put(d, secret('s', { value: SECRET }));
+    await put(d, templateTask('tpl'));
+    await put(d, taskWebhook('kept', { task_ref: 'tpl', auth: { secret_ref: 's' } }));
+  });
+  after(async () => d.destroy());
+
+  it('keeps only the newest records, pruning in the background', async function () {
+    this.timeout(20_000);
+    const ep = await eventually(async () => (await d.api('GET', '/v1/task-webhooks/kept')).body.status?.endpointPath as string | undefined);
+    for (let i = 0; i < 25; i++) expect((await send(d, ep, { secret: SECRET, body: BODY, eventId: `r-${i}` })).status).to.equal(202);
+    const items = await eventually(async () => {
+      const r = (await d.api('GET', '/v1/deliveries?limit=100')).body.items as Array<{ eventId: string }>;
+      return r.length === 10 ? r : undefined;
+    }, 12_000, 200);
+    expect(items[0]!.eventId).to.equal('r-24');
+    expect(items[9]!.eventId).to.equal('r-15');
+    // Records go; tasks and counts stay.
+    expect((await d.api('GET', '/v1/task-webhooks/kept')).body.status.acceptedCount).to.equal(25);
+  });
+});

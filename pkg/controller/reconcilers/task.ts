@@ -32,6 +32,7 @@ function upToDate(t: StoredResource): boolean {
 export function taskReconciler(store: ResourceStore): Reconciler {
   return {
     kind: 'Task',
+    resync: false,
     // Run tasks created by deliveries arrive complete: skipping them keeps the delivery path free of extra writes.
     shouldReconcile: (e: WatchEvent) => e.type !== 'DELETED' && !upToDate(e.object),
     async reconcile(key: ObjectKey) {

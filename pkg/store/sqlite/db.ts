@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 
 export type DB = Database.Database;
 
@@ -56,6 +57,8 @@ export function openDatabase(dataDir: string): DB {
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   db.pragma('cache_size = -32768'); // 32 MiB: index pages of a busy store stay in memory
+  // Checkpoints run on a worker thread (startCheckpointer); this is only the safety net.
+  db.pragma('wal_autocheckpoint = 16384');
   migrate(db);
   return db;
 }
@@ -70,4 +73,17 @@ function migrate(db: DB): void {
       db.prepare('INSERT INTO schema_migrations (version) VALUES (?)').run(i + 1);
     })();
   }
+}
+
+/** Starts the background checkpointer for the database in `dataDir`; call the result to stop it. */
+export function startCheckpointer(dataDir: string, intervalMs = 250): () => Promise<void> {
+  const worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), {
+    workerData: { path: join(dataDir, 'orloj.db'), intervalMs },
+  });
+  worker.unref();
+  return async () => {
+    const exited = new Promise((r) => worker.once('exit', r));
+    worker.postMessage('stop');
+    await exited;
+  };
 }

@@ -39,8 +39,10 @@ export class SqliteDeliveryStore implements DeliveryStore {
         ON CONFLICT (owner_uid) DO UPDATE SET accepted = accepted + excluded.accepted,
           duplicate = duplicate + excluded.duplicate, rejected = rejected + excluded.rejected`),
       counts: db.prepare('SELECT accepted, duplicate, rejected FROM receiver_counts WHERE owner_uid = ?'),
-      pruneDedup: db.prepare('DELETE FROM dedup WHERE expires_at < ?'),
-      pruneRecords: db.prepare('DELETE FROM deliveries WHERE id <= (SELECT MAX(id) FROM deliveries) - ?'),
+      pruneDedup: db.prepare(`DELETE FROM dedup WHERE (owner_uid, event_id) IN
+        (SELECT owner_uid, event_id FROM dedup WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`),
+      pruneRecords: db.prepare(`DELETE FROM deliveries WHERE id IN
+        (SELECT id FROM deliveries WHERE id <= (SELECT MAX(id) FROM deliveries) - ? ORDER BY id LIMIT ?)`),
     };
   }
 
@@ -119,10 +121,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
     }));
   }
 
-  async prune(nowMs: number, keepRecords: number): Promise<void> {
-    this.resources.tx(() => {
-      this.q.pruneDedup.run(nowMs);
-      this.q.pruneRecords.run(keepRecords);
-    });
+  async prune(nowMs: number, keepRecords: number, chunk: number): Promise<number> {
+    return this.resources.tx(() => this.q.pruneDedup.run(nowMs, chunk).changes + this.q.pruneRecords.run(keepRecords, chunk).changes);
   }
 }

@@ -5,7 +5,7 @@ import type { Requirement } from '../../api/selector.js';
 import type { ObjectKey, Resource, Status, StoredResource, WatchEvent } from '../../api/types.js';
 import { deepEqual } from '../../util/json.js';
 import type {
-  ApplyOutcome, EventType, ListOptions, ListResult, ObjectEvent, Precondition, ResourceStore, WatchFilter, WriteOptions,
+  ApplyOutcome, EventType, ListOptions, ListResult, ObjectEvent, Precondition, ResourceStore, StatusPatch, WatchFilter, WriteOptions,
 } from '../types.js';
 import type { DB } from './db.js';
 import { RESOURCE_COLUMNS, resourceToRow, rowToResource, type ResourceRow } from './rows.js';
@@ -231,6 +231,16 @@ export class SqliteResourceStore implements ResourceStore {
     }
     this.pending.push({ type: 'MODIFIED', object: next });
     return next;
+  }
+
+  async patchStatuses(patches: StatusPatch[]): Promise<void> {
+    this.tx(() => {
+      for (const p of patches) {
+        const cur = this.getSync(p.key.kind, p.key.namespace, p.key.name);
+        const next = cur && p.mutate(cur);
+        if (next) this.updateStatusSync(p.key, next);
+      }
+    });
   }
 
   async delete(key: ObjectKey, pre: Precondition = {}): Promise<StoredResource> {
