@@ -51,7 +51,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const db = openDatabase(opts.dataDir);
   const stopCheckpointer = startCheckpointer(opts.dataDir);
   const store = new SqliteResourceStore(db);
-  const deliveries = new SqliteDeliveryStore(store);
+  const deliveries = new SqliteDeliveryStore(store, opts.dataDir);
   const metrics = createMetrics();
   const receivers = new ReceiverCache(store);
   const reporter = new StatusReporter(store, deliveries, log.child({ component: 'receiver' }));
@@ -72,7 +72,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     version: VERSION,
     isReady: () => manager.hasSynced,
     routes: [receiverRoutes(deliveries)],
-    raw: [deliveryHandler({ receivers, batcher: new CommitBatcher(deliveries), reporter, metrics, log: log.child({ component: 'receiver' }) })],
+    raw: [deliveryHandler({ receivers, deliveries, batcher: new CommitBatcher(deliveries), reporter, metrics, log: log.child({ component: 'receiver' }) })],
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -89,7 +89,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   await manager.start();
   reporter.start();
   await reporter.catchUp();
-  const compactor = setInterval(() => store.compact(TOMBSTONE_MAX_AGE_MS), 60_000);
+  const compactor = setInterval(() => void store.compact(TOMBSTONE_MAX_AGE_MS), 60_000);
   compactor.unref();
   const pruner = setInterval(() => void pruneDeliveries(deliveries, opts.deliveryRetention), 5_000);
   pruner.unref();
@@ -110,6 +110,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       await reporter.stop();
       receivers.close();
       await stopCheckpointer();
+      await deliveries.close();
       await store.close();
     },
   };

@@ -9,34 +9,41 @@ interface Waiting {
 const MAX_BATCH = 512;
 
 /**
- * Group commit: deliveries that finish in the same event-loop turn share one
- * transaction. Each caller is answered only after that transaction commits.
+ * Group commit, pipelined: one batch is committing (on the writer thread) while the next
+ * one gathers whatever arrives meanwhile, so batch size follows the load by itself. Each
+ * caller is answered only after its batch has committed.
  */
 export class CommitBatcher {
   private waiting: Waiting[] = [];
   private scheduled = false;
+  private committing = false;
 
   constructor(private readonly store: DeliveryStore) {}
 
   submit(item: TaskDelivery): Promise<TaskDeliveryResult> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
-      if (this.waiting.length >= MAX_BATCH) this.flush();
-      else if (!this.scheduled) {
+      if (!this.committing && !this.scheduled) {
+        // Idle: gather what arrives in this turn of the event loop, then go.
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(() => {
+          this.scheduled = false;
+          this.flush();
+        });
       }
     });
   }
 
   private flush(): void {
-    this.scheduled = false;
-    const batch = this.waiting;
-    if (!batch.length) return;
-    this.waiting = [];
+    if (this.committing || !this.waiting.length) return;
+    const batch = this.waiting.splice(0, MAX_BATCH);
+    this.committing = true;
     this.store.commitTaskDeliveries(batch.map((w) => w.item)).then(
       (results) => batch.forEach((w, i) => w.resolve(results[i]!)),
       (err: unknown) => batch.forEach((w) => w.reject(err)),
-    );
+    ).finally(() => {
+      this.committing = false;
+      this.flush();
+    });
   }
 }

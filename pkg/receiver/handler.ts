@@ -4,7 +4,7 @@ import { DELIVERY_PREFIX } from '../api/endpoint.js';
 import { ApiError } from '../api/errors.js';
 import { readBody } from '../apiserver/body.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { DeliveryRecord } from '../store/types.js';
+import type { DeliveryRecord, DeliveryStore } from '../store/types.js';
 import type { CommitBatcher } from './batcher.js';
 import type { ReceiverCache, Receiver } from './receivers.js';
 import { buildRunTask } from './run-task.js';
@@ -12,6 +12,7 @@ import type { StatusReporter } from './status-reporter.js';
 
 export interface DeliveryDeps {
   receivers: ReceiverCache;
+  deliveries: DeliveryStore;
   batcher: CommitBatcher;
   reporter: StatusReporter;
   metrics: Metrics;
@@ -68,12 +69,13 @@ async function deliver(deps: DeliveryDeps, req: IncomingMessage, res: ServerResp
     });
     if (receiver.spec.suspend) throw new Rejection(409, 'Conflict', 'webhook is suspended', 'delivery refused: webhook is suspended');
     eventId = verify(receiver, req, body);
-    const result = await act(deps, receiver, req, body, eventId, receivedAt, start);
+    const seen = await deps.deliveries.findDuplicate(receiver.webhook.metadata.uid, eventId, Date.now());
+    const result = seen ? replay(deps, receiver, eventId, seen, receivedAt, start) : await act(deps, receiver, req, body, eventId, receivedAt, start);
     if (result.outcome === 'untasked') {
       throw new Rejection(400, 'BadRequest', 'webhook task creation failed', `webhook task creation failed: ${receiver.templateProblem ?? 'no template'}`);
     }
     const duplicate = result.outcome === 'duplicate';
-    deps.reporter.accepted(keyOf(receiver), receiver.webhook.metadata.uid, eventId, result.task, duplicate, receivedAt);
+    if (!seen) deps.reporter.accepted(keyOf(receiver), receiver.webhook.metadata.uid, eventId, result.task, duplicate, receivedAt);
     deps.metrics.deliveries.inc({ kind: 'TaskWebhook', outcome: result.outcome });
     answer(res, 202, {
       accepted: true,
@@ -125,9 +127,16 @@ async function act(deps: DeliveryDeps, r: Receiver, req: IncomingMessage, body: 
     eventId,
     windowMs: r.dedupeWindowMs,
     nowMs: Date.now(),
-    makeTask: (seq) => (template ? buildRunTask({ ...input, template }, seq) : undefined),
+    task: template ? buildRunTask({ ...input, template }) : undefined,
     record,
   });
+}
+
+/** A replay of an event whose task is already committed: nothing new to make durable. */
+function replay(deps: DeliveryDeps, r: Receiver, eventId: string, task: string, ts: string, start: number) {
+  const record: DeliveryRecord = { ts, owner: r.owner, eventId, outcome: 'duplicate', httpStatus: 202, durationMs: +(performance.now() - start).toFixed(3), task };
+  deps.reporter.duplicate(keyOf(r), r.webhook.metadata.uid, record);
+  return { outcome: 'duplicate' as const, task };
 }
 
 function reject(deps: DeliveryDeps, r: Receiver, rej: Rejection, eventId: string | undefined, ts: string, start: number): void {

@@ -20,14 +20,17 @@ export interface RunTaskInput {
 
 const hash16 = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 16);
 
-/** Same webhook and event id → same name; `seq` > 1 only for a replay after the window. */
-export function runTaskName(webhookName: string, eventId: string, seq: number): string {
+/**
+ * Same webhook and event id → same name (41 + 17 characters at most, so the store's
+ * `-<n>` suffix for a replay after an expired window still fits in 63).
+ */
+export function runTaskName(webhookName: string, eventId: string): string {
   const base = webhookName.slice(0, 40).replace(/-+$/, '');
-  return `${base}-${hash16(eventId)}${seq > 1 ? `-${seq}` : ''}`;
+  return `${base}-${hash16(eventId)}`;
 }
 
 /** The run task a delivery creates: the template's spec and labels, mode run, webhook input keys. */
-export function buildRunTask(i: RunTaskInput, seq: number): StoredResource {
+export function buildRunTask(i: RunTaskInput): StoredResource {
   const spec = i.webhook.spec as TaskWebhookSpec;
   const tplSpec = i.template.spec;
   const input: Record<string, unknown> = {
@@ -42,7 +45,7 @@ export function buildRunTask(i: RunTaskInput, seq: number): StoredResource {
     apiVersion: i.template.apiVersion,
     kind: 'Task',
     metadata: {
-      name: runTaskName(i.webhook.metadata.name, i.eventId, seq),
+      name: runTaskName(i.webhook.metadata.name, i.eventId),
       namespace: i.template.metadata.namespace,
       labels: {
         ...(i.template.metadata.labels ?? {}),

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ObjectKey, Status, StoredResource } from '../api/types.js';
-import type { DeliveryRecord, DeliveryStore, ReceiverCounts, ResourceStore, StatusPatch } from '../store/types.js';
+import type { BufferedCounts, DeliveryRecord, DeliveryStore, ReceiverCounts, ResourceStore, StatusPatch } from '../store/types.js';
 
 interface Pending {
   key: ObjectKey;
@@ -14,14 +14,15 @@ interface Pending {
 const MAX_BUFFERED_RECORDS = 10_000;
 
 /**
- * Brings receiver status up to date about twice a second. Accepted and duplicate counts
- * are committed with the deliveries themselves; rejections are counted in memory and
- * written in one batch per flush, so a flood of bad signatures never costs a write each.
+ * Brings receiver status up to date about twice a second. Accepted counts are committed
+ * with the deliveries themselves; replays and rejections are counted in memory and
+ * written in one batch per flush, so neither a replay storm nor a flood of bad
+ * signatures costs a write each.
  */
 export class StatusReporter {
   private pending = new Map<string, Pending>();
-  private rejections: DeliveryRecord[] = [];
-  private rejectedByUid = new Map<string, number>();
+  private records: DeliveryRecord[] = [];
+  private counts = new Map<string, BufferedCounts>();
   private droppedRecords = 0;
   private timer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
@@ -51,12 +52,24 @@ export class StatusReporter {
     if (!duplicate) p.lastTriggeredTask = task;
   }
 
+  /** A replay answered from the dedup table: counted and recorded in the next flush. */
+  duplicate(key: ObjectKey, uid: string, record: DeliveryRecord): void {
+    this.accepted(key, uid, record.eventId ?? '', record.task ?? '', true, record.ts);
+    this.buffer(uid, record, 'duplicate');
+  }
+
   rejected(key: ObjectKey, uid: string, record: DeliveryRecord): void {
     const p = this.entry(key, uid);
     p.lastDeliveryTime = record.ts;
     p.lastError = record.reason;
-    this.rejectedByUid.set(uid, (this.rejectedByUid.get(uid) ?? 0) + 1);
-    if (this.rejections.length < MAX_BUFFERED_RECORDS) this.rejections.push(record);
+    this.buffer(uid, record, 'rejected');
+  }
+
+  private buffer(uid: string, record: DeliveryRecord, what: keyof BufferedCounts): void {
+    let c = this.counts.get(uid);
+    if (!c) this.counts.set(uid, (c = { duplicate: 0, rejected: 0 }));
+    c[what]++;
+    if (this.records.length < MAX_BUFFERED_RECORDS) this.records.push(record);
     else this.droppedRecords++;
   }
 
@@ -79,16 +92,16 @@ export class StatusReporter {
 
   private async flushOnce(): Promise<void> {
     const pending = this.pending;
-    const records = this.rejections;
-    const counts = this.rejectedByUid;
+    const records = this.records;
+    const counts = this.counts;
     this.pending = new Map();
-    this.rejections = [];
-    this.rejectedByUid = new Map();
+    this.records = [];
+    this.counts = new Map();
     if (this.droppedRecords) {
-      this.log.warn({ dropped: this.droppedRecords }, 'rejection flood: some delivery records were counted but not kept');
+      this.log.warn({ dropped: this.droppedRecords }, 'delivery flood: some records were counted but not kept');
       this.droppedRecords = 0;
     }
-    await this.deliveries.recordRejections(records, counts);
+    await this.deliveries.recordBuffered(records, counts);
     // One transaction for every receiver that moved: thousands of active webhooks cost one commit.
     const patches: StatusPatch[] = [];
     for (const p of pending.values()) {

@@ -107,15 +107,21 @@ export interface TaskDelivery {
   windowMs: number;
   nowMs: number;
   /**
-   * The run task for the n-th acceptance of this event (n > 1 only after a window
-   * expired), or undefined when none can be made (the template is gone).
+   * The run task to create, or undefined when none can be made (the template is gone).
+   * When a replay after an expired window is accepted again, the store names the n-th
+   * task of the event `<name>-<n>`.
    */
-  makeTask(seq: number): StoredResource | undefined;
+  task?: StoredResource;
   record: DeliveryRecord;
 }
 
 /** `untasked`: not a duplicate, but no task could be made; nothing was written. */
 export type TaskDeliveryResult = { outcome: 'accepted' | 'duplicate'; task: string } | { outcome: 'untasked' };
+
+export interface BufferedCounts {
+  duplicate: number;
+  rejected: number;
+}
 
 export interface ReceiverCounts {
   ownerUid: string;
@@ -128,8 +134,16 @@ export interface ReceiverCounts {
 export interface DeliveryStore {
   /** One transaction for the whole batch: dedup rows, run tasks, records and counters. */
   commitTaskDeliveries(items: TaskDelivery[]): Promise<TaskDeliveryResult[]>;
-  /** Records and counts rejections in one write (records may be fewer than counted under a flood). */
-  recordRejections(records: DeliveryRecord[], rejectedByOwnerUid: Map<string, number>): Promise<void>;
+  /**
+   * The task of an event already accepted within its window, if any: a replay is
+   * answered from this read alone.
+   */
+  findDuplicate(ownerUid: string, eventId: string, nowMs: number): Promise<string | undefined>;
+  /**
+   * Records and counts what needs no commit of its own (rejections, replays) in one write;
+   * records may be fewer than counted under a flood.
+   */
+  recordBuffered(records: DeliveryRecord[], counts: Map<string, BufferedCounts>): Promise<void>;
   counts(ownerUid: string): Promise<ReceiverCounts>;
   listDeliveries(q: DeliveryQuery): Promise<DeliveryRecord[]>;
   /**
@@ -137,4 +151,5 @@ export interface DeliveryStore {
    * `keepRecords`; returns how many went. Small chunks keep each write short.
    */
   prune(nowMs: number, keepRecords: number, chunk: number): Promise<number>;
+  close(): Promise<void>;
 }

@@ -81,7 +81,7 @@ describe('SqliteResourceStore', function () {
     await store.apply(task('x'));
     const old = store.revision();
     await store.delete({ kind: 'Task', namespace: 'default', name: 'x' });
-    expect(store.compact(0)).to.equal(1);
+    expect(await store.compact(0)).to.equal(1);
     expect(() => store.watch({}, old, () => undefined)).to.throw(ApiError).with.property('code', 410);
     expect(() => store.watch({}, store.revision(), () => undefined)()).not.to.throw();
   });

@@ -1,11 +1,9 @@
-import type { DeliveryQuery, DeliveryRecord, DeliveryStore, ReceiverCounts, TaskDelivery, TaskDeliveryResult } from '../types.js';
+import type { BufferedCounts, DeliveryQuery, DeliveryRecord, DeliveryStore, ReceiverCounts, TaskDelivery, TaskDeliveryResult } from '../types.js';
+import type { StoredResource } from '../../api/types.js';
+import type { WireDelivery } from './delivery-wire.js';
+import { DeliveryWriter } from './delivery-writer.js';
 import type { SqliteResourceStore } from './resource-store.js';
-
-interface DedupRow {
-  expires_at: number;
-  seq: number;
-  task: string;
-}
+import { SQL } from './statements.js';
 
 interface RecordRow {
   id: number;
@@ -21,6 +19,31 @@ interface RecordRow {
 
 const namespaceOfOwner = (owner: string): string => owner.split('/')[1] ?? '';
 
+function toWire(d: TaskDelivery): WireDelivery {
+  const t = d.task;
+  const labels = t?.metadata.labels ?? {};
+  return {
+    ownerUid: d.ownerUid,
+    eventId: d.eventId,
+    expiresAt: d.nowMs + d.windowMs,
+    nowMs: d.nowMs,
+    record: { ts: d.record.ts, owner: d.record.owner, namespace: namespaceOfOwner(d.record.owner), httpStatus: d.record.httpStatus ?? null, durationMs: d.record.durationMs ?? null },
+    task: t && {
+      kind: t.kind,
+      namespace: t.metadata.namespace,
+      name: t.metadata.name,
+      uid: t.metadata.uid,
+      generation: t.metadata.generation,
+      created: t.metadata.creationTimestamp,
+      labels: Object.entries(labels),
+      labelsJson: Object.keys(labels).length ? JSON.stringify(labels) : null,
+      annotationsJson: t.metadata.annotations && Object.keys(t.metadata.annotations).length ? JSON.stringify(t.metadata.annotations) : null,
+      specJson: JSON.stringify(t.spec),
+      statusJson: JSON.stringify(t.status),
+    },
+  };
+}
+
 /**
  * Dedup, run tasks, delivery records and counters share the resource store's database
  * and transactions, so one commit makes a delivery's whole effect durable at once.
@@ -28,16 +51,18 @@ const namespaceOfOwner = (owner: string): string => owner.split('/')[1] ?? '';
 export class SqliteDeliveryStore implements DeliveryStore {
   private readonly q;
 
-  constructor(private readonly resources: SqliteResourceStore) {
+  private readonly writer: DeliveryWriter;
+
+  constructor(
+    private readonly resources: SqliteResourceStore,
+    dataDir: string,
+  ) {
+    this.writer = new DeliveryWriter(dataDir);
     const db = resources.db;
     this.q = {
-      dedup: db.prepare('SELECT expires_at, seq, task FROM dedup WHERE owner_uid = ? AND event_id = ?'),
-      putDedup: db.prepare('INSERT OR REPLACE INTO dedup (owner_uid, event_id, expires_at, seq, task) VALUES (?, ?, ?, ?, ?)'),
-      record: db.prepare(`INSERT INTO deliveries (ts, owner, namespace, event_id, outcome, reason, http_status, duration_ms, task)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      count: db.prepare(`INSERT INTO receiver_counts (owner_uid, accepted, duplicate, rejected) VALUES (?, ?, ?, ?)
-        ON CONFLICT (owner_uid) DO UPDATE SET accepted = accepted + excluded.accepted,
-          duplicate = duplicate + excluded.duplicate, rejected = rejected + excluded.rejected`),
+      record: db.prepare(SQL.addRecord),
+      dedup: db.prepare(SQL.getDedup),
+      count: db.prepare(SQL.addCounts),
       counts: db.prepare('SELECT accepted, duplicate, rejected FROM receiver_counts WHERE owner_uid = ?'),
       pruneDedup: db.prepare(`DELETE FROM dedup WHERE (owner_uid, event_id) IN
         (SELECT owner_uid, event_id FROM dedup WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`),
@@ -46,49 +71,35 @@ export class SqliteDeliveryStore implements DeliveryStore {
     };
   }
 
+  /** Runs on the writer thread while the main thread keeps serving; see DeliveryWriter. */
   async commitTaskDeliveries(items: TaskDelivery[]): Promise<TaskDeliveryResult[]> {
-    return this.resources.tx(() => {
-      const tally = new Map<string, [number, number]>();
-      const results = items.map((it) => {
-        const r = this.commitOne(it);
-        if (r.outcome === 'untasked') return r;
-        const t = tally.get(it.ownerUid) ?? [0, 0];
-        t[r.outcome === 'duplicate' ? 1 : 0]++;
-        tally.set(it.ownerUid, t);
-        return r;
+    return this.resources.exclusive(async (baseRev) => {
+      const { rev, results } = await this.writer.commit(baseRev, items.map(toWire));
+      const created: StoredResource[] = [];
+      results.forEach((r, i) => {
+        const task = items[i]!.task;
+        if (r.outcome === 'accepted' && task) {
+          created.push({ ...task, metadata: { ...task.metadata, name: r.task, resourceVersion: String(r.rv) } });
+        }
       });
-      for (const [uid, [acc, dup]] of tally) this.q.count.run(uid, acc, dup, 0);
-      return results;
+      return { rev, created, result: results.map((r): TaskDeliveryResult => (r.outcome === 'untasked' ? r : { outcome: r.outcome, task: r.task })) };
     });
-  }
-
-  private commitOne(it: TaskDelivery): TaskDeliveryResult {
-    const seen = this.q.dedup.get(it.ownerUid, it.eventId) as DedupRow | undefined;
-    if (seen && seen.expires_at > it.nowMs) {
-      this.insertRecord({ ...it.record, outcome: 'duplicate', task: seen.task });
-      return { outcome: 'duplicate', task: seen.task };
-    }
-    // After an expired window the event is new again; a fresh sequence number keeps the
-    // deterministic name from colliding with the earlier run task.
-    let seq = (seen?.seq ?? 0) + 1;
-    let task = it.makeTask(seq);
-    if (!task) return { outcome: 'untasked' };
-    while (this.resources.getSync(task.kind, task.metadata.namespace, task.metadata.name)) task = it.makeTask(++seq)!;
-    this.resources.insert(task);
-    this.q.putDedup.run(it.ownerUid, it.eventId, it.nowMs + it.windowMs, seq, task.metadata.name);
-    this.insertRecord({ ...it.record, outcome: 'accepted', task: task.metadata.name });
-    return { outcome: 'accepted', task: task.metadata.name };
   }
 
   private insertRecord(r: DeliveryRecord): void {
     this.q.record.run(r.ts, r.owner, namespaceOfOwner(r.owner), r.eventId ?? null, r.outcome, r.reason ?? null, r.httpStatus ?? null, r.durationMs ?? null, r.task ?? null);
   }
 
-  async recordRejections(records: DeliveryRecord[], rejectedByOwnerUid: Map<string, number>): Promise<void> {
-    if (!records.length && !rejectedByOwnerUid.size) return;
-    this.resources.tx(() => {
+  async findDuplicate(ownerUid: string, eventId: string, nowMs: number): Promise<string | undefined> {
+    const row = this.q.dedup.get(ownerUid, eventId) as { expires_at: number; task: string } | undefined;
+    return row && row.expires_at > nowMs ? row.task : undefined;
+  }
+
+  async recordBuffered(records: DeliveryRecord[], counts: Map<string, BufferedCounts>): Promise<void> {
+    if (!records.length && !counts.size) return;
+    await this.resources.write(() => {
       for (const r of records) this.insertRecord(r);
-      for (const [uid, n] of rejectedByOwnerUid) this.q.count.run(uid, 0, 0, n);
+      for (const [uid, c] of counts) this.q.count.run(uid, 0, c.duplicate, c.rejected);
     });
   }
 
@@ -121,7 +132,11 @@ export class SqliteDeliveryStore implements DeliveryStore {
     }));
   }
 
+  async close(): Promise<void> {
+    await this.writer.close();
+  }
+
   async prune(nowMs: number, keepRecords: number, chunk: number): Promise<number> {
-    return this.resources.tx(() => this.q.pruneDedup.run(nowMs, chunk).changes + this.q.pruneRecords.run(keepRecords, chunk).changes);
+    return this.resources.write(() => this.q.pruneDedup.run(nowMs, chunk).changes + this.q.pruneRecords.run(keepRecords, chunk).changes);
   }
 }

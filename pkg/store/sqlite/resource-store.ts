@@ -9,6 +9,7 @@ import type {
 } from '../types.js';
 import type { DB } from './db.js';
 import { RESOURCE_COLUMNS, resourceToRow, rowToResource, type ResourceRow } from './rows.js';
+import { SQL } from './statements.js';
 
 interface Subscriber {
   filter: WatchFilter;
@@ -25,6 +26,8 @@ export class SqliteResourceStore implements ResourceStore {
   private pending: WatchEvent[] = [];
   private readonly subs = new Set<Subscriber>();
   private inTx = false;
+  /** A write running on another connection (the delivery writer); main-thread writes wait for it. */
+  private inFlight?: Promise<unknown>;
   private eventSeq = Date.now();
   private readonly q;
 
@@ -32,14 +35,13 @@ export class SqliteResourceStore implements ResourceStore {
     this.q = {
       get: db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE kind = ? AND namespace = ? AND name = ? AND deleted_at IS NULL`),
       getAny: db.prepare(`SELECT create_rv, deleted_at FROM resources WHERE kind = ? AND namespace = ? AND name = ?`),
-      upsert: db.prepare(`INSERT OR REPLACE INTO resources (${RESOURCE_COLUMNS}) VALUES
-        (@kind, @namespace, @name, @uid, @rv, @create_rv, @generation, @created, @labels, @annotations, @spec, @status, @endpoint_id, @deleted_at)`),
+      upsert: db.prepare(SQL.upsertResource),
       updateStatus: db.prepare('UPDATE resources SET status = ?, rv = ?, endpoint_id = ? WHERE kind = ? AND namespace = ? AND name = ?'),
       tombstone: db.prepare('UPDATE resources SET rv = ?, deleted_at = ?, endpoint_id = NULL WHERE kind = ? AND namespace = ? AND name = ?'),
       delLabel: db.prepare('DELETE FROM labels WHERE kind = ? AND key = ? AND value = ? AND create_rv = ?'),
-      addLabel: db.prepare('INSERT INTO labels (kind, key, value, create_rv) VALUES (?, ?, ?, ?)'),
+      addLabel: db.prepare(SQL.addLabel),
       byEndpoint: db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE endpoint_id = ? AND deleted_at IS NULL`),
-      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      setMeta: db.prepare(SQL.setMeta),
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
       countInNs: db.prepare('SELECT COUNT(*) AS n FROM resources WHERE namespace = ? AND deleted_at IS NULL'),
     };
@@ -53,6 +55,37 @@ export class SqliteResourceStore implements ResourceStore {
 
   revision(): string {
     return String(this.rev);
+  }
+
+  /** Waits until no other connection is writing, then runs `fn` in one transaction. */
+  async write<T>(fn: () => T): Promise<T> {
+    await this.writable();
+    return this.tx(fn);
+  }
+
+  private async writable(): Promise<void> {
+    while (this.inFlight) await this.inFlight.catch(() => undefined);
+  }
+
+  /**
+   * Lends the single-writer role to another connection: `run` gets the current revision,
+   * writes and commits there, and returns the new revision and the objects it created,
+   * which are then published as if written here. Nothing else writes meanwhile, so
+   * revisions stay in commit order.
+   */
+  async exclusive<T>(run: (baseRev: number) => Promise<{ rev: number; created: StoredResource[]; result: T }>): Promise<T> {
+    await this.writable();
+    const p = run(this.rev);
+    this.inFlight = p;
+    try {
+      const r = await p;
+      this.rev = r.rev;
+      for (const object of r.created) this.pending.push({ type: 'ADDED', object });
+      this.publish();
+      return r.result;
+    } finally {
+      this.inFlight = undefined;
+    }
   }
 
   /** Runs `fn` in one transaction; watch events are published only after it commits. */
@@ -100,8 +133,9 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   async list(kind: string, opts: ListOptions = {}): Promise<ListResult> {
-    const where = ['r.kind = ?', 'r.deleted_at IS NULL'];
-    const args: unknown[] = [kind];
+    // Up to the published revision: rows another connection committed but not yet published stay out.
+    const where = ['r.kind = ?', 'r.deleted_at IS NULL', 'r.rv <= ?'];
+    const args: unknown[] = [kind, this.rev];
     if (opts.namespace !== undefined) {
       where.push('r.namespace = ?');
       args.push(opts.namespace);
@@ -127,7 +161,7 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   async apply(obj: Resource, opts: WriteOptions = {}): Promise<{ outcome: ApplyOutcome; object: StoredResource }> {
-    return this.tx(() => this.applySync(obj, opts));
+    return this.write(() => this.applySync(obj, opts));
   }
 
   applySync(obj: Resource, opts: WriteOptions = {}): { outcome: ApplyOutcome; object: StoredResource } {
@@ -155,7 +189,7 @@ export class SqliteResourceStore implements ResourceStore {
     if (!specChanged && deepEqual(existing.metadata, next.metadata)) return { outcome: 'unchanged', object: existing };
     if (specChanged) next.metadata.generation = existing.metadata.generation + 1;
     if (opts.dryRun) return { outcome: 'configured', object: next };
-    return { outcome: 'configured', object: this.write(next, existing, 'MODIFIED') };
+    return { outcome: 'configured', object: this.writeRow(next, existing, 'MODIFIED') };
   }
 
   private draft(obj: Resource, ns: string): StoredResource {
@@ -177,10 +211,10 @@ export class SqliteResourceStore implements ResourceStore {
 
   /** Inserts a new object (status may be preset by the server, e.g. a run task). */
   insert(obj: StoredResource): StoredResource {
-    return this.write(obj, undefined, 'ADDED');
+    return this.writeRow(obj, undefined, 'ADDED');
   }
 
-  private write(next: StoredResource, prev: StoredResource | undefined, type: 'ADDED' | 'MODIFIED'): StoredResource {
+  private writeRow(next: StoredResource, prev: StoredResource | undefined, type: 'ADDED' | 'MODIFIED'): StoredResource {
     const rv = ++this.rev;
     const stored = { ...next, metadata: { ...next.metadata, resourceVersion: String(rv) } };
     const row = resourceToRow(stored, prev ? this.createRv(prev) : rv);
@@ -213,7 +247,7 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   async updateStatus(key: ObjectKey, status: Status, pre: Precondition = {}): Promise<StoredResource> {
-    return this.tx(() => this.updateStatusSync(key, status, pre));
+    return this.write(() => this.updateStatusSync(key, status, pre));
   }
 
   updateStatusSync(key: ObjectKey, status: Status, pre: Precondition = {}): StoredResource {
@@ -234,7 +268,7 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   async patchStatuses(patches: StatusPatch[]): Promise<void> {
-    this.tx(() => {
+    await this.write(() => {
       for (const p of patches) {
         const cur = this.getSync(p.key.kind, p.key.namespace, p.key.name);
         const next = cur && p.mutate(cur);
@@ -244,7 +278,7 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   async delete(key: ObjectKey, pre: Precondition = {}): Promise<StoredResource> {
-    return this.tx(() => {
+    return this.write(() => {
       const existing = this.getSync(key.kind, key.namespace, key.name);
       if (!existing) throw notFound(key.kind, key.name, key.namespace);
       if (pre.resourceVersion && pre.resourceVersion !== existing.metadata.resourceVersion) throw conflict(key.kind, key.name);
@@ -264,8 +298,8 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   /** Forgets tombstones older than `maxAgeMs`; a watch from before them then gets 410 Gone. */
-  compact(maxAgeMs: number): number {
-    return this.tx(() => {
+  async compact(maxAgeMs: number): Promise<number> {
+    return this.write(() => {
       const cutoff = Date.now() - maxAgeMs;
       const r = this.db.prepare('SELECT MAX(rv) AS rv, COUNT(*) AS n FROM resources WHERE deleted_at IS NOT NULL AND deleted_at <= ?').get(cutoff) as { rv: number | null; n: number };
       if (!r.n) return 0;
@@ -292,8 +326,8 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   private changesSince(filter: WatchFilter, since: number): WatchEvent[] {
-    const where = ['rv > ?'];
-    const args: unknown[] = [since];
+    const where = ['rv > ?', 'rv <= ?'];
+    const args: unknown[] = [since, this.rev];
     if (filter.kind) (where.push('kind = ?'), args.push(filter.kind));
     if (filter.namespace !== undefined) (where.push('namespace = ?'), args.push(filter.namespace));
     const rows = this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE ${where.join(' AND ')} ORDER BY rv`).all(...args) as ResourceRow[];
@@ -302,6 +336,7 @@ export class SqliteResourceStore implements ResourceStore {
 
   async recordEvent(key: ObjectKey, type: EventType, reason: string, message: string): Promise<void> {
     const now = new Date().toISOString();
+    await this.writable();
     this.db
       .prepare(`INSERT INTO events (kind, namespace, name, type, reason, message, count, first_ts, last_ts, seq)
         VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)

@@ -17,8 +17,7 @@ export interface ResourceRow {
   deleted_at: number | null;
 }
 
-export const RESOURCE_COLUMNS =
-  'kind, namespace, name, uid, rv, create_rv, generation, created, labels, annotations, spec, status, endpoint_id, deleted_at';
+export { RESOURCE_COLUMNS } from './statements.js';
 
 export function rowToResource(r: ResourceRow): StoredResource {
   const metadata: StoredResource['metadata'] = {
