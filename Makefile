@@ -26,5 +26,15 @@ test: build
 crds: build
 	node dist/cmd/gen-crds.js crds
 
+# Ingest benchmark: wrk replays pre-signed deliveries (installed here if missing; the bench
+# falls back to autocannon when that fails). Results land in bench/results/.
+bench: build
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || echo "wrk could not be installed: the bench falls back to autocannon"
+	node dist/bench/run.js
+
+# kill -9 orlojd repeatedly under a retrying sender; fails if an acked event lost its task or got two.
+crash-test: build
+	node dist/bench/crash-test.js
+
 clean:
 	rm -rf dist node_modules $(DATA_DIR)

@@ -11,7 +11,10 @@ interface Pending {
   lastError?: string;
 }
 
-const MAX_BUFFERED_RECORDS = 10_000;
+/** A buffer this full is written at once rather than at the next tick. */
+const FLUSH_EARLY_AT = 5_000;
+/** Past this, records are only counted (a flood must not grow memory without bound). */
+const MAX_BUFFERED_RECORDS = 50_000;
 
 /**
  * Brings receiver status up to date about twice a second. Accepted counts are committed
@@ -71,6 +74,7 @@ export class StatusReporter {
     c[what]++;
     if (this.records.length < MAX_BUFFERED_RECORDS) this.records.push(record);
     else this.droppedRecords++;
+    if (this.records.length === FLUSH_EARLY_AT) void this.flush();
   }
 
   /** After a restart: refresh every receiver whose status lags its durable counts. */

@@ -1,0 +1,54 @@
+// Fallback generator when wrk is unavailable: autocannon in this process (one core at most,
+// so it saturates sooner than wrk; the report names the generator).
+import autocannon from 'autocannon';
+import type { LoadResult, LoadSpec } from './load.js';
+
+export async function runAutocannon(s: LoadSpec): Promise<LoadResult> {
+  let n = 0;
+  let created = 0;
+  let duplicates = 0;
+  const byStatus: Record<string, number> = {};
+  const pending = new Set<string>();
+  const cpu0 = process.cpuUsage();
+  const r = await autocannon({
+    url: s.url,
+    connections: s.connections,
+    duration: s.duration,
+    requests: [
+      {
+        method: 'POST',
+        body: s.body,
+        headers: s.headers,
+        setupRequest: (req) => {
+          n++;
+          const id = s.replay ? `${s.eventPrefix}${n % s.replay}` : `${s.eventPrefix}0-${n}`;
+          if (!s.replay) pending.add(id);
+          return { ...req, path: s.paths[n % s.paths.length]!, headers: { ...s.headers, 'X-Event-Id': id } };
+        },
+        onResponse: (status, body) => {
+          byStatus[status] = (byStatus[status] ?? 0) + 1;
+          if (status !== 202) return;
+          if (body.includes('"duplicate":false')) created++;
+          else duplicates++;
+          const id = /"event_id":"([^"]*)"/.exec(body)?.[1];
+          if (id) pending.delete(id);
+        },
+      },
+    ],
+  });
+  const used = process.cpuUsage(cpu0);
+  return {
+    generator: 'autocannon',
+    requests: r.requests.total,
+    rps: r.requests.total / r.duration,
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    byStatus,
+    created,
+    duplicates,
+    unanswered: [...pending],
+    generatorCores: (used.user + used.system) / 1e6 / s.duration,
+  };
+}

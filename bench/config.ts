@@ -1,0 +1,51 @@
+// Benchmark knobs: defaults give a ~3-4 minute run on 2 cores; BENCH_QUICK=1 is a smoke run.
+
+const quick = process.env.BENCH_QUICK === '1';
+
+function envInt(name: string, def: number, min = 1): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${v}"`);
+  return n;
+}
+
+/** Cores used by other processes during a measured run above which its figures count as contaminated. */
+export const OTHER_LOAD_LIMIT = 0.15;
+
+export interface BenchConfig {
+  quick: boolean;
+  /** Seconds per measured run; every run also gets a short unmeasured warm-up. */
+  duration: number;
+  warmup: number;
+  connections: number;
+  threads: number;
+  /** Distinct already-seen events replayed in scenario (b). */
+  replaySet: number;
+  /** Webhook counts for scenario (d). */
+  manyWebhooks: number[];
+  /** Parallel PUTs while creating webhooks. */
+  createConcurrency: number;
+  /** Extra attempts for a measured run that shared the machine with other load (the cleanest is kept). */
+  retries: number;
+  /** Force the autocannon generator even when wrk is installed (BENCH_GENERATOR=autocannon). */
+  generator: 'wrk' | 'autocannon';
+}
+
+export function loadConfig(): BenchConfig {
+  const duration = envInt('BENCH_DURATION', quick ? 3 : 10);
+  // Pre-signed requests carry one timestamp valid ±300 s: keep each run far below that.
+  if (duration > 120) throw new Error('BENCH_DURATION must be ≤ 120 s (signatures are valid for 300 s)');
+  return {
+    quick,
+    duration,
+    warmup: envInt('BENCH_WARMUP', quick ? 1 : 2),
+    connections: envInt('BENCH_CONNECTIONS', 64),
+    threads: envInt('BENCH_THREADS', 2),
+    replaySet: envInt('BENCH_REPLAY_SET', 1000),
+    manyWebhooks: (process.env.BENCH_WEBHOOKS ?? (quick ? '10,500' : '10,10000')).split(',').map(Number),
+    createConcurrency: envInt('BENCH_CREATE_CONCURRENCY', 16),
+    retries: envInt('BENCH_RETRIES', quick ? 0 : 2, 0),
+    generator: process.env.BENCH_GENERATOR === 'autocannon' ? 'autocannon' : 'wrk',
+  };
+}

@@ -1,0 +1,121 @@
+// Store setup and the correctness check for the scenarios: webhooks, pre-sent events and a
+// read-only count of run tasks straight from orlojd's SQLite file.
+import { join } from 'node:path';
+import { getProfile, resolveOptions } from '../pkg/receiver/profiles/index.js';
+import { secret, taskWebhook, templateTask } from '../test/helpers/fixtures.js';
+import type { OrlojdTarget } from './targets.js';
+
+export const SECRET = 'bench-secret';
+export const BODY = JSON.stringify({ type: 'bench.event', data: { repo: 'orloj', ref: 'refs/heads/main', n: 42 } });
+
+const generic = getProfile('generic')!;
+const opts = resolveOptions(generic, {});
+
+/** X-Signature and X-Timestamp for BODY, valid for ±300 s from now; the event id is left to the generator. */
+export function presigned(): Record<string, string> {
+  const h = generic.sign(Buffer.from(BODY), Buffer.from(SECRET), opts, Date.now(), 'unused');
+  delete h[opts.eventIdHeader];
+  return { 'Content-Type': 'application/json', ...h };
+}
+
+async function put(o: OrlojdTarget, plural: string, obj: { metadata: { name: string } }): Promise<void> {
+  const res = await o.api('PUT', `/v1/${plural}/${obj.metadata.name}?namespace=default`, obj);
+  if (res.status !== 200 && res.status !== 201) throw new Error(`PUT ${plural}/${obj.metadata.name}: ${res.status} ${JSON.stringify(res.body)}`);
+}
+
+async function pool(n: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, concurrency) }, async () => {
+    while (next < n) await fn(next++);
+  }));
+}
+
+interface WebhookList {
+  items: Array<{ metadata: { name: string }; status?: { endpointPath?: string } }>;
+  metadata: { continue?: string };
+}
+
+/** Creates `n` TaskWebhooks on one secret and template; returns their endpoint paths once all have one. */
+export async function createWebhooks(o: OrlojdTarget, n: number, concurrency: number, log: (s: string) => void): Promise<string[]> {
+  await put(o, 'secrets', secret('s', { value: SECRET }));
+  await put(o, 'tasks', templateTask('tpl'));
+  const t0 = Date.now();
+  let done = 0;
+  await pool(n, concurrency, async (i) => {
+    await put(o, 'task-webhooks', taskWebhook(`wh-${i + 1}`, { task_ref: 'tpl', auth: { secret_ref: 's' } }));
+    if (++done % 1000 === 0) log(`  created ${done}/${n} webhooks (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  });
+  for (let waited = 0; ; waited += 200) {
+    const paths: string[] = [];
+    let cont: string | undefined;
+    do {
+      const page = (await o.api<WebhookList>('GET', `/v1/task-webhooks?namespace=default&limit=1000${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`)).body;
+      for (const w of page.items) if (w.status?.endpointPath) paths.push(w.status.endpointPath);
+      cont = page.metadata.continue;
+    } while (cont);
+    if (paths.length >= n) return paths;
+    if (waited > 120_000) throw new Error(`only ${paths.length}/${n} webhooks got an endpoint`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Delivers `ids` once each (signed per request; this is setup, not measured). */
+export async function presend(o: OrlojdTarget, path: string, ids: string[]): Promise<number> {
+  let created = 0;
+  await pool(ids.length, 16, async (i) => {
+    const res = await fetch(o.url + path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...generic.sign(Buffer.from(BODY), Buffer.from(SECRET), opts, Date.now(), ids[i]!) },
+      body: BODY,
+    });
+    const body = (await res.json()) as { duplicate?: boolean };
+    if (res.status !== 202) throw new Error(`pre-send ${ids[i]}: ${res.status} ${JSON.stringify(body)}`);
+    if (!body.duplicate) created++;
+  });
+  return created;
+}
+
+export interface TaskCount {
+  /** Run task rows whose event id starts with the prefix (tombstones included: they were created). */
+  tasks: number;
+  distinctEvents: number;
+  /** How many of `probe` ids have a run task. */
+  probed: number;
+}
+
+/** Counts run tasks per event id in orlojd's database (query_only: this never writes). */
+/** The better-sqlite3-style API both SQLite drivers orlojd has used share. */
+interface SqliteDb {
+  pragma(s: string): unknown;
+  prepare(sql: string): { all(...args: unknown[]): unknown[] };
+  close(): void;
+}
+type SqliteCtor = new (file: string) => SqliteDb;
+
+let driver: SqliteCtor | undefined;
+/** Whichever driver orlojd currently depends on (imported by name, so neither is a compile-time dependency). */
+async function sqlite(): Promise<SqliteCtor> {
+  for (const name of ['better-sqlite3', 'libsql']) {
+    if (driver) break;
+    driver = await import(name).then((m: { default: SqliteCtor }) => m.default, () => undefined);
+  }
+  if (!driver) throw new Error('no SQLite driver (better-sqlite3 or libsql) installed');
+  return driver;
+}
+
+export async function countTasks(dataDir: string, prefix: string, probe: string[] = []): Promise<TaskCount> {
+  const Database = await sqlite();
+  const db = new Database(join(dataDir, 'orloj.db'));
+  try {
+    db.pragma('query_only = ON');
+    db.pragma('busy_timeout = 5000');
+    // One scan; json_extract is not indexed, so probing id by id would rescan the table.
+    const rows = db
+      .prepare(`SELECT json_extract(spec, '$.input.webhook_event_id') AS e FROM resources WHERE kind = 'Task' AND e LIKE ? || '%'`)
+      .all(prefix) as Array<{ e: string }>;
+    const seen = new Set(rows.map((r) => r.e));
+    return { tasks: rows.length, distinctEvents: seen.size, probed: probe.filter((id) => seen.has(id)).length };
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,71 @@
+// `make bench`: the ingest benchmark. Progress goes to stderr; the Markdown table to stdout and,
+// with the JSON record, to bench/results/<timestamp>.{md,json} and bench/results/latest.md.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from './config.js';
+import { pickGenerator } from './generator.js';
+import { goals, markdown } from './report.js';
+import { baseline, latency, manyWebhooks, replays, uniqueEvents, type Ctx, type Row } from './scenarios.js';
+
+// dist/bench/run.js → <repo>/bench/results (the source tree, so results can be committed).
+const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
+
+async function main(): Promise<number> {
+  const t0 = Date.now();
+  const cfg = loadConfig();
+  const gen = pickGenerator(cfg.generator);
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const ctx: Ctx = { cfg, gen: gen.run, log };
+  if (gen.note) log(`NOTE: ${gen.note}`);
+  log(`bench: ${cfg.duration} s runs (+${cfg.warmup} s warm-up), ${cfg.connections} connections, generator ${gen.name}`);
+
+  const rows: Row[] = [];
+  const step = async (label: string, fn: () => Promise<Row>): Promise<Row> => {
+    log(`▶ ${label}`);
+    const r = await fn();
+    log(`  ${Math.round(r.load.rps)} req/s, p99 ${r.load.p99Ms.toFixed(2)} ms${r.check ? `, ${r.check.ok ? 'ok' : 'FAIL'}: ${r.check.detail}` : ''}`);
+    rows.push(r);
+    return r;
+  };
+  await step('baseline (bare node:http)', () => baseline(ctx));
+  const a = await step('(a) unique events, 1 webhook', () => uniqueEvents(ctx));
+  await step('(b) replays of seen events', () => replays(ctx));
+  await step('(c) latency at half of (a)', () => latency(ctx, a.load.rps));
+  for (const n of cfg.manyWebhooks) await step(`(d) ${n} webhooks`, () => manyWebhooks(ctx, n));
+
+  const wallS = (Date.now() - t0) / 1000;
+  const c = rows.find((r) => r.id === 'c');
+  const header = [
+    `## Orloj ingest benchmark — ${new Date().toISOString()}`,
+    '',
+    `Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}. ` +
+      `Runs: ${cfg.duration} s after a ${cfg.warmup} s warm-up, ${cfg.connections} connections, ${cfg.threads} generator threads${cfg.quick ? ' (quick mode)' : ''}; total ${wallS.toFixed(0)} s.`,
+    `Throughput generator: ${gen.name}${gen.note ? ` (${gen.note})` : ''}, replaying one pre-signed generic-profile request with a unique (unsigned) X-Event-Id each; ` +
+      'baseline = bare node:http server doing the same HMAC check, same load, same run. Every scenario gets a fresh orlojd (`--log-level warn`).',
+    `(c) uses an open-loop fixed-rate generator (raw keep-alive sockets, own process); latency is measured from each request's scheduled send time` +
+      `${c ? `, so it includes the generator's own send lag (p99 ${Number(c.extra?.sendLagP99Ms).toFixed(2)} ms)` : ''}.`,
+    'CPU columns: cores used during the measured run by the server, the generator, and everything else on the machine (other > 0.15 means the run shared the machine).',
+  ];
+  const md = markdown(rows, header);
+  process.stdout.write(`\n${md}`);
+
+  const stamp = new Date(t0).toISOString().replace(/[:.]/g, '-');
+  mkdirSync(RESULTS, { recursive: true });
+  const record = { startedAt: new Date(t0).toISOString(), wallSeconds: wallS, config: cfg, generator: gen.name, machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, rows, goals: goals(rows) };
+  writeFileSync(join(RESULTS, `${stamp}.json`), JSON.stringify(record, null, 2) + '\n');
+  writeFileSync(join(RESULTS, `${stamp}.md`), md);
+  writeFileSync(join(RESULTS, 'latest.md'), md);
+  log(`wrote bench/results/${stamp}.{json,md} and latest.md (${wallS.toFixed(0)} s)`);
+  // Targets are reported, not asserted; a correctness failure is a bug, so it fails the run.
+  return rows.every((r) => !r.check || r.check.ok) ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(2);
+  },
+);

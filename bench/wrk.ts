@@ -1,0 +1,128 @@
+// Primary generator: wrk replaying pre-signed requests. A Lua script varies only the unsigned
+// X-Event-Id (and the path), counts outcomes per thread and prints one JSON line from done().
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LoadResult, LoadSpec } from './load.js';
+import { trackCpu } from './proc.js';
+
+const MARK = 'BENCH-RESULT ';
+
+/** A Lua string literal; inputs are our own ASCII paths, ids and JSON bodies. */
+function lua(s: string): string {
+  if (!/^[\x20-\x7e]*$/.test(s)) throw new Error(`not printable ASCII: ${s}`);
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+function script(s: LoadSpec): string {
+  const headers = Object.entries(s.headers).map(([k, v]) => `wrk.headers[${lua(k)}] = ${lua(v)}`).join('\n');
+  return `
+local paths = { ${s.paths.map(lua).join(',\n')} }
+local npaths = #paths
+local prefix = ${lua(s.eventPrefix)}
+local replay = ${s.replay ?? 0}
+wrk.method = "POST"
+wrk.body = ${lua(s.body)}
+${headers}
+
+-- setup() runs in the main Lua state; keep the threads so done() can read their counters.
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  n, created, dups = 0, 0, 0
+  statuses, pending = {}, {}
+end
+
+function request()
+  n = n + 1
+  local id
+  if replay > 0 then
+    id = prefix .. ((n + tid * 7919) % replay)
+  else
+    id = prefix .. tid .. "-" .. n
+    pending[id] = true
+  end
+  wrk.headers["X-Event-Id"] = id
+  return wrk.format(nil, paths[(n + tid) % npaths + 1])
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+  if status ~= 202 then return end
+  if string.find(body, '"duplicate":false', 1, true) then created = created + 1 else dups = dups + 1 end
+  if replay == 0 then
+    local id = string.match(body, '"event_id":"([^"]*)"')
+    if id then pending[id] = nil end
+  end
+end
+
+function done(summary, latency, requests)
+  local c, d, st, un = 0, 0, {}, {}
+  for _, t in ipairs(threads) do
+    c = c + t:get("created")
+    d = d + t:get("dups")
+    for k, v in pairs(t:get("statuses")) do st[#st + 1] = string.format('"%d":%d', k, v) end
+    for id in pairs(t:get("pending")) do un[#un + 1] = '"' .. id .. '"' end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    '${MARK}{"requests":%d,"durationUs":%d,"p50Us":%d,"p99Us":%d,"non2xx":%d,"errors":%d,"created":%d,"duplicates":%d,"statuses":[{%s}],"unanswered":[%s]}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), e.status,
+    e.connect + e.read + e.write + e.timeout, c, d, table.concat(st, "},{"), table.concat(un, ",")))
+end
+`;
+}
+
+interface WrkOut {
+  requests: number;
+  durationUs: number;
+  p50Us: number;
+  p99Us: number;
+  non2xx: number;
+  errors: number;
+  created: number;
+  duplicates: number;
+  statuses: Array<Record<string, number>>;
+  unanswered: string[];
+}
+
+export async function runWrk(s: LoadSpec): Promise<LoadResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'orloj-wrk-'));
+  try {
+    const file = join(dir, 'load.lua');
+    writeFileSync(file, script(s));
+    const args = ['-t', String(s.threads), '-c', String(s.connections), '-d', `${s.duration}s`, '--timeout', '10s', '-s', file, s.url];
+    const proc = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const cpu = trackCpu(proc.pid!);
+    let stdout = '';
+    proc.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    const code = await new Promise<number | null>((r) => proc.once('exit', r));
+    const cores = cpu.stop() / s.duration;
+    const line = stdout.split('\n').find((l) => l.startsWith(MARK));
+    if (code !== 0 || !line) throw new Error(`wrk failed (exit ${code}):\n${stdout}`);
+    const o = JSON.parse(line.slice(MARK.length)) as WrkOut;
+    const byStatus: Record<string, number> = {};
+    for (const m of o.statuses) for (const [k, v] of Object.entries(m)) byStatus[k] = (byStatus[k] ?? 0) + v;
+    return {
+      generator: 'wrk',
+      requests: o.requests,
+      rps: o.requests / (o.durationUs / 1e6),
+      p50Ms: o.p50Us / 1000,
+      p99Ms: o.p99Us / 1000,
+      non2xx: o.non2xx,
+      errors: o.errors,
+      byStatus,
+      created: o.created,
+      duplicates: o.duplicates,
+      unanswered: o.unanswered,
+      generatorCores: cores,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
