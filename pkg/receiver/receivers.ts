@@ -25,16 +25,24 @@ export interface Receiver {
 
 export const ownerOf = (o: StoredResource): string => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
 
-async function compile(store: ResourceStore, w: StoredResource, endpointId: string): Promise<Receiver> {
+/** A referenced Secret or template as receivers use it; one copy serves every webhook that names it. */
+interface Shared {
+  obj?: StoredResource;
+  keys: Buffer[];
+}
+
+type Fetch = (kind: 'Secret' | 'Task', namespace: string, name: string) => Promise<Shared>;
+
+async function compile(fetch: Fetch, w: StoredResource, endpointId: string): Promise<Receiver> {
   const spec = w.spec as TaskWebhookSpec;
   const ns = w.metadata.namespace;
   const { profile, opts } = webhookProfile(spec);
-  const secret = await store.get('Secret', ns, spec.auth.secret_ref);
-  const keys = secret ? secretValues(secret).filter((k) => k.length > 0) : [];
-  const template = await store.get('Task', ns, spec.task_ref);
+  const { obj: secret, keys } = await fetch('Secret', ns, spec.auth.secret_ref);
+  const { obj: template } = await fetch('Task', ns, spec.task_ref);
   return {
     endpointId,
-    webhook: w,
+    // Status (counters, errors) is not needed here and changes twice a second.
+    webhook: { ...w, status: { phase: w.status.phase } },
     owner: ownerOf(w),
     spec,
     profile,
@@ -65,6 +73,9 @@ export class ReceiverCache {
     max: 50_000,
     dispose: (r, id) => this.unindex(r, id),
   });
+  private readonly shared = new LRUCache<string, Shared>({ max: 10_000 });
+  /** Bumped by every invalidation: what was read before one is used but not cached. */
+  private epoch = 0;
   private readonly stopWatch: () => void;
 
   constructor(private readonly store: ResourceStore) {
@@ -74,13 +85,27 @@ export class ReceiverCache {
   async lookup(endpointId: string): Promise<Receiver | undefined> {
     const hit = this.cache.get(endpointId);
     if (hit) return hit;
+    const epoch = this.epoch;
     const w = await this.store.findByEndpointId(endpointId);
     if (!w || w.kind !== 'TaskWebhook') return undefined;
-    const r = await compile(this.store, w, endpointId);
-    this.cache.set(endpointId, r);
-    this.index(r, endpointId);
+    const r = await compile(this.fetchShared, w, endpointId);
+    if (epoch === this.epoch) {
+      this.cache.set(endpointId, r);
+      this.index(r, endpointId);
+    }
     return r;
   }
+
+  private readonly fetchShared: Fetch = async (kind, namespace, name) => {
+    const key = refKey(kind, namespace, name);
+    const hit = this.shared.get(key);
+    if (hit) return hit;
+    const epoch = this.epoch;
+    const obj = await this.store.get(kind, namespace, name);
+    const s = { obj, keys: kind === 'Secret' && obj ? secretValues(obj).filter((k) => k.length > 0) : [] };
+    if (epoch === this.epoch) this.shared.set(key, s);
+    return s;
+  };
 
   private refs(r: Receiver): string[] {
     const ns = r.webhook.metadata.namespace;
@@ -107,17 +132,23 @@ export class ReceiverCache {
 
   private invalidate(e: WatchEvent): void {
     const o = e.object;
+    if (o.kind === 'Task' && e.type === 'ADDED' && o.spec.mode !== 'template') return; // the hot path's own run tasks
     if (o.kind === 'TaskWebhook') {
       const id = this.byUid.get(o.metadata.uid);
       const r = id ? this.cache.peek(id) : undefined;
-      if (!id || !r) return;
       // Counter writes touch only status; keep the entry unless something it uses moved.
-      const same = e.type !== 'DELETED' && r.webhook.metadata.generation === o.metadata.generation
+      const same = r && e.type !== 'DELETED' && r.webhook.metadata.generation === o.metadata.generation
         && o.status.endpointID === id && r.webhook.status.phase === o.status.phase;
-      if (!same) this.cache.delete(id);
+      if (same) return;
+      this.epoch++;
+      if (id) this.cache.delete(id);
       return;
     }
-    const ids = this.byRef.get(refKey(o.kind, o.metadata.namespace, o.metadata.name));
+    if (o.kind !== 'Secret' && o.kind !== 'Task') return;
+    this.epoch++;
+    const ref = refKey(o.kind, o.metadata.namespace, o.metadata.name);
+    this.shared.delete(ref);
+    const ids = this.byRef.get(ref);
     for (const id of [...(ids ?? [])]) this.cache.delete(id);
   }
 
