@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError, notFound } from '../../api/errors.js';
 import { DEFAULT_NAMESPACE } from '../../api/meta.js';
-import type { Requirement } from '../../api/selector.js';
 import type { ObjectKey, Resource, Status, StoredResource, WatchEvent } from '../../api/types.js';
 import { deepEqual } from '../../util/json.js';
 import type {
@@ -10,6 +9,8 @@ import type {
 import type { DB } from './db.js';
 import { RESOURCE_COLUMNS, resourceToRow, rowToResource, type ResourceRow } from './rows.js';
 import { SQL } from './statements.js';
+import { listEvents, recordEvent } from './event-log.js';
+import { encodeContinue, listQuery } from './list-query.js';
 
 interface Subscriber {
   filter: WatchFilter;
@@ -28,7 +29,6 @@ export class SqliteResourceStore implements ResourceStore {
   private inTx = false;
   /** A write running on another connection (the delivery writer); main-thread writes wait for it. */
   private inFlight?: Promise<unknown>;
-  private eventSeq = Date.now();
   private readonly q;
 
   constructor(readonly db: DB) {
@@ -134,21 +134,7 @@ export class SqliteResourceStore implements ResourceStore {
 
   async list(kind: string, opts: ListOptions = {}): Promise<ListResult> {
     // Up to the published revision: rows another connection committed but not yet published stay out.
-    const where = ['r.kind = ?', 'r.deleted_at IS NULL', 'r.rv <= ?'];
-    const args: unknown[] = [kind, this.rev];
-    if (opts.namespace !== undefined) {
-      where.push('r.namespace = ?');
-      args.push(opts.namespace);
-    }
-    for (const req of opts.labelSelector ?? []) selectorClause(kind, req, where, args);
-    if (opts.continue) {
-      const [ns, name] = decodeContinue(opts.continue);
-      where.push('(r.namespace, r.name) > (?, ?)');
-      args.push(ns, name);
-    }
-    const limit = opts.limit && opts.limit > 0 ? opts.limit : undefined;
-    const sql = `SELECT ${RESOURCE_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')} FROM resources r
-      WHERE ${where.join(' AND ')} ORDER BY r.namespace, r.name${limit ? ` LIMIT ${limit + 1}` : ''}`;
+    const { sql, args, limit } = listQuery(kind, this.rev, opts);
     const rows = this.db.prepare(sql).all(...args) as ResourceRow[];
     const more = limit !== undefined && rows.length > limit;
     const page = more ? rows.slice(0, limit) : rows;
@@ -335,33 +321,12 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   async recordEvent(key: ObjectKey, type: EventType, reason: string, message: string): Promise<void> {
-    const now = new Date().toISOString();
     await this.writable();
-    this.db
-      .prepare(`INSERT INTO events (kind, namespace, name, type, reason, message, count, first_ts, last_ts, seq)
-        VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
-        ON CONFLICT (kind, namespace, name, reason, message) DO UPDATE SET count = count + 1, last_ts = excluded.last_ts, seq = excluded.seq, type = excluded.type`)
-      .run(key.kind, key.namespace, key.name, type, reason, message, now, now, ++this.eventSeq);
+    recordEvent(this.db, key, type, reason, message);
   }
 
   async listEvents(key: Partial<ObjectKey>, limit = 50): Promise<ObjectEvent[]> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    for (const f of ['kind', 'namespace', 'name'] as const) {
-      if (key[f] !== undefined) (where.push(`${f} = ?`), args.push(key[f]));
-    }
-    const rows = this.db
-      .prepare(`SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`)
-      .all(...args, limit) as Array<Record<string, string & number>>;
-    return rows.map((r) => ({
-      involvedObject: { kind: r.kind, namespace: r.namespace, name: r.name },
-      type: r.type as EventType,
-      reason: r.reason,
-      message: r.message,
-      count: r.count,
-      firstTimestamp: r.first_ts,
-      lastTimestamp: r.last_ts,
-    }));
+    return listEvents(this.db, key, limit);
   }
 
   async close(): Promise<void> {
@@ -380,29 +345,6 @@ function deliver(s: Subscriber, e: WatchEvent): void {
   } catch {
     // A failing subscriber must not break the writer or other subscribers.
   }
-}
-
-/** Each requirement is a set of create_rv values from the label index, so SQLite may drive the query from it. */
-function selectorClause(kind: string, req: Requirement, where: string[], args: unknown[]): void {
-  const hasValues = 'values' in req;
-  const negate = req.op === 'notin' || req.op === '!exists';
-  const values = hasValues ? ` AND value IN (${req.values.map(() => '?').join(', ')})` : '';
-  where.push(`r.create_rv ${negate ? 'NOT ' : ''}IN (SELECT create_rv FROM labels WHERE kind = ? AND key = ?${values})`);
-  args.push(kind, req.key, ...(hasValues ? req.values : []));
-}
-
-function encodeContinue(ns: string, name: string): string {
-  return Buffer.from(JSON.stringify([ns, name])).toString('base64url');
-}
-
-function decodeContinue(token: string): [string, string] {
-  try {
-    const v = JSON.parse(Buffer.from(token, 'base64url').toString()) as unknown;
-    if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'string')) return v as [string, string];
-  } catch {
-    // fall through
-  }
-  throw new ApiError('BadRequest', 'invalid continue token');
 }
 
 function uniqueViolation(e: unknown, o: StoredResource): unknown {

@@ -1,0 +1,47 @@
+import { ApiError } from '../../api/errors.js';
+import type { Requirement } from '../../api/selector.js';
+import type { ListOptions } from '../types.js';
+import { RESOURCE_COLUMNS } from './statements.js';
+
+/** SELECT for one page of a list: namespace, label selector, continue token, up to `maxRev`. */
+export function listQuery(kind: string, maxRev: number, opts: ListOptions): { sql: string; args: unknown[]; limit?: number } {
+  const where = ['r.kind = ?', 'r.deleted_at IS NULL', 'r.rv <= ?'];
+  const args: unknown[] = [kind, maxRev];
+  if (opts.namespace !== undefined) {
+    where.push('r.namespace = ?');
+    args.push(opts.namespace);
+  }
+  for (const req of opts.labelSelector ?? []) selectorClause(kind, req, where, args);
+  if (opts.continue) {
+    const [ns, name] = decodeContinue(opts.continue);
+    where.push('(r.namespace, r.name) > (?, ?)');
+    args.push(ns, name);
+  }
+  const limit = opts.limit && opts.limit > 0 ? opts.limit : undefined;
+  const columns = RESOURCE_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ');
+  const sql = `SELECT ${columns} FROM resources r WHERE ${where.join(' AND ')} ORDER BY r.namespace, r.name${limit ? ` LIMIT ${limit + 1}` : ''}`;
+  return { sql, args, limit };
+}
+
+/** Each requirement is a set of create_rv values from the label index, so SQLite may drive the query from it. */
+function selectorClause(kind: string, req: Requirement, where: string[], args: unknown[]): void {
+  const hasValues = 'values' in req;
+  const negate = req.op === 'notin' || req.op === '!exists';
+  const values = hasValues ? ` AND value IN (${req.values.map(() => '?').join(', ')})` : '';
+  where.push(`r.create_rv ${negate ? 'NOT ' : ''}IN (SELECT create_rv FROM labels WHERE kind = ? AND key = ?${values})`);
+  args.push(kind, req.key, ...(hasValues ? req.values : []));
+}
+
+export function encodeContinue(ns: string, name: string): string {
+  return Buffer.from(JSON.stringify([ns, name])).toString('base64url');
+}
+
+function decodeContinue(token: string): [string, string] {
+  try {
+    const v = JSON.parse(Buffer.from(token, 'base64url').toString()) as unknown;
+    if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'string')) return v as [string, string];
+  } catch {
+    // fall through
+  }
+  throw new ApiError('BadRequest', 'invalid continue token');
+}
