@@ -2,6 +2,7 @@ import type { BufferedCounts, DeliveryQuery, DeliveryRecord, DeliveryStore, Rece
 import type { StoredResource } from '../../api/types.js';
 import type { WireDelivery } from './delivery-wire.js';
 import { DeliveryWriter } from './delivery-writer.js';
+import { DedupFilter, dedupKey } from './dedup-filter.js';
 import type { SqliteResourceStore } from './resource-store.js';
 import { SQL } from './statements.js';
 
@@ -52,6 +53,9 @@ export class SqliteDeliveryStore implements DeliveryStore {
   private readonly q;
 
   private readonly writer: DeliveryWriter;
+  private filter: DedupFilter;
+  /** While a larger filter is being filled from the table, new keys go to both. */
+  private next?: DedupFilter;
 
   constructor(
     private readonly resources: SqliteResourceStore,
@@ -59,6 +63,11 @@ export class SqliteDeliveryStore implements DeliveryStore {
   ) {
     this.writer = new DeliveryWriter(dataDir);
     const db = resources.db;
+    const keys = db.prepare('SELECT COUNT(*) FROM dedup').pluck().get() as number;
+    this.filter = new DedupFilter(Math.max(1 << 20, keys * 2));
+    for (const r of db.prepare('SELECT owner_uid, event_id FROM dedup').raw().iterate() as Iterable<[string, string]>) {
+      this.filter.add(dedupKey(r[0], r[1]));
+    }
     this.q = {
       record: db.prepare(SQL.addRecord),
       dedup: db.prepare(SQL.getDedup),
@@ -78,6 +87,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
       const created: StoredResource[] = [];
       results.forEach((r, i) => {
         const task = items[i]!.task;
+        if (r.outcome === 'accepted') this.remember(dedupKey(items[i]!.ownerUid, items[i]!.eventId));
         if (r.outcome === 'accepted' && task) {
           created.push({ ...task, metadata: { ...task.metadata, name: r.task, resourceVersion: String(r.rv) } });
         }
@@ -91,8 +101,33 @@ export class SqliteDeliveryStore implements DeliveryStore {
   }
 
   async findDuplicate(ownerUid: string, eventId: string, nowMs: number): Promise<string | undefined> {
+    if (!this.filter.mightContain(dedupKey(ownerUid, eventId))) return undefined;
     const row = this.q.dedup.get(ownerUid, eventId) as { expires_at: number; task: string } | undefined;
     return row && row.expires_at > nowMs ? row.task : undefined;
+  }
+
+  private remember(key: string): void {
+    this.filter.add(key);
+    this.next?.add(key);
+    if (this.filter.full && !this.next) void this.grow();
+  }
+
+  /** Refills a filter twice the size from the table in small chunks, then swaps it in. */
+  private async grow(): Promise<void> {
+    const next = (this.next = new DedupFilter(this.filter.capacity * 2));
+    const page = this.resources.db.prepare(
+      'SELECT owner_uid, event_id FROM dedup WHERE (owner_uid, event_id) > (?, ?) ORDER BY owner_uid, event_id LIMIT 5000',
+    ).raw();
+    let after: [string, string] = ['', ''];
+    for (;;) {
+      const rows = page.all(...after) as Array<[string, string]>;
+      for (const r of rows) next.add(dedupKey(r[0], r[1]));
+      if (rows.length < 5000) break;
+      after = rows[rows.length - 1]!;
+      await new Promise((r) => setImmediate(r));
+    }
+    this.filter = next;
+    this.next = undefined;
   }
 
   async recordBuffered(records: DeliveryRecord[], counts: Map<string, BufferedCounts>): Promise<void> {
