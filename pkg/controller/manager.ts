@@ -14,6 +14,8 @@ export class TerminalError extends Error {}
 /** Maps a change of another kind to the keys of this reconciler's kind that depend on it. */
 export interface Watch {
   kind: string;
+  /** A cheap test run on every event of `kind` before map (which may read the store). */
+  filter?(e: WatchEvent): boolean;
   map(e: WatchEvent, store: ResourceStore): Promise<ObjectKey[]>;
 }
 
@@ -60,7 +62,7 @@ export class Manager {
 
   async start(): Promise<void> {
     for (const r of this.reconcilers) this.queues.set(r.kind, new WorkQueue());
-    this.stopWatch = this.opts.store.watch({}, undefined, (e) => void this.onEvent(e));
+    this.stopWatch = this.opts.store.watch({}, undefined, (e) => this.onEvent(e));
     await this.resync(this.reconcilers);
     const periodic = this.reconcilers.filter((r) => r.resync !== false);
     this.resyncTimer = setInterval(() => void this.resync(periodic), this.opts.resyncMs ?? 60_000);
@@ -73,12 +75,16 @@ export class Manager {
     return this.synced;
   }
 
-  private async onEvent(e: WatchEvent): Promise<void> {
+  /** Synchronous for the common case: most events (run tasks) pass no filter and cost no promise. */
+  private onEvent(e: WatchEvent): void {
     for (const r of this.reconcilers) {
       if (e.object.kind === r.kind && (!r.shouldReconcile || r.shouldReconcile(e))) this.enqueue(r.kind, e.object.metadata);
       for (const w of r.watches ?? []) {
-        if (w.kind !== e.object.kind) continue;
-        for (const k of await w.map(e, this.opts.store).catch(() => [])) this.enqueue(r.kind, k);
+        if (w.kind !== e.object.kind || (w.filter && !w.filter(e))) continue;
+        w.map(e, this.opts.store).then(
+          (keys) => keys.forEach((k) => this.enqueue(r.kind, k)),
+          () => undefined,
+        );
       }
     }
   }

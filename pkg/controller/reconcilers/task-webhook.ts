@@ -56,8 +56,8 @@ function desiredStatus(w: StoredResource, problem: Problem | undefined): Status 
 function referencedBy(kind: string, pick: (s: TaskWebhookSpec) => string, filter?: (e: WatchEvent) => boolean): Watch {
   return {
     kind,
+    filter,
     async map(e, store) {
-      if (filter && !filter(e)) return [];
       const { items } = await store.list('TaskWebhook', { namespace: e.object.metadata.namespace });
       return items
         .filter((w) => pick(w.spec as TaskWebhookSpec) === e.object.metadata.name)
