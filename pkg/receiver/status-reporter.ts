@@ -122,12 +122,15 @@ export class StatusReporter {
   }
 }
 
+const REPORTED = ['lastDeliveryTime', 'lastEventID', 'lastTriggeredTask', 'lastError'] as const;
+
+/** The status with fresh counters, or undefined when nothing it shows would change. */
 function withCounts(cur: StoredResource, p: Pending, c: ReceiverCounts): Status | undefined {
   if (cur.metadata.uid !== p.uid) return undefined; // deleted and re-created meanwhile
   const s: Status = { ...cur.status, acceptedCount: c.accepted, duplicateCount: c.duplicate, rejectedCount: c.rejected };
-  if (p.lastDeliveryTime) s.lastDeliveryTime = p.lastDeliveryTime;
-  if (p.lastEventID) s.lastEventID = p.lastEventID;
-  if (p.lastTriggeredTask) s.lastTriggeredTask = p.lastTriggeredTask;
-  if (p.lastError) s.lastError = p.lastError;
-  return s;
+  for (const f of REPORTED) if (p[f]) s[f] = p[f];
+  const old = cur.status;
+  const same = old.acceptedCount === s.acceptedCount && old.duplicateCount === s.duplicateCount && old.rejectedCount === s.rejectedCount
+    && REPORTED.every((f) => old[f] === s[f]);
+  return same ? undefined : s;
 }

@@ -78,13 +78,14 @@ curl -s -X POST "${d.url}${hook.status.endpointPath}" -H "Content-Type: applicat
   it('get deliveries lists records newest first, filtered with --for', async () => {
     const r = await eventually(async () => {
       const g = await ctl(d, ['get', 'deliveries', '--for', 'tw/report-github-push']);
-      return g.stdout.split('\n').length >= 3 ? g : undefined;
+      // The replay's record is written with the next status flush.
+      return g.stdout.trim().split('\n').length >= 3 ? g : undefined;
     });
     const [header, newest, older] = r.stdout.trim().split('\n');
     expect(header).to.match(/^AGE\s+OWNER\s+EVENT\s+OUTCOME\s+HTTP\s+TASK/);
     expect(newest).to.match(/TaskWebhook\/default\/report-github-push\s+gh-evt-001\s+duplicate\s+202/);
     expect(older).to.match(/gh-evt-001\s+accepted\s+202/);
-    // Rejections are written in the next status flush (about half a second).
+    // Rejections are written in the next status flush (under a second).
     const rejected = await eventually(async () => {
       const json = JSON.parse((await ctl(d, ['get', 'deliveries', '--outcome', 'rejected', '-o', 'json'])).stdout) as { items: Array<{ httpStatus: number }> };
       return json.items.length ? json.items : undefined;

@@ -130,7 +130,11 @@ describe('TaskWebhook deliveries', function () {
   });
 
   it('lists delivery records, filtered by owner and outcome', async () => {
-    const res = await d.api('GET', '/v1/deliveries?owner=task-webhook/dup');
+    // A replay's record is buffered and written with the next status flush.
+    const res = await eventually(async () => {
+      const r = await d.api('GET', '/v1/deliveries?owner=task-webhook/dup');
+      return r.body.items?.length === 2 ? r : undefined;
+    });
     expect(res.status).to.equal(200);
     const outcomes = res.body.items.map((r: { outcome: string }) => r.outcome);
     expect(outcomes).to.deep.equal(['duplicate', 'accepted']);

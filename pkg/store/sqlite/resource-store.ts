@@ -240,7 +240,11 @@ export class SqliteResourceStore implements ResourceStore {
     const existing = this.getSync(key.kind, key.namespace, key.name);
     if (!existing) throw notFound(key.kind, key.name, key.namespace);
     if (pre.resourceVersion && pre.resourceVersion !== existing.metadata.resourceVersion) throw conflict(key.kind, key.name);
-    if (deepEqual(existing.status, status)) return existing;
+    return deepEqual(existing.status, status) ? existing : this.replaceStatus(existing, status);
+  }
+
+  private replaceStatus(existing: StoredResource, status: Status): StoredResource {
+    const key = { kind: existing.kind, namespace: existing.metadata.namespace, name: existing.metadata.name };
     const rv = ++this.rev;
     const next: StoredResource = { ...existing, metadata: { ...existing.metadata, resourceVersion: String(rv) }, status };
     const endpoint = typeof status.endpointID === 'string' && status.endpointID ? status.endpointID : null;
@@ -258,7 +262,8 @@ export class SqliteResourceStore implements ResourceStore {
       for (const p of patches) {
         const cur = this.getSync(p.key.kind, p.key.namespace, p.key.name);
         const next = cur && p.mutate(cur);
-        if (next) this.updateStatusSync(p.key, next);
+        // mutate answers undefined for "no change", so no deep comparison here.
+        if (cur && next) this.replaceStatus(cur, next);
       }
     });
   }
