@@ -3,6 +3,13 @@ NPM ?= npm
 LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= .orloj
 
+# better-sqlite3 compiles against Node's headers when no prebuilt binary can be fetched:
+# point node-gyp at the headers installed beside this node instead of downloading them.
+NODE_PREFIX := $(shell node -p "require('path').resolve(process.execPath, '../..')")
+ifneq ($(wildcard $(NODE_PREFIX)/include/node/node.h),)
+export npm_config_nodedir ?= $(NODE_PREFIX)
+endif
+
 .PHONY: all install build run test crds bench crash-test clean
 
 all: build
