@@ -20,7 +20,9 @@ node_modules/.install-stamp: package.json package-lock.json
 
 install: node_modules/.install-stamp
 
+# From a clean dist/: a removed source (or test) must not live on as stale output.
 build: install
+	rm -rf dist
 	npx tsc -p tsconfig.json
 	@chmod +x dist/cmd/orlojd.js dist/cmd/orlojctl.js 2>/dev/null || true
 

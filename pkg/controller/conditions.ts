@@ -2,14 +2,15 @@ import type { Condition, ConditionStatus } from '../api/types.js';
 
 export const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
-/** Sets a condition; its lastTransitionTime moves only when its status changes. */
+/** Sets a condition; its lastTransitionTime (`at`, or now) moves only when its status changes. */
 export function setCondition(
   conditions: Condition[] | undefined,
   c: { type: string; status: ConditionStatus; reason: string; message: string; observedGeneration?: number },
+  at?: string,
 ): Condition[] {
   const list = conditions ?? [];
   const prev = list.find((x) => x.type === c.type);
-  const next: Condition = { ...c, lastTransitionTime: prev && prev.status === c.status ? prev.lastTransitionTime : now() };
+  const next: Condition = { ...c, lastTransitionTime: prev && prev.status === c.status ? prev.lastTransitionTime : (at ?? now()) };
   return [...list.filter((x) => x.type !== c.type), next];
 }
 
@@ -18,6 +19,6 @@ export function findCondition(conditions: Condition[] | undefined, type: string)
 }
 
 /** Ready=status with the given reason/message, stamped with the generation it describes. */
-export function ready(conditions: Condition[] | undefined, status: ConditionStatus, reason: string, message: string, generation: number): Condition[] {
-  return setCondition(conditions, { type: 'Ready', status, reason, message, observedGeneration: generation });
+export function ready(conditions: Condition[] | undefined, status: ConditionStatus, reason: string, message: string, generation: number, at?: string): Condition[] {
+  return setCondition(conditions, { type: 'Ready', status, reason, message, observedGeneration: generation }, at);
 }

@@ -12,11 +12,9 @@ import { createMetrics } from '../metrics/metrics.js';
 import { openDatabase, startCheckpointer } from '../store/sqlite/db.js';
 import { SqliteResourceStore } from '../store/sqlite/resource-store.js';
 import { SqliteDeliveryStore } from '../store/sqlite/delivery-store.js';
-import { CommitBatcher } from '../receiver/batcher.js';
 import { deliveryHandler } from '../receiver/handler.js';
 import { ReceiverCache } from '../receiver/receivers.js';
 import { receiverRoutes } from '../receiver/routes.js';
-import { StatusReporter } from '../receiver/status-reporter.js';
 import { VERSION } from '../version.js';
 import type { DaemonOptions } from './options.js';
 import type { DeliveryStore } from '../store/types.js';
@@ -54,7 +52,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const deliveries = new SqliteDeliveryStore(store, opts.dataDir);
   const metrics = createMetrics();
   const receivers = new ReceiverCache(store);
-  const reporter = new StatusReporter(store, deliveries, log.child({ component: 'receiver' }));
   const { tokens, generated } = resolveTokens(opts, log);
   const manager = new Manager({ store, log: log.child({ component: 'controller' }), metrics, resyncMs: opts.resyncSeconds * 1000 }, [
     secretReconciler(store),
@@ -72,7 +69,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     version: VERSION,
     isReady: () => manager.hasSynced,
     routes: [receiverRoutes(deliveries)],
-    raw: [deliveryHandler({ receivers, deliveries, batcher: new CommitBatcher(deliveries), reporter, metrics, log: log.child({ component: 'receiver' }) })],
+    raw: [deliveryHandler({ receivers, deliveries, metrics, log: log.child({ component: 'receiver' }) })],
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -87,8 +84,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     log.info({ path }, 'wrote client config for orlojctl');
   }
   await manager.start();
-  reporter.start();
-  await reporter.catchUp();
   const compactor = setInterval(() => void store.compact(TOMBSTONE_MAX_AGE_MS), 60_000);
   compactor.unref();
   const pruner = setInterval(() => void pruneDeliveries(deliveries, opts.deliveryRetention), 5_000);
@@ -107,7 +102,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       await closed;
       clearTimeout(force);
       await manager.stop();
-      await reporter.stop();
       receivers.close();
       await stopCheckpointer();
       await deliveries.close();

@@ -4,17 +4,13 @@ import { DELIVERY_PREFIX } from '../api/endpoint.js';
 import { ApiError } from '../api/errors.js';
 import { readBody } from '../apiserver/body.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { DeliveryRecord, DeliveryStore } from '../store/types.js';
-import type { CommitBatcher } from './batcher.js';
+import type { DeliveryStore, TaskDeliveryResult } from '../store/types.js';
 import type { ReceiverCache, Receiver } from './receivers.js';
 import { buildRunTask } from './run-task.js';
-import type { StatusReporter } from './status-reporter.js';
 
 export interface DeliveryDeps {
   receivers: ReceiverCache;
   deliveries: DeliveryStore;
-  batcher: CommitBatcher;
-  reporter: StatusReporter;
   metrics: Metrics;
   log: Logger;
 }
@@ -33,66 +29,91 @@ class Rejection extends Error {
 
 function answer(res: ServerResponse, code: number, body: object, close = false): void {
   const json = JSON.stringify(body);
-  res.writeHead(code, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(json),
-    ...(close ? { Connection: 'close' } : {}),
-  });
+  const headers = ['Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(json))];
+  if (close) headers.push('Connection', 'close');
+  res.writeHead(code, headers);
   res.end(json);
 }
 
 const rejectionBody = (r: Rejection) => ({ accepted: false, kind: 'Status', status: 'Failure', code: r.code, reason: r.reason, message: r.message });
 
+/** One delivery on its way through the handler. */
+interface Delivery {
+  req: IncomingMessage;
+  start: number;
+  receivedAt: string;
+  receiver?: Receiver;
+  eventId?: string;
+}
+
 /** POST /v1/webhook-deliveries/{endpoint_id}: find receiver → cap body → verify → dedup → act → record → answer. */
 export function deliveryHandler(deps: DeliveryDeps) {
+  const counted = {
+    accepted: deps.metrics.deliveries.labels('TaskWebhook', 'accepted'),
+    duplicate: deps.metrics.deliveries.labels('TaskWebhook', 'duplicate'),
+    rejected: deps.metrics.deliveries.labels('TaskWebhook', 'rejected'),
+  };
+  async function deliver(d: Delivery, res: ServerResponse): Promise<void> {
+    try {
+      const result = await accept(deps, d);
+      counted[result.outcome].inc();
+      const duplicate = result.outcome === 'duplicate';
+      answer(res, 202, {
+        accepted: true,
+        duplicate,
+        event_id: d.eventId,
+        task: result.task,
+        message: duplicate ? 'duplicate delivery: task already created' : 'task created',
+      });
+    } catch (err) {
+      const r = err instanceof Rejection ? err : internalError(deps, err);
+      if (d.receiver && r.code !== 404) reject(deps, d, r);
+      counted.rejected.inc();
+      answer(res, r.code, rejectionBody(r), r.code === 413);
+      if (r.code === 413) res.once('finish', () => d.req.destroy());
+    } finally {
+      deps.metrics.deliveryDuration.observe((performance.now() - d.start) / 1000);
+    }
+  }
   return {
     prefix: DELIVERY_PREFIX,
     handle(req: IncomingMessage, res: ServerResponse): void {
-      const start = performance.now();
-      void deliver(deps, req, res, start);
+      void deliver({ req, start: performance.now(), receivedAt: new Date().toISOString() }, res);
     },
   };
 }
 
-async function deliver(deps: DeliveryDeps, req: IncomingMessage, res: ServerResponse, start: number): Promise<void> {
-  let receiver: Receiver | undefined;
-  let eventId: string | undefined;
-  const receivedAt = new Date().toISOString();
+/** Everything up to a 202: the outcome and its task, or a Rejection. */
+async function accept(deps: DeliveryDeps, d: Delivery): Promise<{ outcome: 'accepted' | 'duplicate'; task: string }> {
+  const { req } = d;
+  if (req.method !== 'POST') throw new Rejection(405, 'MethodNotAllowed', 'deliveries must be POSTed');
+  const endpointId = endpointOf(req.url ?? '');
+  const r = (d.receiver = deps.receivers.cached(endpointId) ?? (await deps.receivers.lookup(endpointId)));
+  if (!r) throw new Rejection(404, 'NotFound', 'webhook endpoint not found');
+  let body: Buffer;
   try {
-    if (req.method !== 'POST') throw new Rejection(405, 'MethodNotAllowed', 'deliveries must be POSTed');
-    const endpointId = (req.url ?? '').slice(DELIVERY_PREFIX.length).split('?')[0]!;
-    receiver = await deps.receivers.lookup(endpointId);
-    if (!receiver) throw new Rejection(404, 'NotFound', 'webhook endpoint not found');
-    const body = await readBody(req, receiver.spec.max_body_bytes).catch((e: unknown) => {
-      if (e instanceof ApiError) throw new Rejection(413, 'RequestEntityTooLarge', 'payload too large', `body exceeds max_body_bytes (${receiver!.spec.max_body_bytes})`);
-      throw e;
-    });
-    if (receiver.spec.suspend) throw new Rejection(409, 'Conflict', 'webhook is suspended', 'delivery refused: webhook is suspended');
-    eventId = verify(receiver, req, body);
-    const seen = await deps.deliveries.findDuplicate(receiver.webhook.metadata.uid, eventId, Date.now());
-    const result = seen ? replay(deps, receiver, eventId, seen, receivedAt, start) : await act(deps, receiver, req, body, eventId, receivedAt, start);
-    if (result.outcome === 'untasked') {
-      throw new Rejection(400, 'BadRequest', 'webhook task creation failed', `webhook task creation failed: ${receiver.templateProblem ?? 'no template'}`);
-    }
-    const duplicate = result.outcome === 'duplicate';
-    if (!seen) deps.reporter.accepted(keyOf(receiver), receiver.webhook.metadata.uid, eventId, result.task, duplicate, receivedAt);
-    deps.metrics.deliveries.inc({ kind: 'TaskWebhook', outcome: result.outcome });
-    answer(res, 202, {
-      accepted: true,
-      duplicate,
-      event_id: eventId,
-      task: result.task,
-      message: duplicate ? 'duplicate delivery: task already created' : 'task created',
-    });
-  } catch (err) {
-    const r = err instanceof Rejection ? err : internalError(deps, err);
-    if (receiver && r.code !== 404) reject(deps, receiver, r, eventId, receivedAt, start);
-    deps.metrics.deliveries.inc({ kind: 'TaskWebhook', outcome: 'rejected' });
-    answer(res, r.code, rejectionBody(r), r.code === 413);
-    if (r.code === 413) res.once('finish', () => req.destroy());
-  } finally {
-    deps.metrics.deliveryDuration.observe((performance.now() - start) / 1000);
+    body = await readBody(req, r.spec.max_body_bytes);
+  } catch (e) {
+    if (e instanceof ApiError) throw new Rejection(413, 'RequestEntityTooLarge', 'payload too large', `body exceeds max_body_bytes (${r.spec.max_body_bytes})`);
+    throw e;
   }
+  if (r.spec.suspend) throw new Rejection(409, 'Conflict', 'webhook is suspended', 'delivery refused: webhook is suspended');
+  const eventId = (d.eventId = verify(r, req, body));
+  const seen = deps.deliveries.recentTask(r.webhook.metadata.uid, eventId, Date.now());
+  if (seen) {
+    deps.deliveries.note(r.webhook.metadata.uid, { ...recordOf(d, 202), outcome: 'duplicate', task: seen });
+    return { outcome: 'duplicate', task: seen };
+  }
+  const result = await create(deps, r, d, body);
+  if (result.outcome === 'untasked') {
+    throw new Rejection(400, 'BadRequest', 'webhook task creation failed', `webhook task creation failed: ${r.templateProblem ?? 'no template'}`);
+  }
+  return result;
+}
+
+function endpointOf(url: string): string {
+  const q = url.indexOf('?');
+  return url.slice(DELIVERY_PREFIX.length, q < 0 ? undefined : q);
 }
 
 /** Signature, timestamp and event id, in that order; returns the event id. */
@@ -109,7 +130,8 @@ function verify(r: Receiver, req: IncomingMessage, body: Buffer): string {
   return eventId;
 }
 
-async function act(deps: DeliveryDeps, r: Receiver, req: IncomingMessage, body: Buffer, eventId: string, receivedAt: string, start: number) {
+/** Commits the run task with its dedup entry and record; a concurrent or older copy of the event answers duplicate. */
+function create(deps: DeliveryDeps, r: Receiver, d: Delivery, body: Buffer): Promise<TaskDeliveryResult> {
   let payload: unknown = body.toString('utf8');
   if (r.spec.payload.mode === 'json') {
     try {
@@ -118,42 +140,28 @@ async function act(deps: DeliveryDeps, r: Receiver, req: IncomingMessage, body: 
       throw new Rejection(400, 'BadRequest', 'invalid JSON payload', 'webhook task creation failed: payload.mode is json but the body is not valid JSON');
     }
   }
-  const dreq = { headers: req.headers as Record<string, string | undefined>, body };
-  const template = r.template;
-  const input = { webhook: r.webhook, eventId, eventType: r.profile.eventType(dreq, r.opts), profile: r.profile.name, payload, receivedAt };
-  const record: DeliveryRecord = { ts: receivedAt, owner: r.owner, eventId, outcome: 'accepted', httpStatus: 202, durationMs: +(performance.now() - start).toFixed(3) };
-  return deps.batcher.submit({
+  const eventId = d.eventId!;
+  const eventType = r.profile.eventType({ headers: d.req.headers as Record<string, string | undefined>, body }, r.opts);
+  const nowMs = Date.now();
+  return deps.deliveries.commitTaskDelivery({
     ownerUid: r.webhook.metadata.uid,
     eventId,
     windowMs: r.dedupeWindowMs,
-    nowMs: Date.now(),
-    task: template ? buildRunTask({ ...input, template }) : undefined,
-    record,
+    nowMs,
+    task: r.runTask && buildRunTask(r.runTask, { eventId, eventType, profile: r.profile.name, payload, receivedAt: d.receivedAt }),
+    record: { ...recordOf(d, 202), outcome: 'accepted' },
   });
 }
 
-/** A replay of an event whose task is already committed: nothing new to make durable. */
-function replay(deps: DeliveryDeps, r: Receiver, eventId: string, task: string, ts: string, start: number) {
-  const record: DeliveryRecord = { ts, owner: r.owner, eventId, outcome: 'duplicate', httpStatus: 202, durationMs: +(performance.now() - start).toFixed(3), task };
-  deps.reporter.duplicate(keyOf(r), r.webhook.metadata.uid, record);
-  return { outcome: 'duplicate' as const, task };
+function recordOf(d: Delivery, httpStatus: number) {
+  return { ts: d.receivedAt, owner: d.receiver!.owner, eventId: d.eventId, httpStatus, durationMs: +(performance.now() - d.start).toFixed(3) };
 }
 
-function reject(deps: DeliveryDeps, r: Receiver, rej: Rejection, eventId: string | undefined, ts: string, start: number): void {
-  deps.reporter.rejected(keyOf(r), r.webhook.metadata.uid, {
-    ts,
-    owner: r.owner,
-    eventId,
-    outcome: 'rejected',
-    reason: rej.detail,
-    httpStatus: rej.code,
-    durationMs: +(performance.now() - start).toFixed(3),
-  });
+function reject(deps: DeliveryDeps, d: Delivery, rej: Rejection): void {
+  deps.deliveries.note(d.receiver!.webhook.metadata.uid, { ...recordOf(d, rej.code), outcome: 'rejected', reason: rej.detail });
 }
 
 function internalError(deps: DeliveryDeps, err: unknown): Rejection {
   deps.log.error({ err }, 'delivery failed');
   return new Rejection(503, 'ServiceUnavailable', 'delivery could not be stored; retry later', `internal error: ${(err as Error).message}`);
 }
-
-const keyOf = (r: Receiver) => ({ kind: 'TaskWebhook', namespace: r.webhook.metadata.namespace, name: r.webhook.metadata.name });

@@ -3,6 +3,7 @@ import { secretValues } from '../api/kinds/secret.js';
 import type { TaskWebhookSpec } from '../api/kinds/task-webhook.js';
 import type { StoredResource, WatchEvent } from '../api/types.js';
 import type { ResourceStore } from '../store/types.js';
+import { runTaskTemplate, type RunTaskTemplate } from './run-task.js';
 import { webhookProfile } from './webhook-options.js';
 import type { ProfileOptions, SignatureProfile } from './profiles/types.js';
 
@@ -18,7 +19,8 @@ export interface Receiver {
   keys: Buffer[];
   /** Why verification cannot succeed (e.g. the Secret is missing), for lastError. */
   keyProblem?: string;
-  template?: StoredResource;
+  /** What its run tasks share; undefined while the template is missing or not a template. */
+  runTask?: RunTaskTemplate;
   templateProblem?: string;
   dedupeWindowMs: number;
 }
@@ -39,6 +41,7 @@ async function compile(fetch: Fetch, w: StoredResource, endpointId: string): Pro
   const { profile, opts } = webhookProfile(spec);
   const { obj: secret, keys } = await fetch('Secret', ns, spec.auth.secret_ref);
   const { obj: template } = await fetch('Task', ns, spec.task_ref);
+  const usable = template?.spec.mode === 'template' ? template : undefined;
   return {
     endpointId,
     // Status (counters, errors) is not needed here and changes twice a second.
@@ -49,7 +52,7 @@ async function compile(fetch: Fetch, w: StoredResource, endpointId: string): Pro
     opts,
     keys,
     keyProblem: !secret ? `secret "${spec.auth.secret_ref}" not found` : keys.length ? undefined : `secret "${spec.auth.secret_ref}" has no keys`,
-    template: template?.spec.mode === 'template' ? template : undefined,
+    runTask: usable && runTaskTemplate(w, usable),
     templateProblem: !template
       ? `template task "${spec.task_ref}" not found`
       : template.spec.mode !== 'template'
@@ -80,6 +83,11 @@ export class ReceiverCache {
 
   constructor(private readonly store: ResourceStore) {
     this.stopWatch = store.watch({}, undefined, (e) => this.invalidate(e));
+  }
+
+  /** The compiled receiver when it is cached: the hot path needs no promise for a hit. */
+  cached(endpointId: string): Receiver | undefined {
+    return this.cache.get(endpointId);
   }
 
   async lookup(endpointId: string): Promise<Receiver | undefined> {

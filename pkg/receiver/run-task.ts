@@ -1,24 +1,14 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { isValidLabelValue } from '../api/meta.js';
 import type { TaskWebhookSpec } from '../api/kinds/task-webhook.js';
-import type { StoredResource } from '../api/types.js';
+import type { Spec, Status, StoredResource } from '../api/types.js';
 import { initialTaskStatus } from '../controller/reconcilers/task.js';
 
 export const LABEL_WEBHOOK = 'orloj.dev/task-webhook';
 export const LABEL_WEBHOOK_NAMESPACE = 'orloj.dev/task-webhook-namespace';
 export const LABEL_EVENT_ID = 'orloj.dev/webhook-event-id';
 
-export interface RunTaskInput {
-  webhook: StoredResource;
-  template: StoredResource;
-  eventId: string;
-  eventType?: string;
-  profile: string;
-  payload: unknown;
-  receivedAt: string;
-}
-
-const hash16 = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 16);
+const hash16 = (s: string): string => hash('sha256', s, 'hex').slice(0, 16);
 
 /**
  * Same webhook and event id → same name (41 + 17 characters at most, so the store's
@@ -29,39 +19,83 @@ export function runTaskName(webhookName: string, eventId: string): string {
   return `${base}-${hash16(eventId)}`;
 }
 
-/** The run task a delivery creates: the template's spec and labels, mode run, webhook input keys. */
-export function buildRunTask(i: RunTaskInput): StoredResource {
-  const spec = i.webhook.spec as TaskWebhookSpec;
-  const tplSpec = i.template.spec;
-  const input: Record<string, unknown> = {
-    ...((tplSpec.input as Record<string, unknown> | undefined) ?? {}),
-    [spec.payload.input_key]: i.payload,
-    webhook_event_id: i.eventId,
-    webhook_received_at: i.receivedAt,
-    webhook_source: i.profile,
+/** What every run task of one webhook shares: computed once per webhook and template version. */
+export interface RunTaskTemplate {
+  apiVersion: string;
+  namespace: string;
+  webhookName: string;
+  inputKey: string;
+  /** The template's labels and the webhook's. */
+  labels: Record<string, string>;
+  /** The template's spec with mode: run. */
+  spec: Spec;
+  input: Record<string, unknown>;
+}
+
+export function runTaskTemplate(webhook: StoredResource, template: StoredResource): RunTaskTemplate {
+  return {
+    apiVersion: template.apiVersion,
+    namespace: template.metadata.namespace,
+    webhookName: webhook.metadata.name,
+    inputKey: (webhook.spec as TaskWebhookSpec).payload.input_key,
+    labels: { ...template.metadata.labels, [LABEL_WEBHOOK]: webhook.metadata.name, [LABEL_WEBHOOK_NAMESPACE]: webhook.metadata.namespace },
+    spec: { ...template.spec, mode: 'run' },
+    input: (template.spec.input as Record<string, unknown> | undefined) ?? {},
   };
-  if (i.eventType) input.webhook_event_type = i.eventType;
-  const task: StoredResource = {
-    apiVersion: i.template.apiVersion,
+}
+
+export interface RunTaskEvent {
+  eventId: string;
+  eventType?: string;
+  profile: string;
+  payload: unknown;
+  receivedAt: string;
+}
+
+/** The run task a delivery creates: the template's spec and labels, mode run, webhook input keys. */
+export function buildRunTask(t: RunTaskTemplate, e: RunTaskEvent): StoredResource {
+  const input: Record<string, unknown> = {
+    ...t.input,
+    [t.inputKey]: e.payload,
+    webhook_event_id: e.eventId,
+    webhook_received_at: e.receivedAt,
+    webhook_source: e.profile,
+  };
+  if (e.eventType) input.webhook_event_type = e.eventType;
+  const created = e.receivedAt.slice(0, 19) + 'Z';
+  return {
+    apiVersion: t.apiVersion,
     kind: 'Task',
     metadata: {
-      name: runTaskName(i.webhook.metadata.name, i.eventId),
-      namespace: i.template.metadata.namespace,
-      labels: {
-        ...(i.template.metadata.labels ?? {}),
-        [LABEL_WEBHOOK]: i.webhook.metadata.name,
-        [LABEL_WEBHOOK_NAMESPACE]: i.webhook.metadata.namespace,
-        // Label values are restricted; an event id that does not fit is labelled by its hash.
-        [LABEL_EVENT_ID]: isValidLabelValue(i.eventId) ? i.eventId : hash16(i.eventId),
-      },
+      name: runTaskName(t.webhookName, e.eventId),
+      namespace: t.namespace,
+      // Label values are restricted; an event id that does not fit is labelled by its hash.
+      labels: { ...t.labels, [LABEL_EVENT_ID]: isValidLabelValue(e.eventId) ? e.eventId : hash16(e.eventId) },
       uid: crypto.randomUUID(),
       resourceVersion: '0',
       generation: 1,
-      creationTimestamp: i.receivedAt.replace(/\.\d+Z$/, 'Z'),
+      creationTimestamp: created,
     },
-    spec: { ...tplSpec, mode: 'run', input },
-    status: {},
+    spec: { ...t.spec, input },
+    status: pendingStatus(created),
   };
-  task.status = initialTaskStatus(task);
-  return task;
+}
+
+let pending: { at: string; status: Status } | undefined;
+
+/** A new run task's status depends only on the second it was made: one shared, frozen copy per second. */
+function pendingStatus(at: string): Status {
+  if (pending?.at !== at) {
+    const status = initialTaskStatus({ metadata: { generation: 1 }, spec: { mode: 'run' }, status: {} }, at);
+    pending = { at, status: deepFreeze(status) };
+  }
+  return pending.status;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
 }

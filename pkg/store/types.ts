@@ -118,33 +118,29 @@ export interface TaskDelivery {
 /** `untasked`: not a duplicate, but no task could be made; nothing was written. */
 export type TaskDeliveryResult = { outcome: 'accepted' | 'duplicate'; task: string } | { outcome: 'untasked' };
 
-export interface BufferedCounts {
-  duplicate: number;
-  rejected: number;
-}
+/** A delivery that has nothing of its own to commit: a refusal, or a replay answered from memory. */
+export type NotedDelivery = DeliveryRecord & { outcome: 'duplicate' | 'rejected' };
 
-export interface ReceiverCounts {
-  ownerUid: string;
-  accepted: number;
-  duplicate: number;
-  rejected: number;
-}
-
-/** Delivery-side storage: dedup, run tasks, records and counters, committed together. */
+/**
+ * Delivery-side storage: dedup, run tasks, records and receiver counters. Each receiver's
+ * status mirrors its counters (acceptedCount, duplicateCount, rejectedCount) and last
+ * delivery (lastDeliveryTime, lastEventID, lastTriggeredTask, lastError) less than a
+ * second behind; the counters themselves are committed with the deliveries they count.
+ */
 export interface DeliveryStore {
-  /** One transaction for the whole batch: dedup rows, run tasks, records and counters. */
-  commitTaskDeliveries(items: TaskDelivery[]): Promise<TaskDeliveryResult[]>;
   /**
-   * The task of an event already accepted within its window, if any: a replay is
-   * answered from this read alone.
+   * Commits a verified delivery: its run task, dedup entry, record and count together, or
+   * answers duplicate when the event was accepted within its window. Resolves only after
+   * the commit; concurrent deliveries share transactions.
    */
-  findDuplicate(ownerUid: string, eventId: string, nowMs: number): Promise<string | undefined>;
+  commitTaskDelivery(item: TaskDelivery): Promise<TaskDeliveryResult>;
   /**
-   * Records and counts what needs no commit of its own (rejections, replays) in one write;
-   * records may be fewer than counted under a flood.
+   * The task of an event this process saw committed within its window, from memory. Undefined
+   * proves nothing (the event may be older): commitTaskDelivery decides.
    */
-  recordBuffered(records: DeliveryRecord[], counts: Map<string, BufferedCounts>): Promise<void>;
-  counts(ownerUid: string): Promise<ReceiverCounts>;
+  recentTask(ownerUid: string, eventId: string, nowMs: number): string | undefined;
+  /** Counts and records a delivery in a later batch: a flood of them costs a write per batch, not each. */
+  note(ownerUid: string, record: NotedDelivery): void;
   listDeliveries(q: DeliveryQuery): Promise<DeliveryRecord[]>;
   /**
    * Drops up to `chunk` expired dedup rows and up to `chunk` records beyond the newest

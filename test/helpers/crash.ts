@@ -1,6 +1,6 @@
 import { getProfile, resolveOptions } from '../../pkg/receiver/profiles/index.js';
-import { put, readyOf, secret, taskWebhook, templateTask } from './fixtures.js';
-import { eventually, Orlojd } from './orlojd.js';
+import { readyWebhook } from './fixtures.js';
+import { Orlojd } from './orlojd.js';
 
 export interface CrashOptions {
   deliveries: number;
@@ -36,13 +36,7 @@ function killPoints(deliveries: number, kills: number): number[] {
 export async function runCrashScenario(o: CrashOptions): Promise<CrashReport> {
   const d = await Orlojd.start();
   try {
-    await put(d, secret('s', { value: SECRET }));
-    await put(d, templateTask('tpl'));
-    await put(d, taskWebhook('crash', { task_ref: 'tpl', auth: { secret_ref: 's' } }));
-    const ep = await eventually(async () => {
-      const w = (await d.api('GET', '/v1/task-webhooks/crash')).body;
-      return readyOf(w)?.status === 'True' ? (w.status.endpointPath as string) : undefined;
-    });
+    const ep = await readyWebhook(d, 'crash', SECRET);
     const profile = getProfile('generic')!;
     const opts = resolveOptions(profile, {});
     const acked = new Set<string>();

@@ -1,4 +1,4 @@
-import type { Orlojd } from './orlojd.js';
+import { eventually, type Orlojd } from './orlojd.js';
 
 export const secret = (name: string, values: Record<string, string>, namespace?: string) => ({
   apiVersion: 'orloj.dev/v1',
@@ -33,3 +33,14 @@ export async function put(d: Orlojd, obj: { kind: string; metadata: { name: stri
 
 export const readyOf = (o: { status?: { conditions?: Array<{ type: string; status: string; reason: string }> } }) =>
   o.status?.conditions?.find((c) => c.type === 'Ready');
+
+/** A secret, a template and a generic TaskWebhook on them; returns the webhook's endpoint path once it is Ready. */
+export async function readyWebhook(d: Orlojd, name: string, secretValue: string): Promise<string> {
+  await put(d, secret(`${name}-secret`, { value: secretValue }));
+  await put(d, templateTask(`${name}-tpl`));
+  await put(d, taskWebhook(name, { task_ref: `${name}-tpl`, auth: { secret_ref: `${name}-secret` } }));
+  return eventually(async () => {
+    const w = (await d.api('GET', `/v1/task-webhooks/${name}`)).body;
+    return readyOf(w)?.status === 'True' ? (w.status.endpointPath as string) : undefined;
+  });
+}

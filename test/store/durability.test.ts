@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { eventually, Orlojd } from '../helpers/orlojd.js';
-import { put, readyOf, secret, taskWebhook, templateTask } from '../helpers/fixtures.js';
+import { put, readyOf, readyWebhook, secret, taskWebhook, templateTask } from '../helpers/fixtures.js';
+import { send } from '../helpers/deliveries.js';
 
 describe('store: durability across restarts', function () {
   let d: Orlojd;
@@ -40,5 +41,26 @@ describe('store: durability across restarts', function () {
     await d.restart();
     const created = await put(d, templateTask('after-restart'));
     expect(Number(created.body.metadata.resourceVersion)).to.be.above(r1);
+  });
+});
+
+describe('store: counters across kill -9', function () {
+  let d: Orlojd;
+  before(async () => {
+    d = await Orlojd.start();
+  });
+  after(async () => d.destroy());
+
+  it('shows every acknowledged delivery in the counters after a kill -9 right after the last 202', async () => {
+    const ep = await readyWebhook(d, 'counted', 'v');
+    const sent = await Promise.all(Array.from({ length: 40 }, (_, i) => send(d, ep, { secret: 'v', body: '{}', eventId: `c-${i}` })));
+    expect(sent.every((r) => r.status === 202)).to.equal(true);
+    await d.kill9();
+    await d.restart();
+    const st = await eventually(async () => {
+      const s = (await d.api('GET', '/v1/task-webhooks/counted')).body.status;
+      return s.acceptedCount === 40 ? s : undefined;
+    });
+    expect(st.acceptedCount).to.equal(40);
   });
 });

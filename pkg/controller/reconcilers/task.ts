@@ -1,11 +1,14 @@
-import type { Condition, ObjectKey, Status, StoredResource, WatchEvent } from '../../api/types.js';
+import type { Condition, ObjectKey, Spec, Status, StoredResource, WatchEvent } from '../../api/types.js';
 import type { ResourceStore } from '../../store/types.js';
 import { findCondition, ready } from '../conditions.js';
 import type { Reconciler } from '../manager.js';
 import { patchStatus } from '../status.js';
 
+/** What a task's status follows from. */
+type TaskState = { metadata: { generation: number }; spec: Spec; status: Status };
+
 /** The Ready condition a task should show, from its mode and phase alone. */
-function desiredReady(t: StoredResource): Pick<Condition, 'status' | 'reason' | 'message'> {
+function desiredReady(t: TaskState): Pick<Condition, 'status' | 'reason' | 'message'> {
   if (t.spec.mode === 'template') return { status: 'True', reason: 'Template', message: 'template task: never run, used by webhooks' };
   const phase = (t.status.phase as string | undefined) ?? 'Pending';
   if (phase === 'Failed') return { status: 'False', reason: 'Failed', message: String(t.status.message ?? 'the task failed') };
@@ -13,11 +16,11 @@ function desiredReady(t: StoredResource): Pick<Condition, 'status' | 'reason' | 
 }
 
 /** Templates are marked as such and never run; run tasks start Pending. Workers move phases. */
-export function initialTaskStatus(t: StoredResource): Status {
+export function initialTaskStatus(t: TaskState, at?: string): Status {
   const want = desiredReady(t);
   const gen = t.metadata.generation;
   const phase = t.spec.mode === 'template' ? undefined : ((t.status.phase as string | undefined) ?? 'Pending');
-  const status: Status = { ...t.status, observedGeneration: gen, conditions: ready(t.status.conditions, want.status, want.reason, want.message, gen) };
+  const status: Status = { ...t.status, observedGeneration: gen, conditions: ready(t.status.conditions, want.status, want.reason, want.message, gen, at) };
   if (phase) status.phase = phase;
   else delete status.phase;
   return status;

@@ -45,6 +45,8 @@ const migrations: string[] = [
    CREATE TABLE receiver_counts (
      owner_uid TEXT PRIMARY KEY, accepted INTEGER NOT NULL DEFAULT 0,
      duplicate INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;`,
+  // The receiver's key (Kind/namespace/name) beside its uid, so the writer can mirror counts into its status.
+  `ALTER TABLE receiver_counts ADD COLUMN owner TEXT;`,
 ];
 
 export function openDatabase(dataDir: string): DB {

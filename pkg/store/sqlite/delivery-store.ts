@@ -1,10 +1,9 @@
-import type { BufferedCounts, DeliveryQuery, DeliveryRecord, DeliveryStore, ReceiverCounts, TaskDelivery, TaskDeliveryResult } from '../types.js';
-import type { StoredResource } from '../../api/types.js';
-import type { WireDelivery } from './delivery-wire.js';
+import { join } from 'node:path';
+import { LRUCache } from 'lru-cache';
+import type { DeliveryQuery, DeliveryRecord, DeliveryStore, NotedDelivery, TaskDelivery, TaskDeliveryResult } from '../types.js';
+import type { WireDelivery, WireRecord } from './delivery-wire.js';
 import { DeliveryWriter } from './delivery-writer.js';
-import { DedupFilter, dedupKey } from './dedup-filter.js';
 import type { SqliteResourceStore } from './resource-store.js';
-import { SQL } from './statements.js';
 
 interface RecordRow {
   id: number;
@@ -18,17 +17,34 @@ interface RecordRow {
   task: string | null;
 }
 
-const namespaceOfOwner = (owner: string): string => owner.split('/')[1] ?? '';
+function toWireRecord(r: DeliveryRecord): WireRecord {
+  return {
+    ts: r.ts, owner: r.owner, eventId: r.eventId ?? null, outcome: r.outcome, reason: r.reason ?? null,
+    httpStatus: r.httpStatus ?? null, durationMs: r.durationMs ?? null, task: r.task ?? null,
+  };
+}
+
+/** Objects shared by many tasks (a run task's initial status) are serialized once. */
+const serialized = new WeakMap<object, string>();
+function json(o: object): string {
+  let s = serialized.get(o);
+  if (s === undefined) {
+    s = JSON.stringify(o);
+    if (Object.isFrozen(o)) serialized.set(o, s);
+  }
+  return s;
+}
+
+const hasKeys = (o: object | undefined): o is object => !!o && Object.keys(o).length > 0;
 
 function toWire(d: TaskDelivery): WireDelivery {
   const t = d.task;
-  const labels = t?.metadata.labels ?? {};
   return {
     ownerUid: d.ownerUid,
     eventId: d.eventId,
     expiresAt: d.nowMs + d.windowMs,
     nowMs: d.nowMs,
-    record: { ts: d.record.ts, owner: d.record.owner, namespace: namespaceOfOwner(d.record.owner), httpStatus: d.record.httpStatus ?? null, durationMs: d.record.durationMs ?? null },
+    record: toWireRecord(d.record),
     task: t && {
       kind: t.kind,
       namespace: t.metadata.namespace,
@@ -36,111 +52,55 @@ function toWire(d: TaskDelivery): WireDelivery {
       uid: t.metadata.uid,
       generation: t.metadata.generation,
       created: t.metadata.creationTimestamp,
-      labels: Object.entries(labels),
-      labelsJson: Object.keys(labels).length ? JSON.stringify(labels) : null,
-      annotationsJson: t.metadata.annotations && Object.keys(t.metadata.annotations).length ? JSON.stringify(t.metadata.annotations) : null,
+      labelsJson: hasKeys(t.metadata.labels) ? JSON.stringify(t.metadata.labels) : null,
+      annotationsJson: hasKeys(t.metadata.annotations) ? JSON.stringify(t.metadata.annotations) : null,
       specJson: JSON.stringify(t.spec),
-      statusJson: JSON.stringify(t.status),
+      statusJson: json(t.status),
     },
   };
 }
 
+/** Committed events this process remembers: most replays come soon after the original. */
+const RECENT_EVENTS = 50_000;
+const STATUS_FLUSH_MS = 500;
+
+const eventKey = (ownerUid: string, eventId: string): string => `${ownerUid}\n${eventId}`;
+
 /**
- * Dedup, run tasks, delivery records and counters share the resource store's database
- * and transactions, so one commit makes a delivery's whole effect durable at once.
+ * Dedup, run tasks, delivery records and counters live in the resource store's database,
+ * written by the delivery writer thread (see DeliveryWriter), so one commit makes a
+ * delivery's whole effect durable at once while the main thread keeps serving.
  */
 export class SqliteDeliveryStore implements DeliveryStore {
-  private readonly q;
-
   private readonly writer: DeliveryWriter;
-  private filter: DedupFilter;
-  /** While a larger filter is being filled from the table, new keys go to both. */
-  private next?: DedupFilter;
+  private readonly recent = new LRUCache<string, { task: string; expiresAt: number }>({ max: RECENT_EVENTS });
+  private readonly statusTimer: NodeJS.Timeout;
 
   constructor(
     private readonly resources: SqliteResourceStore,
     dataDir: string,
   ) {
-    this.writer = new DeliveryWriter(dataDir);
-    const db = resources.db;
-    const keys = db.prepare('SELECT COUNT(*) FROM dedup').pluck().get() as number;
-    this.filter = new DedupFilter(Math.max(1 << 20, keys * 2));
-    for (const r of db.prepare('SELECT owner_uid, event_id FROM dedup').raw().iterate() as Iterable<[string, string]>) {
-      this.filter.add(dedupKey(r[0], r[1]));
-    }
-    this.q = {
-      record: db.prepare(SQL.addRecord),
-      dedup: db.prepare(SQL.getDedup),
-      count: db.prepare(SQL.addCounts),
-      counts: db.prepare('SELECT accepted, duplicate, rejected FROM receiver_counts WHERE owner_uid = ?'),
-      pruneDedup: db.prepare(`DELETE FROM dedup WHERE (owner_uid, event_id) IN
-        (SELECT owner_uid, event_id FROM dedup WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`),
-      pruneRecords: db.prepare(`DELETE FROM deliveries WHERE id IN
-        (SELECT id FROM deliveries WHERE id <= (SELECT MAX(id) FROM deliveries) - ? ORDER BY id LIMIT ?)`),
-    };
+    this.writer = new DeliveryWriter(join(dataDir, 'orloj.db'), (rev, events) => resources.publishCommitted(rev, events));
+    resources.shareWrites(this.writer);
+    this.statusTimer = setInterval(() => this.writer.flushStatus(), STATUS_FLUSH_MS);
+    this.statusTimer.unref();
   }
 
-  /** Runs on the writer thread while the main thread keeps serving; see DeliveryWriter. */
-  async commitTaskDeliveries(items: TaskDelivery[]): Promise<TaskDeliveryResult[]> {
-    return this.resources.exclusive(async (baseRev) => {
-      const { rev, results } = await this.writer.commit(baseRev, items.map(toWire));
-      const created: StoredResource[] = [];
-      results.forEach((r, i) => {
-        const task = items[i]!.task;
-        if (r.outcome === 'accepted') this.remember(dedupKey(items[i]!.ownerUid, items[i]!.eventId));
-        if (r.outcome === 'accepted' && task) {
-          created.push({ ...task, metadata: { ...task.metadata, name: r.task, resourceVersion: String(r.rv) } });
-        }
-      });
-      return { rev, created, result: results.map((r): TaskDeliveryResult => (r.outcome === 'untasked' ? r : { outcome: r.outcome, task: r.task })) };
-    });
+  async commitTaskDelivery(item: TaskDelivery): Promise<TaskDeliveryResult> {
+    const r = await this.writer.submit(toWire(item), item.task);
+    if (r.outcome === 'untasked') return r;
+    // Remembered for the event's window (a duplicate's original may expire sooner; the writer knows).
+    if (r.outcome === 'accepted') this.recent.set(eventKey(item.ownerUid, item.eventId), { task: r.task, expiresAt: item.nowMs + item.windowMs });
+    return { outcome: r.outcome, task: r.task };
   }
 
-  private insertRecord(r: DeliveryRecord): void {
-    this.q.record.run(r.ts, r.owner, namespaceOfOwner(r.owner), r.eventId ?? null, r.outcome, r.reason ?? null, r.httpStatus ?? null, r.durationMs ?? null, r.task ?? null);
+  recentTask(ownerUid: string, eventId: string, nowMs: number): string | undefined {
+    const hit = this.recent.get(eventKey(ownerUid, eventId));
+    return hit && hit.expiresAt > nowMs ? hit.task : undefined;
   }
 
-  async findDuplicate(ownerUid: string, eventId: string, nowMs: number): Promise<string | undefined> {
-    if (!this.filter.mightContain(dedupKey(ownerUid, eventId))) return undefined;
-    const row = this.q.dedup.get(ownerUid, eventId) as { expires_at: number; task: string } | undefined;
-    return row && row.expires_at > nowMs ? row.task : undefined;
-  }
-
-  private remember(key: string): void {
-    this.filter.add(key);
-    this.next?.add(key);
-    if (this.filter.full && !this.next) void this.grow();
-  }
-
-  /** Refills a filter twice the size from the table in small chunks, then swaps it in. */
-  private async grow(): Promise<void> {
-    const next = (this.next = new DedupFilter(this.filter.capacity * 2));
-    const page = this.resources.db.prepare(
-      'SELECT owner_uid, event_id FROM dedup WHERE (owner_uid, event_id) > (?, ?) ORDER BY owner_uid, event_id LIMIT 5000',
-    ).raw();
-    let after: [string, string] = ['', ''];
-    for (;;) {
-      const rows = page.all(...after) as Array<[string, string]>;
-      for (const r of rows) next.add(dedupKey(r[0], r[1]));
-      if (rows.length < 5000) break;
-      after = rows[rows.length - 1]!;
-      await new Promise((r) => setImmediate(r));
-    }
-    this.filter = next;
-    this.next = undefined;
-  }
-
-  async recordBuffered(records: DeliveryRecord[], counts: Map<string, BufferedCounts>): Promise<void> {
-    if (!records.length && !counts.size) return;
-    await this.resources.write(() => {
-      for (const r of records) this.insertRecord(r);
-      for (const [uid, c] of counts) this.q.count.run(uid, 0, c.duplicate, c.rejected);
-    });
-  }
-
-  async counts(ownerUid: string): Promise<ReceiverCounts> {
-    const r = this.q.counts.get(ownerUid) as Omit<ReceiverCounts, 'ownerUid'> | undefined;
-    return { ownerUid, accepted: r?.accepted ?? 0, duplicate: r?.duplicate ?? 0, rejected: r?.rejected ?? 0 };
+  note(ownerUid: string, record: NotedDelivery): void {
+    this.writer.note(ownerUid, record.outcome, toWireRecord(record));
   }
 
   async listDeliveries(q: DeliveryQuery): Promise<DeliveryRecord[]> {
@@ -167,11 +127,12 @@ export class SqliteDeliveryStore implements DeliveryStore {
     }));
   }
 
-  async close(): Promise<void> {
-    await this.writer.close();
+  prune(nowMs: number, keepRecords: number, chunk: number): Promise<number> {
+    return this.writer.prune({ nowMs, keepRecords, chunk });
   }
 
-  async prune(nowMs: number, keepRecords: number, chunk: number): Promise<number> {
-    return this.resources.write(() => this.q.pruneDedup.run(nowMs, chunk).changes + this.q.pruneRecords.run(keepRecords, chunk).changes);
+  async close(): Promise<void> {
+    clearInterval(this.statusTimer);
+    await this.writer.close();
   }
 }

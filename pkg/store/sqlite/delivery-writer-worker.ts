@@ -1,8 +1,12 @@
-// The delivery writer thread: commits batches of verified deliveries (dedup row, run task,
-// labels, record, counts) on its own connection while the main thread keeps serving.
+// The delivery writer thread: a continuous group commit. Each transaction takes every request
+// that queued up while the previous one committed, so batches grow with the load and the
+// thread never idles while work waits. It owns the delivery tables (dedup, records, counts)
+// and writes run tasks and receiver counters through the store's revision.
 import Database from 'better-sqlite3';
-import { parentPort, workerData } from 'node:worker_threads';
-import type { WireDelivery, WireRequest, WireResponse, WireResult } from './delivery-wire.js';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import type { WireDelivery, WireNote, WireOutcome, WireRecord, WireReply, WireRequest, WireResult } from './delivery-wire.js';
+import { ReceiverStatus } from './receiver-status.js';
+import type { ResourceRow } from './rows.js';
 import { SQL, nameForSeq } from './statements.js';
 
 const db = new Database((workerData as { path: string }).path);
@@ -12,66 +16,104 @@ db.pragma('cache_size = -32768'); // 32 MiB: the index pages new deliveries land
 db.pragma('wal_autocheckpoint = 16384');
 
 const q = {
+  revision: db.prepare("SELECT value FROM meta WHERE key = 'revision'").pluck(),
+  setMeta: db.prepare(SQL.setMeta),
   upsert: db.prepare(SQL.upsertResource),
   addLabel: db.prepare(SQL.addLabel),
   live: db.prepare(SQL.liveByKey).pluck(),
   getDedup: db.prepare(SQL.getDedup),
   putDedup: db.prepare(SQL.putDedup),
   addRecord: db.prepare(SQL.addRecord),
-  addCounts: db.prepare(SQL.addCounts),
-  setMeta: db.prepare(SQL.setMeta),
+  pruneDedup: db.prepare(`DELETE FROM dedup WHERE (owner_uid, event_id) IN
+    (SELECT owner_uid, event_id FROM dedup WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`),
+  pruneRecords: db.prepare(`DELETE FROM deliveries WHERE id IN
+    (SELECT id FROM deliveries WHERE id <= (SELECT MAX(id) FROM deliveries) - ? ORDER BY id LIMIT ?)`),
 };
+const receivers = new ReceiverStatus(db);
 
-function commitOne(d: WireDelivery, nextRev: () => number): WireResult {
+/** Revisions handed out in commit order, starting from the store's current one. */
+class Revisions {
+  last: number;
+  constructor(readonly first: number) {
+    this.last = first;
+  }
+  next(): number {
+    return ++this.last;
+  }
+}
+
+function addRecord(r: WireRecord, outcome: string, task: string | null): void {
+  q.addRecord.run(r.ts, r.owner, r.owner.split('/')[1] ?? '', r.eventId, outcome, r.reason, r.httpStatus, r.durationMs, task);
+}
+
+function commitDelivery(d: WireDelivery, rev: Revisions): WireResult {
   const seen = q.getDedup.get(d.ownerUid, d.eventId) as { expires_at: number; seq: number; task: string } | undefined;
-  const r = d.record;
   if (seen && seen.expires_at > d.nowMs) {
-    q.addRecord.run(r.ts, r.owner, r.namespace, d.eventId, 'duplicate', null, r.httpStatus, r.durationMs, seen.task);
+    addRecord(d.record, 'duplicate', seen.task);
+    receivers.saw(d.ownerUid, d.record.owner, 'duplicate', d.record);
     return { outcome: 'duplicate', task: seen.task };
   }
   const t = d.task;
   if (!t) return { outcome: 'untasked' };
+  // A replay after an expired window is the n-th acceptance of its event; skip names in use.
   let seq = (seen?.seq ?? 0) + 1;
   while (q.live.get(t.kind, t.namespace, nameForSeq(t.name, seq))) seq++;
   const name = nameForSeq(t.name, seq);
-  const rv = nextRev();
+  const rv = rev.next();
   q.upsert.run({
     kind: t.kind, namespace: t.namespace, name, uid: t.uid, rv, create_rv: rv, generation: t.generation, created: t.created,
     labels: t.labelsJson, annotations: t.annotationsJson, spec: t.specJson, status: t.statusJson, endpoint_id: null, deleted_at: null,
   });
-  for (const [k, v] of t.labels) q.addLabel.run(t.kind, k, v, rv);
+  if (t.labelsJson) for (const [k, v] of Object.entries(JSON.parse(t.labelsJson) as Record<string, string>)) q.addLabel.run(t.kind, k, v, rv);
   q.putDedup.run(d.ownerUid, d.eventId, d.expiresAt, seq, name);
-  q.addRecord.run(r.ts, r.owner, r.namespace, d.eventId, 'accepted', null, r.httpStatus, r.durationMs, name);
+  addRecord(d.record, 'accepted', name);
+  receivers.saw(d.ownerUid, d.record.owner, 'accepted', d.record, name);
   return { outcome: 'accepted', task: name, rv };
 }
 
-const commitBatch = db.transaction((req: WireRequest): { rev: number; results: WireResult[] } => {
-  let rev = req.baseRev;
-  const tally = new Map<string, [number, number]>();
-  const results = req.items.map((d) => {
-    const res = commitOne(d, () => ++rev);
-    if (res.outcome !== 'untasked') {
-      const t = tally.get(d.ownerUid) ?? [0, 0];
-      t[res.outcome === 'duplicate' ? 1 : 0]++;
-      tally.set(d.ownerUid, t);
-    }
-    return res;
+function commitNote(n: WireNote): void {
+  if (n.keep) addRecord(n.record, n.outcome, n.record.task);
+  receivers.saw(n.ownerUid, n.record.owner, n.outcome, n.record, undefined, n.count);
+}
+
+const commitAll = db.transaction((reqs: WireRequest[]): WireOutcome => {
+  const rev = new Revisions(Number(q.revision.get() ?? 0));
+  const replies: WireReply[] = reqs.map((req) => {
+    const results = req.deliveries.map((d) => commitDelivery(d, rev));
+    for (const n of req.notes) commitNote(n);
+    const p = req.prune;
+    const pruned = p ? q.pruneDedup.run(p.nowMs, p.chunk).changes + q.pruneRecords.run(p.keepRecords, p.chunk).changes : 0;
+    return { id: req.id, results, pruned };
   });
-  for (const [uid, [acc, dup]] of tally) q.addCounts.run(uid, acc, dup, 0);
-  if (rev !== req.baseRev) q.setMeta.run('revision', String(rev));
-  return { rev, results };
+  receivers.writeCounts();
+  const modified: ResourceRow[] = reqs.some((r) => r.flushStatus) ? receivers.writeStatuses(rev) : [];
+  if (rev.last !== rev.first) q.setMeta.run('revision', String(rev.last));
+  return { rev: rev.last, replies, modified };
 });
 
-parentPort!.on('message', (req: WireRequest | 'stop') => {
-  if (req === 'stop') {
+function commit(reqs: WireRequest[]): WireOutcome {
+  try {
+    const out = commitAll.immediate(reqs);
+    receivers.committed();
+    return out;
+  } catch (e) {
+    receivers.rolledBack();
+    return { ids: reqs.map((r) => r.id), error: (e as Error).message };
+  }
+}
+
+receivers.catchUp();
+const port = parentPort!;
+port.on('message', (first: WireRequest | 'stop') => {
+  const reqs: WireRequest[] = [];
+  let stop = false;
+  for (let m: unknown = first; m !== undefined; m = receiveMessageOnPort(port)?.message) {
+    if (m === 'stop') stop = true;
+    else reqs.push(m as WireRequest);
+  }
+  if (reqs.length) port.postMessage({ ...commit(reqs), statusPending: receivers.hasPending });
+  if (stop) {
     db.close();
     process.exit(0);
   }
-  let res: WireResponse;
-  try {
-    res = { id: req.id, ...commitBatch.immediate(req) };
-  } catch (e) {
-    res = { id: req.id, error: (e as Error).message };
-  }
-  parentPort!.postMessage(res);
 });

@@ -1,53 +1,213 @@
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { WireDelivery, WireResponse, WireResult } from './delivery-wire.js';
+import type { StoredResource, WatchEvent } from '../../api/types.js';
+import type { WireCommit, WireDelivery, WireNote, WirePrune, WireRecord, WireRequest, WireResult } from './delivery-wire.js';
+import { rowToResource } from './rows.js';
 
+/** A delivery waiting for its commit, with the run task the main thread built for it. */
 interface Waiting {
-  resolve(r: { rev: number; results: WireResult[] }): void;
+  wire: WireDelivery;
+  task?: StoredResource;
+  resolve(r: WireResult): void;
   reject(e: Error): void;
 }
 
+interface Outbox {
+  waiting: Waiting[];
+  notes: WireNote[];
+  /** Notes past the record budget, merged per receiver and outcome. */
+  merged: Map<string, WireNote>;
+  flushStatus: boolean;
+  prune?: { p: WirePrune; done(n: number): void };
+}
+
+interface Sent {
+  waiting: Waiting[];
+  notes: WireNote[];
+  pruned?(n: number): void;
+}
+
+/** Publishes a commit's changes through the resource store, before any sender is answered. */
+export type OnCommit = (rev: number, events: WatchEvent[]) => void;
+
+/** Records waiting for the writer beyond which notes are only counted: a flood must not grow memory. */
+const NOTE_RECORD_BUDGET = 20_000;
+
+/** Notes that make a request of their own (at the end of the turn) rather than wait for a flush. */
+const NOTE_CHUNK = 256;
+
+/** Deliveries that go to the writer without waiting for the end of the event-loop turn. */
+const EARLY_BATCH = 16;
+
+const emptyOutbox = (): Outbox => ({ waiting: [], notes: [], merged: new Map(), flushStatus: false });
+
 /**
- * The main thread's handle on the delivery writer thread. A worker that dies takes its
- * pending batches with it (they were never acknowledged) and is replaced on next use.
+ * The main thread's side of the delivery writer thread. Whatever arrives in one turn of the
+ * event loop goes out as one request, without waiting for earlier ones to commit; the
+ * writer folds everything queued into its next transaction. Main-thread writes hold the
+ * stream (quiesce/resume) so that revisions stay in commit order.
  */
 export class DeliveryWriter {
   private worker?: Worker;
   private nextId = 1;
-  private readonly waiting = new Map<number, Waiting>();
+  private out = emptyOutbox();
+  private readonly inFlight = new Map<number, Sent>();
+  private holds = 0;
+  private idle: Array<() => void> = [];
+  private scheduled = false;
+  /** Something went out since the last status flush, or the writer says a status lags. */
+  private statusDue = true;
   private closed = false;
 
-  constructor(private readonly dataDir: string) {}
+  constructor(
+    private readonly path: string,
+    private readonly onCommit: OnCommit,
+  ) {}
+
+  submit(wire: WireDelivery, task?: StoredResource): Promise<WireResult> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return new Promise((resolve, reject) => {
+      this.out.waiting.push({ wire, task, resolve, reject });
+      this.statusDue = true;
+      // A batch goes at the end of this turn, or as soon as it is big enough to be worth a
+      // transaction: the writer then starts on it while the rest of the turn is still being
+      // read, so the two threads work side by side instead of taking turns on one convoy.
+      if (this.out.waiting.length >= EARLY_BATCH) this.send();
+      else this.schedule();
+    });
+  }
+
+  /**
+   * Counted and recorded with the next request. A few notes wait for the next status flush;
+   * many go out in chunks, so a replay storm never piles them up for one long copy.
+   */
+  note(ownerUid: string, outcome: WireNote['outcome'], record: WireRecord): void {
+    this.statusDue = true;
+    const { notes } = this.out;
+    if (notes.length < NOTE_RECORD_BUDGET) {
+      notes.push({ ownerUid, outcome, count: 1, record, keep: true });
+      if (notes.length === NOTE_CHUNK) this.schedule();
+      return;
+    }
+    const k = `${outcome}/${ownerUid}`;
+    const m = this.out.merged.get(k);
+    if (m) (m.count++, (m.record = record));
+    else this.out.merged.set(k, { ownerUid, outcome, count: 1, record, keep: false });
+  }
+
+  /** Asks for receiver statuses to catch up with their counters, when anything moved. */
+  flushStatus(): void {
+    if (!this.statusDue) return;
+    this.statusDue = false;
+    this.out.flushStatus = true;
+    this.schedule();
+  }
+
+  prune(p: WirePrune): Promise<number> {
+    return new Promise((done) => {
+      this.out.prune?.done(0);
+      this.out.prune = { p, done };
+      this.schedule();
+    });
+  }
+
+  /** Resolves once nothing is in flight; nothing new is sent until resume(). */
+  quiesce(): Promise<void> {
+    this.holds++;
+    return this.inFlight.size ? new Promise((r) => this.idle.push(r)) : Promise.resolve();
+  }
+
+  resume(): void {
+    if (--this.holds === 0) this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.send();
+    });
+  }
+
+  private send(): void {
+    const o = this.out;
+    if (this.holds > 0 || (!o.waiting.length && !o.notes.length && !o.merged.size && !o.flushStatus && !o.prune)) return;
+    this.out = emptyOutbox();
+    const id = this.nextId++;
+    const notes = [...o.notes, ...o.merged.values()];
+    const req: WireRequest = { id, deliveries: o.waiting.map((w) => w.wire), notes, flushStatus: o.flushStatus, prune: o.prune?.p };
+    this.inFlight.set(id, { waiting: o.waiting, notes, pruned: o.prune?.done });
+    (this.worker ??= this.start()).postMessage(req);
+  }
 
   private start(): Worker {
-    const w = new Worker(new URL('./delivery-writer-worker.js', import.meta.url), { workerData: { path: join(this.dataDir, 'orloj.db') } });
-    w.on('message', (m: WireResponse) => {
-      const p = this.waiting.get(m.id);
-      this.waiting.delete(m.id);
-      if ('error' in m) p?.reject(new Error(m.error));
-      else p?.resolve(m);
-    });
+    const w = new Worker(new URL('./delivery-writer-worker.js', import.meta.url), { workerData: { path: this.path } });
+    w.on('message', (c: WireCommit) => this.committed(c));
+    // Pending requests die with the thread: never acknowledged, so nothing is lost that was promised.
     const fail = (why: string): void => {
       if (this.worker === w) this.worker = undefined;
-      for (const p of this.waiting.values()) p.reject(new Error(why));
-      this.waiting.clear();
+      for (const id of [...this.inFlight.keys()]) this.settle(id, new Error(why), false);
+      this.wake();
     };
     w.on('error', (e) => fail(`delivery writer failed: ${e.message}`));
     w.on('exit', (code) => fail(`delivery writer exited with ${code}`));
     return w;
   }
 
-  commit(baseRev: number, items: WireDelivery[]): Promise<{ rev: number; results: WireResult[] }> {
-    if (this.closed) return Promise.reject(new Error('store is closed'));
-    const w = (this.worker ??= this.start());
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      w.postMessage({ id, baseRev, items });
-    });
+  private committed(c: WireCommit): void {
+    if (c.statusPending) this.statusDue = true;
+    if ('error' in c) {
+      for (const id of c.ids) this.settle(id, new Error(c.error), true);
+    } else {
+      const sent = c.replies.map((r) => this.inFlight.get(r.id)!);
+      const events: WatchEvent[] = [];
+      c.replies.forEach((r, i) => r.results.forEach((res, j) => {
+        const task = sent[i]!.waiting[j]!.task;
+        if (res.outcome === 'accepted' && task) {
+          events.push({ type: 'ADDED', object: { ...task, metadata: { ...task.metadata, name: res.task, resourceVersion: String(res.rv) } } });
+        }
+      }));
+      for (const row of c.modified) events.push({ type: 'MODIFIED', object: rowToResource(row) });
+      // Published first: a sender who reads right after its 202 finds what it was promised.
+      this.onCommit(c.rev, events);
+      c.replies.forEach((r, i) => {
+        this.inFlight.delete(r.id);
+        sent[i]!.waiting.forEach((w, j) => w.resolve(r.results[j]!));
+        sent[i]!.pruned?.(r.pruned);
+      });
+    }
+    this.wake();
   }
 
+  /**
+   * A request that did not commit: its deliveries are refused (the senders retry). Its notes
+   * go out again after a rolled-back transaction, but not after the thread died, when they
+   * may have been committed.
+   */
+  private settle(id: number, err: Error, rolledBack: boolean): void {
+    const s = this.inFlight.get(id);
+    if (!s) return;
+    this.inFlight.delete(id);
+    for (const w of s.waiting) w.reject(err);
+    s.pruned?.(0);
+    if (!rolledBack) return;
+    this.out.notes.push(...s.notes);
+    this.statusDue = true;
+  }
+
+  private wake(): void {
+    if (this.inFlight.size) return;
+    const idle = this.idle;
+    this.idle = [];
+    for (const r of idle) r();
+  }
+
+  /** Writes what is still buffered (notes, statuses), then stops the thread. */
   async close(): Promise<void> {
+    this.statusDue = true;
+    this.flushStatus();
+    this.send();
+    await new Promise<void>((r) => (this.inFlight.size ? this.idle.push(r) : r()));
     this.closed = true;
     const w = this.worker;
     if (!w) return;

@@ -12,6 +12,13 @@ import { SQL } from './statements.js';
 import { listEvents, recordEvent } from './event-log.js';
 import { encodeContinue, listQuery } from './list-query.js';
 
+/** A writer on another connection that main-thread writes must wait for (see shareWrites). */
+export interface SharedWriter {
+  /** Resolves once it has nothing in flight; it starts nothing new until resume(). */
+  quiesce(): Promise<void>;
+  resume(): void;
+}
+
 interface Subscriber {
   filter: WatchFilter;
   onEvent: (e: WatchEvent) => void;
@@ -27,8 +34,7 @@ export class SqliteResourceStore implements ResourceStore {
   private pending: WatchEvent[] = [];
   private readonly subs = new Set<Subscriber>();
   private inTx = false;
-  /** A write running on another connection (the delivery writer); main-thread writes wait for it. */
-  private inFlight?: Promise<unknown>;
+  private co?: SharedWriter;
   private readonly q;
 
   constructor(readonly db: DB) {
@@ -57,48 +63,43 @@ export class SqliteResourceStore implements ResourceStore {
     return String(this.rev);
   }
 
-  /** Waits until no other connection is writing, then runs `fn` in one transaction. */
-  async write<T>(fn: () => T): Promise<T> {
-    await this.writable();
-    return this.tx(fn);
-  }
-
-  private async writable(): Promise<void> {
-    while (this.inFlight) await this.inFlight.catch(() => undefined);
-  }
-
   /**
-   * Lends the single-writer role to another connection: `run` gets the current revision,
-   * writes and commits there, and returns the new revision and the objects it created,
-   * which are then published as if written here. Nothing else writes meanwhile, so
-   * revisions stay in commit order.
+   * Another connection that writes through this store's revision (the delivery writer).
+   * Writes here hold it, so nothing else commits meanwhile and revisions stay in commit order.
    */
-  async exclusive<T>(run: (baseRev: number) => Promise<{ rev: number; created: StoredResource[]; result: T }>): Promise<T> {
-    await this.writable();
-    const p = run(this.rev);
-    this.inFlight = p;
+  shareWrites(co: SharedWriter): void {
+    this.co = co;
+  }
+
+  /** Runs `fn` in one transaction once the shared writer has nothing in flight. */
+  async write<T>(fn: () => T): Promise<T> {
+    if (!this.co) return this.tx(fn);
+    await this.co.quiesce();
     try {
-      const r = await p;
-      this.rev = r.rev;
-      for (const object of r.created) this.pending.push({ type: 'ADDED', object });
-      this.publish();
-      return r.result;
+      return this.tx(fn);
     } finally {
-      this.inFlight = undefined;
+      this.co.resume();
     }
+  }
+
+  /** What the shared writer committed, published as if written here: `rev` is its last revision. */
+  publishCommitted(rev: number, events: WatchEvent[]): void {
+    this.rev = rev;
+    this.pending.push(...events);
+    this.publish();
   }
 
   /** Runs `fn` in one transaction; watch events are published only after it commits. */
   tx<T>(fn: () => T): T {
     if (this.inTx) return fn();
-    const startRev = this.rev;
+    const startRev = this.catchUp();
     this.inTx = true;
     try {
       const result = this.db.transaction(() => {
         const r = fn();
         if (this.rev !== startRev) this.q.setMeta.run('revision', String(this.rev));
         return r;
-      })();
+      }).immediate();
       this.inTx = false;
       this.publish();
       return result;
@@ -116,6 +117,21 @@ export class SqliteResourceStore implements ResourceStore {
     for (const e of events) {
       for (const s of this.subs) if (matches(s.filter, e.object)) deliver(s, e);
     }
+  }
+
+  /**
+   * Publishes what another connection committed without telling us (a shared writer that
+   * died between its commit and its answer), so the next revision follows the stored one.
+   */
+  private catchUp(): number {
+    const stored = Number(this.meta('revision') ?? 0);
+    if (stored > this.rev) {
+      const since = this.rev;
+      this.rev = stored;
+      this.pending.push(...this.changesSince({}, since));
+      this.publish();
+    }
+    return this.rev;
   }
 
   getSync(kind: string, namespace: string, name: string): StoredResource | undefined {
@@ -326,8 +342,7 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   async recordEvent(key: ObjectKey, type: EventType, reason: string, message: string): Promise<void> {
-    await this.writable();
-    recordEvent(this.db, key, type, reason, message);
+    await this.write(() => recordEvent(this.db, key, type, reason, message));
   }
 
   async listEvents(key: Partial<ObjectKey>, limit = 50): Promise<ObjectEvent[]> {

@@ -12,8 +12,8 @@ export const SQL = {
   putDedup: 'INSERT OR REPLACE INTO dedup (owner_uid, event_id, expires_at, seq, task) VALUES (?, ?, ?, ?, ?)',
   addRecord: `INSERT INTO deliveries (ts, owner, namespace, event_id, outcome, reason, http_status, duration_ms, task)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  addCounts: `INSERT INTO receiver_counts (owner_uid, accepted, duplicate, rejected) VALUES (?, ?, ?, ?)
-    ON CONFLICT (owner_uid) DO UPDATE SET accepted = accepted + excluded.accepted,
+  addCounts: `INSERT INTO receiver_counts (owner_uid, owner, accepted, duplicate, rejected) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (owner_uid) DO UPDATE SET owner = excluded.owner, accepted = accepted + excluded.accepted,
       duplicate = duplicate + excluded.duplicate, rejected = rejected + excluded.rejected`,
 } as const;
 

@@ -1,0 +1,115 @@
+// Receiver counters and last delivery, kept on the delivery writer thread: counts are
+// committed with every transaction; each receiver's status mirrors them when asked to flush.
+import type { Database } from 'better-sqlite3';
+import type { WireRecord } from './delivery-wire.js';
+import { RESOURCE_COLUMNS, SQL } from './statements.js';
+import type { ResourceRow } from './rows.js';
+
+type Outcome = 'accepted' | 'duplicate' | 'rejected';
+
+/** The status fields a delivery moves (besides the counters). */
+interface LastDelivery {
+  lastDeliveryTime?: string;
+  lastEventID?: string;
+  lastTriggeredTask?: string;
+  lastError?: string;
+}
+
+interface Seen {
+  owner: string;
+  counts: Record<Outcome, number>;
+  last: LastDelivery;
+}
+
+function lastOf(record: WireRecord | undefined, outcome: Outcome, task: string | undefined): LastDelivery {
+  if (!record) return {};
+  const last: LastDelivery = { lastDeliveryTime: record.ts };
+  if (outcome === 'rejected') last.lastError = record.reason ?? undefined;
+  else if (record.eventId) last.lastEventID = record.eventId;
+  if (task) last.lastTriggeredTask = task;
+  return last;
+}
+
+export class ReceiverStatus {
+  /** This transaction's deliveries per receiver uid; forgotten if it rolls back. */
+  private tx = new Map<string, Seen>();
+  /** Receivers whose status lags what was committed, with their newest last-delivery fields. */
+  private pending = new Map<string, { owner: string; last: LastDelivery }>();
+  private flushed = false;
+  private readonly q;
+
+  constructor(db: Database) {
+    this.q = {
+      addCounts: db.prepare(SQL.addCounts),
+      // json_patch keeps every other status field; RETURNING gives the main thread its watch event.
+      status: db.prepare(`UPDATE resources SET rv = @rv, status = json_patch(status, json_set(@patch,
+          '$.acceptedCount', c.accepted, '$.duplicateCount', c.duplicate, '$.rejectedCount', c.rejected))
+        FROM receiver_counts AS c
+        WHERE c.owner_uid = @uid AND resources.kind = @kind AND resources.namespace = @namespace
+          AND resources.name = @name AND resources.uid = @uid AND resources.deleted_at IS NULL
+        RETURNING ${RESOURCE_COLUMNS}`),
+      counted: db.prepare('SELECT owner_uid, owner, accepted, duplicate, rejected FROM receiver_counts WHERE owner IS NOT NULL'),
+      shown: db.prepare(`SELECT json_extract(status, '$.acceptedCount') AS accepted, json_extract(status, '$.duplicateCount') AS duplicate,
+        json_extract(status, '$.rejectedCount') AS rejected FROM resources
+        WHERE kind = ? AND namespace = ? AND name = ? AND uid = ? AND deleted_at IS NULL`),
+    };
+  }
+
+  /** Counts `n` deliveries of one receiver in the current transaction. */
+  saw(uid: string, owner: string, outcome: Outcome, record: WireRecord | undefined, task?: string, n = 1): void {
+    let s = this.tx.get(uid);
+    if (!s) this.tx.set(uid, (s = { owner, counts: { accepted: 0, duplicate: 0, rejected: 0 }, last: {} }));
+    s.counts[outcome] += n;
+    Object.assign(s.last, lastOf(record, outcome, task));
+  }
+
+  writeCounts(): void {
+    for (const [uid, s] of this.tx) this.q.addCounts.run(uid, s.owner, s.counts.accepted, s.counts.duplicate, s.counts.rejected);
+  }
+
+  /** Rewrites the status of every receiver that moved; returns the rewritten rows in revision order. */
+  writeStatuses(rev: { last: number }): ResourceRow[] {
+    const due = new Map(this.pending);
+    for (const [uid, s] of this.tx) due.set(uid, { owner: s.owner, last: { ...due.get(uid)?.last, ...s.last } });
+    const rows: ResourceRow[] = [];
+    for (const [uid, { owner, last }] of due) {
+      const [kind, namespace, name] = owner.split('/');
+      // A revision is taken only when a row changes: a receiver deleted meanwhile takes none.
+      const row = this.q.status.get({ uid, kind, namespace, name, rv: rev.last + 1, patch: JSON.stringify(last) }) as ResourceRow | undefined;
+      if (row) {
+        rev.last++;
+        rows.push(row);
+      }
+    }
+    this.flushed = true;
+    return rows;
+  }
+
+  committed(): void {
+    if (this.flushed) this.pending.clear();
+    else for (const [uid, s] of this.tx) this.pending.set(uid, { owner: s.owner, last: { ...this.pending.get(uid)?.last, ...s.last } });
+    this.tx.clear();
+    this.flushed = false;
+  }
+
+  rolledBack(): void {
+    this.tx.clear();
+    this.flushed = false;
+  }
+
+  get hasPending(): boolean {
+    return this.pending.size > 0;
+  }
+
+  /** After a restart: every receiver whose status shows other counts than were committed is due. */
+  catchUp(): void {
+    type Counts = { accepted: number; duplicate: number; rejected: number };
+    for (const c of this.q.counted.all() as Array<Counts & { owner_uid: string; owner: string }>) {
+      const [kind, namespace, name] = c.owner.split('/');
+      const shown = this.q.shown.get(kind, namespace, name, c.owner_uid) as Counts | undefined;
+      if (shown && (shown.accepted !== c.accepted || shown.duplicate !== c.duplicate || shown.rejected !== c.rejected)) {
+        this.pending.set(c.owner_uid, { owner: c.owner, last: {} });
+      }
+    }
+  }
+}
