@@ -60,8 +60,8 @@ export function openDatabase(dataDir: string): DB {
   db.pragma('foreign_keys = ON');
   // Small: every commit of the delivery writer invalidates this connection's page cache anyway.
   db.pragma('cache_size = -8192');
-  // Checkpoints run on a worker thread (startCheckpointer); this is only the safety net.
-  db.pragma('wal_autocheckpoint = 16384');
+  // Never on the event loop: the checkpointer thread copies, the delivery writer restarts the WAL.
+  db.pragma('wal_autocheckpoint = 0');
   migrate(db);
   return db;
 }
@@ -78,10 +78,13 @@ function migrate(db: DB): void {
   }
 }
 
-/** Starts the background checkpointer for the database in `dataDir`; call the result to stop it. */
-export function startCheckpointer(dataDir: string, intervalMs = 250): () => Promise<void> {
+/**
+ * Starts the background checkpointer for the database in `dataDir`; call the result to
+ * stop it. It passes every `busyMs` while the WAL grows and every `idleMs` otherwise.
+ */
+export function startCheckpointer(dataDir: string, busyMs = 5, idleMs = 200): () => Promise<void> {
   const worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), {
-    workerData: { path: join(dataDir, 'orloj.db'), intervalMs },
+    workerData: { path: join(dataDir, 'orloj.db'), busyMs, idleMs },
   });
   worker.unref();
   return async () => {

@@ -61,8 +61,9 @@ function toWire(d: TaskDelivery): WireDelivery {
 }
 
 /** Committed events this process remembers: most replays come soon after the original. */
-const RECENT_EVENTS = 50_000;
-const STATUS_FLUSH_MS = 500;
+const RECENT_EVENTS = 10_000;
+/** How often an idle writer is given a transaction for due statuses and waiting notes. */
+const TICK_MS = 200;
 
 const eventKey = (ownerUid: string, eventId: string): string => `${ownerUid}\n${eventId}`;
 
@@ -74,7 +75,7 @@ const eventKey = (ownerUid: string, eventId: string): string => `${ownerUid}\n${
 export class SqliteDeliveryStore implements DeliveryStore {
   private readonly writer: DeliveryWriter;
   private readonly recent = new LRUCache<string, { task: string; expiresAt: number }>({ max: RECENT_EVENTS });
-  private readonly statusTimer: NodeJS.Timeout;
+  private readonly ticker: NodeJS.Timeout;
 
   constructor(
     private readonly resources: SqliteResourceStore,
@@ -82,8 +83,8 @@ export class SqliteDeliveryStore implements DeliveryStore {
   ) {
     this.writer = new DeliveryWriter(join(dataDir, 'orloj.db'), (rev, events) => resources.publishCommitted(rev, events));
     resources.shareWrites(this.writer);
-    this.statusTimer = setInterval(() => this.writer.flushStatus(), STATUS_FLUSH_MS);
-    this.statusTimer.unref();
+    this.ticker = setInterval(() => this.writer.tick(), TICK_MS);
+    this.ticker.unref();
   }
 
   async commitTaskDelivery(item: TaskDelivery): Promise<TaskDeliveryResult> {
@@ -132,7 +133,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.statusTimer);
+    clearInterval(this.ticker);
     await this.writer.close();
   }
 }

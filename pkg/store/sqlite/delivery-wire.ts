@@ -58,7 +58,10 @@ export interface WireRequest {
   id: number;
   deliveries: WireDelivery[];
   notes: WireNote[];
-  /** Mirror the counters and last delivery of every receiver that moved into its status. */
+  /**
+   * Every transaction writes the receiver statuses that are due; this writes all that lag
+   * (on shutdown). A request with nothing else just gives due statuses a transaction.
+   */
   flushStatus: boolean;
   prune?: WirePrune;
 }

@@ -6,14 +6,15 @@ import Database from 'better-sqlite3';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { WireDelivery, WireNote, WireOutcome, WireRecord, WireReply, WireRequest, WireResult } from './delivery-wire.js';
 import { ReceiverStatus } from './receiver-status.js';
-import type { ResourceRow } from './rows.js';
 import { SQL, nameForSeq } from './statements.js';
 
 const db = new Database((workerData as { path: string }).path);
 db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = NORMAL');
-db.pragma('cache_size = -32768'); // 32 MiB: the index pages new deliveries land on stay in memory
-db.pragma('wal_autocheckpoint = 16384');
+db.pragma('cache_size = -16384'); // 16 MiB: the index pages new deliveries land on stay in memory
+// The checkpointer thread copies pages as the WAL grows; this connection's own checkpoint at
+// 128 MiB then finds little left to copy and sync, and lets the WAL restart from the start.
+db.pragma('wal_autocheckpoint = 32768');
 
 const q = {
   revision: db.prepare("SELECT value FROM meta WHERE key = 'revision'").pluck(),
@@ -86,7 +87,7 @@ const commitAll = db.transaction((reqs: WireRequest[]): WireOutcome => {
     return { id: req.id, results, pruned };
   });
   receivers.writeCounts();
-  const modified: ResourceRow[] = reqs.some((r) => r.flushStatus) ? receivers.writeStatuses(rev) : [];
+  const modified = receivers.writeStatuses(rev, Date.now(), reqs.some((r) => r.flushStatus));
   if (rev.last !== rev.first) q.setMeta.run('revision', String(rev.last));
   return { rev: rev.last, replies, modified };
 });
@@ -94,7 +95,7 @@ const commitAll = db.transaction((reqs: WireRequest[]): WireOutcome => {
 function commit(reqs: WireRequest[]): WireOutcome {
   try {
     const out = commitAll.immediate(reqs);
-    receivers.committed();
+    receivers.committed(Date.now());
     return out;
   } catch (e) {
     receivers.rolledBack();

@@ -16,7 +16,10 @@ interface Outbox {
   notes: WireNote[];
   /** Notes past the record budget, merged per receiver and outcome. */
   merged: Map<string, WireNote>;
+  /** Write every lagging receiver status, due or not (on shutdown). */
   flushStatus: boolean;
+  /** Send even if empty: due statuses need a transaction when no deliveries come. */
+  tick: boolean;
   prune?: { p: WirePrune; done(n: number): void };
 }
 
@@ -38,7 +41,7 @@ const NOTE_CHUNK = 256;
 /** Deliveries that go to the writer without waiting for the end of the event-loop turn. */
 const EARLY_BATCH = 16;
 
-const emptyOutbox = (): Outbox => ({ waiting: [], notes: [], merged: new Map(), flushStatus: false });
+const emptyOutbox = (): Outbox => ({ waiting: [], notes: [], merged: new Map(), flushStatus: false, tick: false });
 
 /**
  * The main thread's side of the delivery writer thread. Whatever arrives in one turn of the
@@ -54,8 +57,9 @@ export class DeliveryWriter {
   private holds = 0;
   private idle: Array<() => void> = [];
   private scheduled = false;
-  /** Something went out since the last status flush, or the writer says a status lags. */
-  private statusDue = true;
+  /** The writer says some receiver status lags its counters (true at start: after a restart, some may). */
+  private statusPending = true;
+  private sentSinceTick = false;
   private closed = false;
 
   constructor(
@@ -67,7 +71,6 @@ export class DeliveryWriter {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise((resolve, reject) => {
       this.out.waiting.push({ wire, task, resolve, reject });
-      this.statusDue = true;
       // A batch goes at the end of this turn, or as soon as it is big enough to be worth a
       // transaction: the writer then starts on it while the rest of the turn is still being
       // read, so the two threads work side by side instead of taking turns on one convoy.
@@ -81,7 +84,6 @@ export class DeliveryWriter {
    * many go out in chunks, so a replay storm never piles them up for one long copy.
    */
   note(ownerUid: string, outcome: WireNote['outcome'], record: WireRecord): void {
-    this.statusDue = true;
     const { notes } = this.out;
     if (notes.length < NOTE_RECORD_BUDGET) {
       notes.push({ ownerUid, outcome, count: 1, record, keep: true });
@@ -94,12 +96,18 @@ export class DeliveryWriter {
     else this.out.merged.set(k, { ownerUid, outcome, count: 1, record, keep: false });
   }
 
-  /** Asks for receiver statuses to catch up with their counters, when anything moved. */
-  flushStatus(): void {
-    if (!this.statusDue) return;
-    this.statusDue = false;
-    this.out.flushStatus = true;
-    this.schedule();
+  /**
+   * Called periodically: when nothing went to the writer since the last tick, sends what
+   * waits (notes) or an empty request if a status is due, so statuses never lag for want
+   * of traffic.
+   */
+  tick(): void {
+    const o = this.out;
+    if (!this.sentSinceTick && (this.statusPending || o.notes.length || o.merged.size)) {
+      o.tick = true;
+      this.schedule();
+    }
+    this.sentSinceTick = false;
   }
 
   prune(p: WirePrune): Promise<number> {
@@ -131,7 +139,8 @@ export class DeliveryWriter {
 
   private send(): void {
     const o = this.out;
-    if (this.holds > 0 || (!o.waiting.length && !o.notes.length && !o.merged.size && !o.flushStatus && !o.prune)) return;
+    if (this.holds > 0 || (!o.waiting.length && !o.notes.length && !o.merged.size && !o.flushStatus && !o.tick && !o.prune)) return;
+    this.sentSinceTick = true;
     this.out = emptyOutbox();
     const id = this.nextId++;
     const notes = [...o.notes, ...o.merged.values()];
@@ -155,7 +164,7 @@ export class DeliveryWriter {
   }
 
   private committed(c: WireCommit): void {
-    if (c.statusPending) this.statusDue = true;
+    this.statusPending = c.statusPending;
     if ('error' in c) {
       for (const id of c.ids) this.settle(id, new Error(c.error), true);
     } else {
@@ -190,9 +199,7 @@ export class DeliveryWriter {
     this.inFlight.delete(id);
     for (const w of s.waiting) w.reject(err);
     s.pruned?.(0);
-    if (!rolledBack) return;
-    this.out.notes.push(...s.notes);
-    this.statusDue = true;
+    if (rolledBack) this.out.notes.push(...s.notes);
   }
 
   private wake(): void {
@@ -204,8 +211,7 @@ export class DeliveryWriter {
 
   /** Writes what is still buffered (notes, statuses), then stops the thread. */
   async close(): Promise<void> {
-    this.statusDue = true;
-    this.flushStatus();
+    this.out.flushStatus = true;
     this.send();
     await new Promise<void>((r) => (this.inFlight.size ? this.idle.push(r) : r()));
     this.closed = true;

@@ -30,12 +30,23 @@ function lastOf(record: WireRecord | undefined, outcome: Outcome, task: string |
   return last;
 }
 
+/** A status change waits this long, so that a busy receiver's deliveries share one rewrite. */
+const COALESCE_MS = 600;
+
+interface Pending {
+  owner: string;
+  last: LastDelivery;
+  /** When its oldest unwritten change was committed. */
+  since: number;
+}
+
 export class ReceiverStatus {
   /** This transaction's deliveries per receiver uid; forgotten if it rolls back. */
   private tx = new Map<string, Seen>();
-  /** Receivers whose status lags what was committed, with their newest last-delivery fields. */
-  private pending = new Map<string, { owner: string; last: LastDelivery }>();
-  private flushed = false;
+  /** Receivers whose status lags what was committed, oldest change first. */
+  private pending = new Map<string, Pending>();
+  /** Receivers whose status this transaction rewrote. */
+  private written: string[] = [];
   private readonly q;
 
   constructor(db: Database) {
@@ -67,34 +78,45 @@ export class ReceiverStatus {
     for (const [uid, s] of this.tx) this.q.addCounts.run(uid, s.owner, s.counts.accepted, s.counts.duplicate, s.counts.rejected);
   }
 
-  /** Rewrites the status of every receiver that moved; returns the rewritten rows in revision order. */
-  writeStatuses(rev: { last: number }): ResourceRow[] {
-    const due = new Map(this.pending);
-    for (const [uid, s] of this.tx) due.set(uid, { owner: s.owner, last: { ...due.get(uid)?.last, ...s.last } });
+  /**
+   * Rewrites the status of each receiver whose oldest pending change is at least
+   * COALESCE_MS old (every one with `all`), with this transaction's deliveries too; returns
+   * the rewritten rows in revision order. Spread over the transactions that run anyway,
+   * thousands of busy receivers cost a few rewrites each, never one long transaction.
+   */
+  writeStatuses(rev: { last: number }, nowMs: number, all: boolean): ResourceRow[] {
     const rows: ResourceRow[] = [];
-    for (const [uid, { owner, last }] of due) {
-      const [kind, namespace, name] = owner.split('/');
+    for (const [uid, p] of this.pending) {
+      if (!all && p.since > nowMs - COALESCE_MS) break;
+      const [kind, namespace, name] = p.owner.split('/');
+      const patch = JSON.stringify({ ...p.last, ...this.tx.get(uid)?.last });
       // A revision is taken only when a row changes: a receiver deleted meanwhile takes none.
-      const row = this.q.status.get({ uid, kind, namespace, name, rv: rev.last + 1, patch: JSON.stringify(last) }) as ResourceRow | undefined;
+      const row = this.q.status.get({ uid, kind, namespace, name, rv: rev.last + 1, patch }) as ResourceRow | undefined;
       if (row) {
         rev.last++;
         rows.push(row);
       }
+      this.written.push(uid);
     }
-    this.flushed = true;
     return rows;
   }
 
-  committed(): void {
-    if (this.flushed) this.pending.clear();
-    else for (const [uid, s] of this.tx) this.pending.set(uid, { owner: s.owner, last: { ...this.pending.get(uid)?.last, ...s.last } });
+  committed(nowMs: number): void {
+    for (const uid of this.written) this.pending.delete(uid);
+    const written = new Set(this.written);
+    for (const [uid, s] of this.tx) {
+      if (written.has(uid)) continue; // its changes went into the rewrite
+      const p = this.pending.get(uid);
+      if (p) Object.assign(p.last, s.last);
+      else this.pending.set(uid, { owner: s.owner, last: { ...s.last }, since: nowMs });
+    }
     this.tx.clear();
-    this.flushed = false;
+    this.written = [];
   }
 
   rolledBack(): void {
     this.tx.clear();
-    this.flushed = false;
+    this.written = [];
   }
 
   get hasPending(): boolean {
@@ -108,7 +130,7 @@ export class ReceiverStatus {
       const [kind, namespace, name] = c.owner.split('/');
       const shown = this.q.shown.get(kind, namespace, name, c.owner_uid) as Counts | undefined;
       if (shown && (shown.accepted !== c.accepted || shown.duplicate !== c.duplicate || shown.rejected !== c.rejected)) {
-        this.pending.set(c.owner_uid, { owner: c.owner, last: {} });
+        this.pending.set(c.owner_uid, { owner: c.owner, last: {}, since: 0 });
       }
     }
   }
