@@ -46,9 +46,20 @@ export interface StoredResource<S extends Spec = Spec, St extends Status = Statu
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
+/**
+ * Who made a change, when it was not the API or a reconciler: `delivery` is the delivery
+ * path (run tasks, receiver counters). Watchers use it to skip what needs no reaction and
+ * to avoid loops (a trigger must not fire on the writes of the hooks it feeds).
+ */
+export type WriteOrigin = 'delivery';
+
 export interface WatchEvent {
   type: WatchEventType;
-  object: StoredResource;
+  /** Known without reading the object. */
+  key: ObjectKey;
+  /** The object after the change (as it was, for DELETED); may be built on first read. */
+  readonly object: StoredResource;
+  origin?: WriteOrigin;
 }
 
 export interface ObjectKey {
@@ -59,6 +70,10 @@ export interface ObjectKey {
 
 export function keyOf(o: { kind: string; metadata: { namespace?: string; name: string } }): ObjectKey {
   return { kind: o.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name };
+}
+
+export function watchEvent(type: WatchEventType, object: StoredResource): WatchEvent {
+  return { type, key: keyOf(object), object };
 }
 
 export function keyString(k: ObjectKey): string {

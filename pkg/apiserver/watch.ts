@@ -18,7 +18,8 @@ const HEARTBEAT_MS = 15_000;
  */
 export function serveWatch(ctx: Context & { state: RequestState }, deps: ServerDeps, def: KindDef, opts: WatchOptions): void {
   const sse = (ctx.get('accept') || '').includes('text/event-stream');
-  const present = (e: WatchEvent): WatchEvent => (def.redact ? { ...e, object: def.redact(e.object) } : e);
+  // Built explicitly: an event's object may be a getter, which JSON.stringify would skip.
+  const present = (e: WatchEvent) => ({ type: e.type, object: def.redact ? def.redact(e.object) : e.object });
   const write = (e: WatchEvent): void => {
     if (!matchesSelector(e.object.metadata.labels, opts.labelSelector)) return;
     const data = JSON.stringify(present(e));

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { keyString, type ObjectKey, type WatchEvent } from '../api/types.js';
+import { keyString, watchEvent, type ObjectKey, type WatchEvent } from '../api/types.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ResourceStore } from '../store/types.js';
 import { WorkQueue } from './queue.js';
@@ -78,9 +78,9 @@ export class Manager {
   /** Synchronous for the common case: most events (run tasks) pass no filter and cost no promise. */
   private onEvent(e: WatchEvent): void {
     for (const r of this.reconcilers) {
-      if (e.object.kind === r.kind && (!r.shouldReconcile || r.shouldReconcile(e))) this.enqueue(r.kind, e.object.metadata);
+      if (e.key.kind === r.kind && (!r.shouldReconcile || r.shouldReconcile(e))) this.enqueue(r.kind, e.key);
       for (const w of r.watches ?? []) {
-        if (w.kind !== e.object.kind || (w.filter && !w.filter(e))) continue;
+        if (w.kind !== e.key.kind || (w.filter && !w.filter(e))) continue;
         w.map(e, this.opts.store).then(
           (keys) => keys.forEach((k) => this.enqueue(r.kind, k)),
           () => undefined,
@@ -103,7 +103,7 @@ export class Manager {
       let cont: string | undefined;
       do {
         const page = await this.opts.store.list(r.kind, { limit: 500, continue: cont });
-        for (const o of page.items) if (!filter || filter({ type: 'MODIFIED', object: o })) this.enqueue(r.kind, o.metadata);
+        for (const o of page.items) if (!filter || filter(watchEvent('MODIFIED', o))) this.enqueue(r.kind, o.metadata);
         cont = page.continue;
         await new Promise((resolve) => setImmediate(resolve));
       } while (cont);

@@ -139,22 +139,19 @@ export class ReceiverCache {
   }
 
   private invalidate(e: WatchEvent): void {
-    const o = e.object;
-    if (o.kind === 'Task' && e.type === 'ADDED' && o.spec.mode !== 'template') return; // the hot path's own run tasks
-    if (o.kind === 'TaskWebhook') {
-      const id = this.byUid.get(o.metadata.uid);
-      const r = id ? this.cache.peek(id) : undefined;
-      // Counter writes touch only status; keep the entry unless something it uses moved.
-      const same = r && e.type !== 'DELETED' && r.webhook.metadata.generation === o.metadata.generation
-        && o.status.endpointID === id && r.webhook.status.phase === o.status.phase;
-      if (same) return;
+    // The delivery path writes run tasks and counters: nothing a receiver is compiled from.
+    if (e.origin === 'delivery') return;
+    const { kind } = e.key;
+    if (kind === 'TaskWebhook') {
+      const id = this.byUid.get(e.object.metadata.uid);
+      if (!id) return;
       this.epoch++;
-      if (id) this.cache.delete(id);
+      this.cache.delete(id);
       return;
     }
-    if (o.kind !== 'Secret' && o.kind !== 'Task') return;
+    if (kind !== 'Secret' && kind !== 'Task') return;
     this.epoch++;
-    const ref = refKey(o.kind, o.metadata.namespace, o.metadata.name);
+    const ref = refKey(kind, e.key.namespace, e.key.name);
     this.shared.delete(ref);
     const ids = this.byRef.get(ref);
     for (const id of [...(ids ?? [])]) this.cache.delete(id);

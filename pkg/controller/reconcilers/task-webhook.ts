@@ -58,9 +58,9 @@ function referencedBy(kind: string, pick: (s: TaskWebhookSpec) => string, filter
     kind,
     filter,
     async map(e, store) {
-      const { items } = await store.list('TaskWebhook', { namespace: e.object.metadata.namespace });
+      const { items } = await store.list('TaskWebhook', { namespace: e.key.namespace });
       return items
-        .filter((w) => pick(w.spec as TaskWebhookSpec) === e.object.metadata.name)
+        .filter((w) => pick(w.spec as TaskWebhookSpec) === e.key.name)
         .map((w) => ({ kind: 'TaskWebhook', namespace: w.metadata.namespace, name: w.metadata.name }));
     },
   };
@@ -69,14 +69,15 @@ function referencedBy(kind: string, pick: (s: TaskWebhookSpec) => string, filter
 export function taskWebhookReconciler(store: ResourceStore): Reconciler {
   return {
     kind: 'TaskWebhook',
-    // Status-only changes (delivery counters) need no reconcile.
+    // The delivery path writes only counters; other status-only changes need no reconcile either.
     shouldReconcile: (e) =>
-      e.type !== 'DELETED' && (e.object.status.observedGeneration !== e.object.metadata.generation || !e.object.status.endpointID),
+      e.origin !== 'delivery' && e.type !== 'DELETED'
+      && (e.object.status.observedGeneration !== e.object.metadata.generation || !e.object.status.endpointID),
     watches: [
-      // Run tasks never matter here: only templates, and a spec change that may have
-      // turned a template into a run task.
-      referencedBy('Task', (s) => s.task_ref, (e) =>
-        e.object.spec.mode === 'template' || (e.type === 'MODIFIED' && e.object.status.observedGeneration !== e.object.metadata.generation)),
+      // Run tasks never matter here (deliveries make only those): only templates, and a spec
+      // change that may have turned a template into a run task.
+      referencedBy('Task', (s) => s.task_ref, (e) => e.origin !== 'delivery'
+        && (e.object.spec.mode === 'template' || (e.type === 'MODIFIED' && e.object.status.observedGeneration !== e.object.metadata.generation))),
       referencedBy('Secret', (s) => s.auth.secret_ref),
     ],
     async reconcile(key: ObjectKey) {

@@ -36,8 +36,8 @@ export function taskReconciler(store: ResourceStore): Reconciler {
   return {
     kind: 'Task',
     resync: false,
-    // Run tasks created by deliveries arrive complete: skipping them keeps the delivery path free of extra writes.
-    shouldReconcile: (e: WatchEvent) => e.type !== 'DELETED' && !upToDate(e.object),
+    // Run tasks created by deliveries arrive complete: skipping them unread keeps the delivery path cheap.
+    shouldReconcile: (e: WatchEvent) => e.origin !== 'delivery' && e.type !== 'DELETED' && !upToDate(e.object),
     async reconcile(key: ObjectKey) {
       await patchStatus(store, key, (t) => (upToDate(t) ? undefined : initialTaskStatus(t)));
     },

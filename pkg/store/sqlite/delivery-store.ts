@@ -88,7 +88,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
   }
 
   async commitTaskDelivery(item: TaskDelivery): Promise<TaskDeliveryResult> {
-    const r = await this.writer.submit(toWire(item), item.task);
+    const r = await this.writer.submit(toWire(item));
     if (r.outcome === 'untasked') return r;
     // Remembered for the event's window (a duplicate's original may expire sooner; the writer knows).
     if (r.outcome === 'accepted') this.recent.set(eventKey(item.ownerUid, item.eventId), { task: r.task, expiresAt: item.nowMs + item.windowMs });

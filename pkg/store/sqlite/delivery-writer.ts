@@ -1,14 +1,40 @@
 import { Worker } from 'node:worker_threads';
-import type { StoredResource, WatchEvent } from '../../api/types.js';
-import type { WireCommit, WireDelivery, WireNote, WirePrune, WireRecord, WireRequest, WireResult } from './delivery-wire.js';
-import { rowToResource } from './rows.js';
+import type { ObjectKey, StoredResource, WatchEvent, WatchEventType } from '../../api/types.js';
+import type { WireCommit, WireDelivery, WireNote, WirePrune, WireRecord, WireRequest, WireResult, WireTask } from './delivery-wire.js';
+import { rowToResource, type ResourceRow } from './rows.js';
 
-/** A delivery waiting for its commit, with the run task the main thread built for it. */
+/** A delivery waiting for its commit. */
 interface Waiting {
   wire: WireDelivery;
-  task?: StoredResource;
   resolve(r: WireResult): void;
   reject(e: Error): void;
+}
+
+/**
+ * A change the delivery path committed. Most watchers skip these by origin, so the object
+ * is parsed from the stored row only when one reads it.
+ */
+class DeliveryEvent implements WatchEvent {
+  readonly origin = 'delivery';
+  readonly key: ObjectKey;
+  private parsed?: StoredResource;
+  constructor(
+    readonly type: WatchEventType,
+    private readonly row: ResourceRow,
+  ) {
+    this.key = { kind: row.kind, namespace: row.namespace, name: row.name };
+  }
+  get object(): StoredResource {
+    return (this.parsed ??= rowToResource(this.row));
+  }
+}
+
+/** The row the writer stored for a run task, under the name and revision it was given. */
+function taskRow(t: WireTask, name: string, rv: number): ResourceRow {
+  return {
+    kind: t.kind, namespace: t.namespace, name, uid: t.uid, rv, create_rv: rv, generation: t.generation, created: t.created,
+    labels: t.labelsJson, annotations: t.annotationsJson, spec: t.specJson, status: t.statusJson, endpoint_id: null, deleted_at: null,
+  };
 }
 
 interface Outbox {
@@ -67,10 +93,10 @@ export class DeliveryWriter {
     private readonly onCommit: OnCommit,
   ) {}
 
-  submit(wire: WireDelivery, task?: StoredResource): Promise<WireResult> {
+  submit(wire: WireDelivery): Promise<WireResult> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise((resolve, reject) => {
-      this.out.waiting.push({ wire, task, resolve, reject });
+      this.out.waiting.push({ wire, resolve, reject });
       // A batch goes at the end of this turn, or as soon as it is big enough to be worth a
       // transaction: the writer then starts on it while the rest of the turn is still being
       // read, so the two threads work side by side instead of taking turns on one convoy.
@@ -171,12 +197,10 @@ export class DeliveryWriter {
       const sent = c.replies.map((r) => this.inFlight.get(r.id)!);
       const events: WatchEvent[] = [];
       c.replies.forEach((r, i) => r.results.forEach((res, j) => {
-        const task = sent[i]!.waiting[j]!.task;
-        if (res.outcome === 'accepted' && task) {
-          events.push({ type: 'ADDED', object: { ...task, metadata: { ...task.metadata, name: res.task, resourceVersion: String(res.rv) } } });
-        }
+        const task = sent[i]!.waiting[j]!.wire.task;
+        if (res.outcome === 'accepted' && task) events.push(new DeliveryEvent('ADDED', taskRow(task, res.task, res.rv)));
       }));
-      for (const row of c.modified) events.push({ type: 'MODIFIED', object: rowToResource(row) });
+      for (const row of c.modified) events.push(new DeliveryEvent('MODIFIED', row));
       // Published first: a sender who reads right after its 202 finds what it was promised.
       this.onCommit(c.rev, events);
       c.replies.forEach((r, i) => {

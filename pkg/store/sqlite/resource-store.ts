@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError, notFound } from '../../api/errors.js';
 import { DEFAULT_NAMESPACE } from '../../api/meta.js';
-import type { ObjectKey, Resource, Status, StoredResource, WatchEvent } from '../../api/types.js';
+import { watchEvent, type ObjectKey, type Resource, type Status, type StoredResource, type WatchEvent } from '../../api/types.js';
 import { deepEqual } from '../../util/json.js';
 import type {
   ApplyOutcome, EventType, ListOptions, ListResult, ObjectEvent, Precondition, ResourceStore, StatusPatch, WatchFilter, WriteOptions,
@@ -115,7 +115,7 @@ export class SqliteResourceStore implements ResourceStore {
     const events = this.pending;
     this.pending = [];
     for (const e of events) {
-      for (const s of this.subs) if (matches(s.filter, e.object)) deliver(s, e);
+      for (const s of this.subs) if (matches(s.filter, e.key)) deliver(s, e);
     }
   }
 
@@ -228,7 +228,7 @@ export class SqliteResourceStore implements ResourceStore {
     if (!prev || !deepEqual(prev.metadata.labels, stored.metadata.labels)) {
       this.writeLabels(stored.kind, row.create_rv, stored.metadata.labels, prev?.metadata.labels);
     }
-    this.pending.push({ type, object: stored });
+    this.pending.push(watchEvent(type, stored));
     return stored;
   }
 
@@ -269,7 +269,7 @@ export class SqliteResourceStore implements ResourceStore {
     } catch (e) {
       throw uniqueViolation(e, next);
     }
-    this.pending.push({ type: 'MODIFIED', object: next });
+    this.pending.push(watchEvent('MODIFIED', next));
     return next;
   }
 
@@ -294,7 +294,7 @@ export class SqliteResourceStore implements ResourceStore {
       this.q.tombstone.run(rv, Date.now(), key.kind, key.namespace, key.name);
       this.writeLabels(key.kind, this.createRv(existing), undefined, existing.metadata.labels);
       const gone = { ...existing, metadata: { ...existing.metadata, resourceVersion: String(rv) } };
-      this.pending.push({ type: 'DELETED', object: gone });
+      this.pending.push(watchEvent('DELETED', gone));
       return gone;
     });
   }
@@ -338,7 +338,7 @@ export class SqliteResourceStore implements ResourceStore {
     if (filter.kind) (where.push('kind = ?'), args.push(filter.kind));
     if (filter.namespace !== undefined) (where.push('namespace = ?'), args.push(filter.namespace));
     const rows = this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE ${where.join(' AND ')} ORDER BY rv`).all(...args) as ResourceRow[];
-    return rows.map((r) => ({ type: r.deleted_at ? 'DELETED' : r.create_rv > since ? 'ADDED' : 'MODIFIED', object: rowToResource(r) }));
+    return rows.map((r) => watchEvent(r.deleted_at ? 'DELETED' : r.create_rv > since ? 'ADDED' : 'MODIFIED', rowToResource(r)));
   }
 
   async recordEvent(key: ObjectKey, type: EventType, reason: string, message: string): Promise<void> {
@@ -355,8 +355,8 @@ export class SqliteResourceStore implements ResourceStore {
   }
 }
 
-function matches(f: WatchFilter, o: StoredResource): boolean {
-  return (!f.kind || f.kind === o.kind) && (f.namespace === undefined || f.namespace === o.metadata.namespace);
+function matches(f: WatchFilter, k: ObjectKey): boolean {
+  return (!f.kind || f.kind === k.kind) && (f.namespace === undefined || f.namespace === k.namespace);
 }
 
 function deliver(s: Subscriber, e: WatchEvent): void {
