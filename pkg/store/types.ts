@@ -135,8 +135,8 @@ export interface DeliveryStore {
    */
   commitTaskDelivery(item: TaskDelivery): Promise<TaskDeliveryResult>;
   /**
-   * The task of an event this process saw committed within its window, from memory. Undefined
-   * proves nothing (the event may be older): commitTaskDelivery decides.
+   * The task of an event this process already answered as a duplicate, while its window
+   * lasts, from memory. Undefined proves nothing: commitTaskDelivery decides.
    */
   recentTask(ownerUid: string, eventId: string, nowMs: number): string | undefined;
   /** Counts and records a delivery in a later batch: a flood of them costs a write per batch, not each. */

@@ -82,15 +82,19 @@ describe('SqliteDeliveryStore', function () {
     expect(replayed).to.deep.equal(rvs);
   });
 
-  it('answers a replay from memory only within its window; the writer decides after that', async () => {
+  it('remembers a replayed event for the rest of its window; the writer decides the rest', async () => {
     const t0 = Date.now();
-    const first = await deliver('x', t0, 60_000);
-    expect(deliveries.recentTask(webhook.metadata.uid, 'x', t0 + 1000)).to.equal((first as { task: string }).task);
+    const first = (await deliver('x', t0, 60_000)) as { task: string };
+    // A new event is not cached: the first replay is answered by the writer.
+    expect(deliveries.recentTask(webhook.metadata.uid, 'x', t0 + 1000)).to.equal(undefined);
+    expect(await deliver('x', t0 + 1000, 60_000)).to.deep.equal({ outcome: 'duplicate', task: first.task });
+    // The window is the original's, not the replay's.
+    expect(deliveries.recentTask(webhook.metadata.uid, 'x', t0 + 59_000)).to.equal(first.task);
     expect(deliveries.recentTask(webhook.metadata.uid, 'x', t0 + 61_000)).to.equal(undefined);
     expect(deliveries.recentTask(webhook.metadata.uid, 'unseen', t0)).to.equal(undefined);
     const later = await deliver('x', t0 + 61_000, 60_000);
     expect(later).to.deep.include({ outcome: 'accepted' });
-    expect((later as { task: string }).task).to.equal(`${(first as { task: string }).task}-2`);
+    expect((later as { task: string }).task).to.equal(`${first.task}-2`);
   });
 
   it('mirrors counters and the last delivery into the receiver status, notes included', async () => {

@@ -60,8 +60,8 @@ function toWire(d: TaskDelivery): WireDelivery {
   };
 }
 
-/** Committed events this process remembers: most replays come soon after the original. */
-const RECENT_EVENTS = 10_000;
+/** Replayed events remembered: a replay storm is answered from memory after one read each. */
+const RECENT_REPLAYS = 10_000;
 /** How often an idle writer is given a transaction for due statuses and waiting notes. */
 const TICK_MS = 200;
 
@@ -74,7 +74,8 @@ const eventKey = (ownerUid: string, eventId: string): string => `${ownerUid}\n${
  */
 export class SqliteDeliveryStore implements DeliveryStore {
   private readonly writer: DeliveryWriter;
-  private readonly recent = new LRUCache<string, { task: string; expiresAt: number }>({ max: RECENT_EVENTS });
+  /** Events seen again within their window, by receiver and event id. */
+  private readonly recent = new LRUCache<string, { task: string; expiresAt: number }>({ max: RECENT_REPLAYS });
   private readonly ticker: NodeJS.Timeout;
 
   constructor(
@@ -90,8 +91,8 @@ export class SqliteDeliveryStore implements DeliveryStore {
   async commitTaskDelivery(item: TaskDelivery): Promise<TaskDeliveryResult> {
     const r = await this.writer.submit(toWire(item));
     if (r.outcome === 'untasked') return r;
-    // Remembered for the event's window (a duplicate's original may expire sooner; the writer knows).
-    if (r.outcome === 'accepted') this.recent.set(eventKey(item.ownerUid, item.eventId), { task: r.task, expiresAt: item.nowMs + item.windowMs });
+    // Only replayed events: caching every new one would churn the heap at full speed for nothing.
+    if (r.outcome === 'duplicate') this.recent.set(eventKey(item.ownerUid, item.eventId), { task: r.task, expiresAt: r.expiresAt });
     return { outcome: r.outcome, task: r.task };
   }
 

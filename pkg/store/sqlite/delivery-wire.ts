@@ -66,7 +66,10 @@ export interface WireRequest {
   prune?: WirePrune;
 }
 
-export type WireResult = { outcome: 'accepted'; task: string; rv: number } | { outcome: 'duplicate'; task: string } | { outcome: 'untasked' };
+export type WireResult =
+  | { outcome: 'accepted'; task: string; rv: number }
+  | { outcome: 'duplicate'; task: string; expiresAt: number }
+  | { outcome: 'untasked' };
 
 export interface WireReply {
   id: number;

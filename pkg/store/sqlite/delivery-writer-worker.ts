@@ -52,7 +52,7 @@ function commitDelivery(d: WireDelivery, rev: Revisions): WireResult {
   if (seen && seen.expires_at > d.nowMs) {
     addRecord(d.record, 'duplicate', seen.task);
     receivers.saw(d.ownerUid, d.record.owner, 'duplicate', d.record);
-    return { outcome: 'duplicate', task: seen.task };
+    return { outcome: 'duplicate', task: seen.task, expiresAt: seen.expires_at };
   }
   const t = d.task;
   if (!t) return { outcome: 'untasked' };

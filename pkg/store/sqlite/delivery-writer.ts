@@ -176,7 +176,11 @@ export class DeliveryWriter {
   }
 
   private start(): Worker {
-    const w = new Worker(new URL('./delivery-writer-worker.js', import.meta.url), { workerData: { path: this.path } });
+    // A small young generation: its live set is one batch, and the default would hold ~30 MB more.
+    const w = new Worker(new URL('./delivery-writer-worker.js', import.meta.url), {
+      workerData: { path: this.path },
+      resourceLimits: { maxYoungGenerationSizeMb: 8 },
+    });
     w.on('message', (c: WireCommit) => this.committed(c));
     // Pending requests die with the thread: never acknowledged, so nothing is lost that was promised.
     const fail = (why: string): void => {

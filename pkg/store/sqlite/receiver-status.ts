@@ -32,6 +32,8 @@ function lastOf(record: WireRecord | undefined, outcome: Outcome, task: string |
 
 /** A status change waits this long, so that a busy receiver's deliveries share one rewrite. */
 const COALESCE_MS = 600;
+/** Rewrites per transaction: thousands of receivers due at once spread over the next few. */
+const MAX_REWRITES = 256;
 
 interface Pending {
   owner: string;
@@ -87,7 +89,7 @@ export class ReceiverStatus {
   writeStatuses(rev: { last: number }, nowMs: number, all: boolean): ResourceRow[] {
     const rows: ResourceRow[] = [];
     for (const [uid, p] of this.pending) {
-      if (!all && p.since > nowMs - COALESCE_MS) break;
+      if (!all && (p.since > nowMs - COALESCE_MS || this.written.length >= MAX_REWRITES)) break;
       const [kind, namespace, name] = p.owner.split('/');
       const patch = JSON.stringify({ ...p.last, ...this.tx.get(uid)?.last });
       // A revision is taken only when a row changes: a receiver deleted meanwhile takes none.
