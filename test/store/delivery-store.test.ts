@@ -97,6 +97,17 @@ describe('SqliteDeliveryStore', function () {
     expect((later as { task: string }).task).to.equal(`${first.task}-2`);
   });
 
+  it('accepts an event again after its window even when its first task was deleted and its dedup entry pruned', async () => {
+    const t0 = Date.now();
+    const first = (await deliver('y', t0, 60_000)) as { task: string };
+    await store.delete({ kind: 'Task', namespace: 'default', name: first.task });
+    expect(await deliveries.prune(t0 + 61_000, 1000, 100)).to.be.above(0);
+    // The name is free again, though its tombstone is still stored until compaction.
+    const again = await deliver('y', t0 + 61_000, 60_000);
+    expect(again).to.deep.equal({ outcome: 'accepted', task: first.task });
+    expect((await store.get('Task', 'default', first.task))?.spec.input).to.include({ webhook_event_id: 'y' });
+  });
+
   it('mirrors counters and the last delivery into the receiver status, notes included', async () => {
     await deliver('ok-1');
     await deliver('ok-1');

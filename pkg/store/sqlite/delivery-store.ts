@@ -52,6 +52,7 @@ function toWire(d: TaskDelivery): WireDelivery {
       uid: t.metadata.uid,
       generation: t.metadata.generation,
       created: t.metadata.creationTimestamp,
+      labels: Object.entries(t.metadata.labels ?? {}).flat(),
       labelsJson: hasKeys(t.metadata.labels) ? JSON.stringify(t.metadata.labels) : null,
       annotationsJson: hasKeys(t.metadata.annotations) ? JSON.stringify(t.metadata.annotations) : null,
       specJson: JSON.stringify(t.spec),

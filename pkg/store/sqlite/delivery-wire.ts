@@ -9,6 +9,8 @@ export interface WireTask {
   uid: string;
   generation: number;
   created: string;
+  /** Label keys and values, alternating, for the label index. */
+  labels: string[];
   labelsJson: string | null;
   annotationsJson: string | null;
   specJson: string;

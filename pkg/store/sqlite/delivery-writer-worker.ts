@@ -19,7 +19,7 @@ db.pragma('wal_autocheckpoint = 32768');
 const q = {
   revision: db.prepare("SELECT value FROM meta WHERE key = 'revision'").pluck(),
   setMeta: db.prepare(SQL.setMeta),
-  upsert: db.prepare(SQL.upsertResource),
+  insertTask: db.prepare(SQL.insertTask),
   addLabel: db.prepare(SQL.addLabel),
   live: db.prepare(SQL.liveByKey).pluck(),
   getDedup: db.prepare(SQL.getDedup),
@@ -61,11 +61,8 @@ function commitDelivery(d: WireDelivery, rev: Revisions): WireResult {
   while (q.live.get(t.kind, t.namespace, nameForSeq(t.name, seq))) seq++;
   const name = nameForSeq(t.name, seq);
   const rv = rev.next();
-  q.upsert.run({
-    kind: t.kind, namespace: t.namespace, name, uid: t.uid, rv, create_rv: rv, generation: t.generation, created: t.created,
-    labels: t.labelsJson, annotations: t.annotationsJson, spec: t.specJson, status: t.statusJson, endpoint_id: null, deleted_at: null,
-  });
-  if (t.labelsJson) for (const [k, v] of Object.entries(JSON.parse(t.labelsJson) as Record<string, string>)) q.addLabel.run(t.kind, k, v, rv);
+  q.insertTask.run(t.kind, t.namespace, name, t.uid, rv, rv, t.generation, t.created, t.labelsJson, t.annotationsJson, t.specJson, t.statusJson);
+  for (let i = 0; i < t.labels.length; i += 2) q.addLabel.run(t.kind, t.labels[i], t.labels[i + 1], rv);
   q.putDedup.run(d.ownerUid, d.eventId, d.expiresAt, seq, name);
   addRecord(d.record, 'accepted', name);
   receivers.saw(d.ownerUid, d.record.owner, 'accepted', d.record, name);

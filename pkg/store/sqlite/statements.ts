@@ -3,6 +3,11 @@ export const RESOURCE_COLUMNS =
   'kind, namespace, name, uid, rv, create_rv, generation, created, labels, annotations, spec, status, endpoint_id, deleted_at';
 
 export const SQL = {
+  /**
+   * A new run task, with positional parameters (cheaper to bind on the delivery path). It
+   * replaces a deleted task's tombstone of the same name, as upsertResource does.
+   */
+  insertTask: `INSERT OR REPLACE INTO resources (${RESOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`,
   upsertResource: `INSERT OR REPLACE INTO resources (${RESOURCE_COLUMNS}) VALUES
     (@kind, @namespace, @name, @uid, @rv, @create_rv, @generation, @created, @labels, @annotations, @spec, @status, @endpoint_id, @deleted_at)`,
   addLabel: 'INSERT INTO labels (kind, key, value, create_rv) VALUES (?, ?, ?, ?)',
