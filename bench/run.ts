@@ -1,5 +1,5 @@
 // `make bench`: the ingest benchmark. Progress goes to stderr; the Markdown table to stdout and,
-// with the JSON record, to bench/results/<timestamp>.{md,json} and bench/results/latest.md.
+// with the JSON record, to bench/results/<timestamp>.{md,json} and bench/results/latest.{md,json}.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -54,10 +54,12 @@ async function main(): Promise<number> {
   const stamp = new Date(t0).toISOString().replace(/[:.]/g, '-');
   mkdirSync(RESULTS, { recursive: true });
   const record = { startedAt: new Date(t0).toISOString(), wallSeconds: wallS, config: cfg, generator: gen.name, machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, rows, goals: goals(rows) };
-  writeFileSync(join(RESULTS, `${stamp}.json`), JSON.stringify(record, null, 2) + '\n');
+  const json = JSON.stringify(record, null, 2) + '\n';
+  writeFileSync(join(RESULTS, `${stamp}.json`), json);
   writeFileSync(join(RESULTS, `${stamp}.md`), md);
+  writeFileSync(join(RESULTS, 'latest.json'), json);
   writeFileSync(join(RESULTS, 'latest.md'), md);
-  log(`wrote bench/results/${stamp}.{json,md} and latest.md (${wallS.toFixed(0)} s)`);
+  log(`wrote bench/results/${stamp}.{json,md} and latest.{json,md} (${wallS.toFixed(0)} s)`);
   // Targets are reported, not asserted; a correctness failure is a bug, so it fails the run.
   return rows.every((r) => !r.check || r.check.ok) ? 0 : 1;
 }

@@ -61,6 +61,21 @@ describe('SqliteDeliveryStore', function () {
     expect(tasks.map((t) => t.metadata.name).sort()).to.deep.equal(accepted.map((r) => (r as { task: string }).task).sort());
   });
 
+  it('refuses a delivery that cannot be stored alone; the rest of its batch commits', async () => {
+    const ok = ['p-1', 'p-2', 'p-3'].map((e) => deliver(e));
+    // A record without a time breaks a NOT NULL constraint: the writer cannot store it.
+    const bad = deliveries.commitTaskDelivery({
+      ownerUid: webhook.metadata.uid, eventId: 'p-bad', windowMs: DAY, nowMs: Date.now(),
+      task: buildRunTask(runTaskTemplate(webhook, template), { eventId: 'p-bad', profile: 'generic', payload: '{}', receivedAt: new Date().toISOString() }),
+      record: { ts: null as unknown as string, owner: 'TaskWebhook/default/wh', eventId: 'p-bad', outcome: 'accepted' },
+    });
+    const [good, refused] = await Promise.all([Promise.all(ok), bad.then(() => 'stored', (e: Error) => e.message)]);
+    expect(good.map((r) => r.outcome)).to.deep.equal(['accepted', 'accepted', 'accepted']);
+    expect(refused).to.match(/NOT NULL/);
+    const tasks = (await store.list('Task')).items.filter((t) => t.spec.mode === 'run');
+    expect(tasks).to.have.length(3);
+  });
+
   it('publishes every change once, in revision order, while API writes interleave with delivery commits', async () => {
     const seen: WatchEvent[] = [];
     const stop = store.watch({}, undefined, (e) => seen.push(e));

@@ -83,7 +83,7 @@ export class SqliteDeliveryStore implements DeliveryStore {
     private readonly resources: SqliteResourceStore,
     dataDir: string,
   ) {
-    this.writer = new DeliveryWriter(join(dataDir, 'orloj.db'), (rev, events) => resources.publishCommitted(rev, events));
+    this.writer = new DeliveryWriter(join(dataDir, 'orloj.db'), (from, rev, events) => resources.publishCommitted(from, rev, events));
     resources.shareWrites(this.writer);
     this.ticker = setInterval(() => this.writer.tick(), TICK_MS);
     this.ticker.unref();

@@ -71,7 +71,9 @@ export interface WireRequest {
 export type WireResult =
   | { outcome: 'accepted'; task: string; rv: number }
   | { outcome: 'duplicate'; task: string; expiresAt: number }
-  | { outcome: 'untasked' };
+  | { outcome: 'untasked' }
+  /** This delivery alone could not be stored; the rest of its transaction was. */
+  | { outcome: 'failed'; error: string };
 
 export interface WireReply {
   id: number;
@@ -83,7 +85,8 @@ export interface WireReply {
  * One writer transaction, which may serve several requests. `modified` are the receivers
  * whose status it rewrote, in revision order after every task it created.
  */
-export type WireOutcome = { rev: number; replies: WireReply[]; modified: ResourceRow[] } | { ids: number[]; error: string };
+/** `from` is the store's revision when the transaction began, `rev` when it committed. */
+export type WireOutcome = { from: number; rev: number; replies: WireReply[]; modified: ResourceRow[] } | { ids: number[]; error: string };
 
 export type WireCommit = WireOutcome & {
   /** Some receiver's status still lags its committed counters: a flush is due. */

@@ -51,7 +51,6 @@ function commitDelivery(d: WireDelivery, rev: Revisions): WireResult {
   const seen = q.getDedup.get(d.ownerUid, d.eventId) as { expires_at: number; seq: number; task: string } | undefined;
   if (seen && seen.expires_at > d.nowMs) {
     addRecord(d.record, 'duplicate', seen.task);
-    receivers.saw(d.ownerUid, d.record.owner, 'duplicate', d.record);
     return { outcome: 'duplicate', task: seen.task, expiresAt: seen.expires_at };
   }
   const t = d.task;
@@ -65,8 +64,28 @@ function commitDelivery(d: WireDelivery, rev: Revisions): WireResult {
   for (let i = 0; i < t.labels.length; i += 2) q.addLabel.run(t.kind, t.labels[i], t.labels[i + 1], rv);
   q.putDedup.run(d.ownerUid, d.eventId, d.expiresAt, seq, name);
   addRecord(d.record, 'accepted', name);
-  receivers.saw(d.ownerUid, d.record.owner, 'accepted', d.record, name);
   return { outcome: 'accepted', task: name, rv };
+}
+
+/** A savepoint of its own (a transaction nested in commitAll's), for `isolated` batches. */
+const commitDeliveryAlone = db.transaction(commitDelivery);
+
+/** With `isolated`, a delivery that fails is rolled back alone and answered 'failed'. */
+function deliver(d: WireDelivery, rev: Revisions, isolated: boolean): WireResult {
+  let r: WireResult;
+  if (!isolated) r = commitDelivery(d, rev);
+  else {
+    const mark = rev.last;
+    try {
+      r = commitDeliveryAlone(d, rev);
+    } catch (e) {
+      rev.last = mark;
+      return { outcome: 'failed', error: (e as Error).message };
+    }
+  }
+  if (r.outcome === 'accepted') receivers.saw(d.ownerUid, d.record.owner, 'accepted', d.record, r.task);
+  else if (r.outcome === 'duplicate') receivers.saw(d.ownerUid, d.record.owner, 'duplicate', d.record);
+  return r;
 }
 
 function commitNote(n: WireNote): void {
@@ -74,10 +93,10 @@ function commitNote(n: WireNote): void {
   receivers.saw(n.ownerUid, n.record.owner, n.outcome, n.record, undefined, n.count);
 }
 
-const commitAll = db.transaction((reqs: WireRequest[]): WireOutcome => {
+const commitAll = db.transaction((reqs: WireRequest[], isolated: boolean): WireOutcome => {
   const rev = new Revisions(Number(q.revision.get() ?? 0));
   const replies: WireReply[] = reqs.map((req) => {
-    const results = req.deliveries.map((d) => commitDelivery(d, rev));
+    const results = req.deliveries.map((d) => deliver(d, rev, isolated));
     for (const n of req.notes) commitNote(n);
     const p = req.prune;
     const pruned = p ? q.pruneDedup.run(p.nowMs, p.chunk).changes + q.pruneRecords.run(p.keepRecords, p.chunk).changes : 0;
@@ -86,16 +105,22 @@ const commitAll = db.transaction((reqs: WireRequest[]): WireOutcome => {
   receivers.writeCounts();
   const modified = receivers.writeStatuses(rev, Date.now(), reqs.some((r) => r.flushStatus));
   if (rev.last !== rev.first) q.setMeta.run('revision', String(rev.last));
-  return { rev: rev.last, replies, modified };
+  return { from: rev.first, rev: rev.last, replies, modified };
 });
 
-function commit(reqs: WireRequest[]): WireOutcome {
+/**
+ * One transaction for everything queued. If it fails, it is tried once more with each
+ * delivery in a savepoint of its own, so that one bad delivery is refused alone instead of
+ * taking every sender's delivery in the batch down with it, again on each retry.
+ */
+function commit(reqs: WireRequest[], isolated = false): WireOutcome {
   try {
-    const out = commitAll.immediate(reqs);
+    const out = commitAll.immediate(reqs, isolated);
     receivers.committed(Date.now());
     return out;
   } catch (e) {
     receivers.rolledBack();
+    if (!isolated && reqs.some((r) => r.deliveries.length)) return commit(reqs, true);
     return { ids: reqs.map((r) => r.id), error: (e as Error).message };
   }
 }

@@ -3,10 +3,13 @@ import type { ObjectKey, StoredResource, WatchEvent, WatchEventType } from '../.
 import type { WireCommit, WireDelivery, WireNote, WirePrune, WireRecord, WireRequest, WireResult, WireTask } from './delivery-wire.js';
 import { rowToResource, type ResourceRow } from './rows.js';
 
+/** What a committed delivery resolves with; a failed one rejects instead. */
+export type Committed = Exclude<WireResult, { outcome: 'failed' }>;
+
 /** A delivery waiting for its commit. */
 interface Waiting {
   wire: WireDelivery;
-  resolve(r: WireResult): void;
+  resolve(r: Committed): void;
   reject(e: Error): void;
 }
 
@@ -55,8 +58,11 @@ interface Sent {
   pruned?(n: number): void;
 }
 
-/** Publishes a commit's changes through the resource store, before any sender is answered. */
-export type OnCommit = (rev: number, events: WatchEvent[]) => void;
+/**
+ * Publishes a commit's changes through the resource store, before any sender is answered:
+ * revisions `from + 1` to `rev`, of which `events` are the ones it knows objects for.
+ */
+export type OnCommit = (from: number, rev: number, events: WatchEvent[]) => void;
 
 /** Records waiting for the writer beyond which notes are only counted: a flood must not grow memory. */
 const NOTE_RECORD_BUDGET = 20_000;
@@ -70,10 +76,11 @@ const EARLY_BATCH = 16;
 const emptyOutbox = (): Outbox => ({ waiting: [], notes: [], merged: new Map(), flushStatus: false, tick: false });
 
 /**
- * The main thread's side of the delivery writer thread. Whatever arrives in one turn of the
- * event loop goes out as one request, without waiting for earlier ones to commit; the
- * writer folds everything queued into its next transaction. Main-thread writes hold the
- * stream (quiesce/resume) so that revisions stay in commit order.
+ * The main thread's side of the delivery writer thread. Deliveries go out in requests of
+ * what one turn of the event loop brought (or sooner, EARLY_BATCH at a time), without
+ * waiting for earlier ones to commit; the writer folds everything queued into its next
+ * transaction. Main-thread writes hold the stream (quiesce/resume) so that revisions stay
+ * in commit order.
  */
 export class DeliveryWriter {
   private worker?: Worker;
@@ -93,7 +100,7 @@ export class DeliveryWriter {
     private readonly onCommit: OnCommit,
   ) {}
 
-  submit(wire: WireDelivery): Promise<WireResult> {
+  submit(wire: WireDelivery): Promise<Committed> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise((resolve, reject) => {
       this.out.waiting.push({ wire, resolve, reject });
@@ -206,10 +213,14 @@ export class DeliveryWriter {
       }));
       for (const row of c.modified) events.push(new DeliveryEvent('MODIFIED', row));
       // Published first: a sender who reads right after its 202 finds what it was promised.
-      this.onCommit(c.rev, events);
+      this.onCommit(c.from, c.rev, events);
       c.replies.forEach((r, i) => {
         this.inFlight.delete(r.id);
-        sent[i]!.waiting.forEach((w, j) => w.resolve(r.results[j]!));
+        sent[i]!.waiting.forEach((w, j) => {
+          const res = r.results[j]!;
+          if (res.outcome === 'failed') w.reject(new Error(res.error));
+          else w.resolve(res);
+        });
         sent[i]!.pruned?.(r.pruned);
       });
     }

@@ -82,8 +82,13 @@ export class SqliteResourceStore implements ResourceStore {
     }
   }
 
-  /** What the shared writer committed, published as if written here: `rev` is its last revision. */
-  publishCommitted(rev: number, events: WatchEvent[]): void {
+  /**
+   * What the shared writer committed, published as if written here: revisions `from + 1`
+   * to `rev`. A gap before `from` (a writer that died between its commit and its answer)
+   * is published from the stored rows first.
+   */
+  publishCommitted(from: number, rev: number, events: WatchEvent[]): void {
+    this.catchUpTo(from);
     this.rev = rev;
     this.pending.push(...events);
     this.publish();
@@ -92,7 +97,7 @@ export class SqliteResourceStore implements ResourceStore {
   /** Runs `fn` in one transaction; watch events are published only after it commits. */
   tx<T>(fn: () => T): T {
     if (this.inTx) return fn();
-    const startRev = this.catchUp();
+    const startRev = this.catchUpTo(Number(this.meta('revision') ?? 0));
     this.inTx = true;
     try {
       const result = this.db.transaction(() => {
@@ -120,14 +125,14 @@ export class SqliteResourceStore implements ResourceStore {
   }
 
   /**
-   * Publishes what another connection committed without telling us (a shared writer that
-   * died between its commit and its answer), so the next revision follows the stored one.
+   * Publishes what another connection committed up to `rev` without telling us (a shared
+   * writer that died between its commit and its answer), so revisions stay gapless for
+   * watchers and the next one follows the stored one.
    */
-  private catchUp(): number {
-    const stored = Number(this.meta('revision') ?? 0);
-    if (stored > this.rev) {
+  private catchUpTo(rev: number): number {
+    if (rev > this.rev) {
       const since = this.rev;
-      this.rev = stored;
+      this.rev = rev;
       this.pending.push(...this.changesSince({}, since));
       this.publish();
     }
