@@ -29,6 +29,7 @@ describe('TaskWebhook reconciler', function () {
     expect(fixed.status.phase).to.equal('Ready');
     expect(fixed.status).not.to.have.property('lastError');
     expect(fixed.status.endpointID).to.equal(broken.status.endpointID);
+    expect(fixed.status).to.include({ acceptedCount: 0, duplicateCount: 0, rejectedCount: 0 });
   });
 
   it('reports a missing secret, then recovers when the secret is applied', async () => {

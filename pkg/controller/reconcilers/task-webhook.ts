@@ -35,6 +35,8 @@ function desiredStatus(w: StoredResource, problem: Problem | undefined): Status 
   const endpointID = (w.status.endpointID as string | undefined) ?? newEndpointId();
   s.endpointID = endpointID;
   s.endpointPath = endpointPath(endpointID);
+  // Zero until the delivery path counts (it owns these fields from then on).
+  for (const f of ['acceptedCount', 'duplicateCount', 'rejectedCount']) s[f] ??= 0;
   const wasReady = findCondition(w.status.conditions, 'Ready')?.status === 'True';
   if (problem) {
     s.phase = 'Error';
