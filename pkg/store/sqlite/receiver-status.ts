@@ -1,5 +1,5 @@
 // Receiver counters and last delivery, kept on the delivery writer thread: counts are
-// committed with every transaction; each receiver's status mirrors them when asked to flush.
+// committed with every transaction; each receiver's status mirrors them once they are due.
 import type { Database } from 'better-sqlite3';
 import type { WireRecord } from './delivery-wire.js';
 import { RESOURCE_COLUMNS, SQL } from './statements.js';
@@ -21,8 +21,7 @@ interface Seen {
   last: LastDelivery;
 }
 
-function lastOf(record: WireRecord | undefined, outcome: Outcome, task: string | undefined): LastDelivery {
-  if (!record) return {};
+function lastOf(record: WireRecord, outcome: Outcome, task: string | undefined): LastDelivery {
   const last: LastDelivery = { lastDeliveryTime: record.ts };
   if (outcome === 'rejected') last.lastError = record.reason ?? undefined;
   else if (record.eventId) last.lastEventID = record.eventId;
@@ -69,7 +68,7 @@ export class ReceiverStatus {
   }
 
   /** Counts `n` deliveries of one receiver in the current transaction. */
-  saw(uid: string, owner: string, outcome: Outcome, record: WireRecord | undefined, task?: string, n = 1): void {
+  saw(uid: string, owner: string, outcome: Outcome, record: WireRecord, task?: string, n = 1): void {
     let s = this.tx.get(uid);
     if (!s) this.tx.set(uid, (s = { owner, counts: { accepted: 0, duplicate: 0, rejected: 0 }, last: {} }));
     s.counts[outcome] += n;
