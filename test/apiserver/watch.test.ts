@@ -1,16 +1,22 @@
 import { expect } from 'chai';
 import { Orlojd } from '../helpers/orlojd.js';
-import { put, templateTask } from '../helpers/fixtures.js';
+import { put, readyWebhook, templateTask } from '../helpers/fixtures.js';
+import { send } from '../helpers/deliveries.js';
 
 interface Line {
   type: string;
-  object: { kind: string; metadata: { name: string; resourceVersion: string } };
+  object: {
+    kind: string;
+    metadata: { name: string; resourceVersion: string; labels?: Record<string, string> };
+    spec: Record<string, unknown> & { input?: Record<string, unknown> };
+    status: Record<string, unknown>;
+  };
 }
 
-/** Opens a watch and collects its events until closed. */
-async function openWatch(d: Orlojd, query: string, accept?: string) {
+/** Opens a watch (on tasks unless `plural` says otherwise) and collects its events until closed. */
+async function openWatch(d: Orlojd, query: string, accept?: string, plural = 'tasks') {
   const ctl = new AbortController();
-  const res = await fetch(`${d.url}/v1/tasks?watch=true&${query}`, {
+  const res = await fetch(`${d.url}/v1/${plural}?watch=true&${query}`, {
     headers: { authorization: `Bearer ${d.token}`, ...(accept ? { accept } : {}) },
     signal: ctl.signal,
   });
@@ -103,5 +109,23 @@ describe('API server: watch', function () {
     const evs = await w.waitFor(1);
     expect(evs.every((e) => e.object.metadata.name === 'red')).to.equal(true);
     w.close();
+  });
+
+  it('streams whole objects for what deliveries write: the run task, then the moved counters', async () => {
+    const ep = await readyWebhook(d, 'watched', 'watch-secret');
+    const rv = (await d.api('GET', '/v1/tasks')).body.metadata.resourceVersion as string;
+    const tasks = await openWatch(d, `resourceVersion=${rv}`);
+    const hooks = await openWatch(d, `resourceVersion=${rv}`, undefined, 'task-webhooks');
+    expect((await send(d, ep, { secret: 'watch-secret', body: '{"n":1}', eventId: 'w-1' })).status).to.equal(202);
+    const [added] = await tasks.waitFor(1);
+    expect(added!.type).to.equal('ADDED');
+    expect(added!.object.spec.input).to.include({ webhook_event_id: 'w-1', webhook_payload: '{"n":1}' });
+    expect(added!.object.metadata.labels).to.include({ 'orloj.dev/task-webhook': 'watched' });
+    expect(added!.object.status).to.include({ phase: 'Pending' });
+    const moved = (await hooks.waitFor(1, 3000)).find((e) => e.object.status.acceptedCount === 1);
+    expect(moved?.type).to.equal('MODIFIED');
+    expect(moved!.object.spec).to.include({ task_ref: 'watched-tpl' });
+    tasks.close();
+    hooks.close();
   });
 });
