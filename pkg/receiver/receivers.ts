@@ -44,8 +44,8 @@ async function compile(fetch: Fetch, w: StoredResource, endpointId: string): Pro
   const usable = template?.spec.mode === 'template' ? template : undefined;
   return {
     endpointId,
-    // Status (counters, errors) is not needed here and changes twice a second.
-    webhook: { ...w, status: { phase: w.status.phase } },
+    // Status (counters, errors) is not needed here and changes every second.
+    webhook: { ...w, status: {} },
     owner: ownerOf(w),
     spec,
     profile,
@@ -143,10 +143,10 @@ export class ReceiverCache {
     if (e.origin === 'delivery') return;
     const { kind } = e.key;
     if (kind === 'TaskWebhook') {
-      const id = this.byUid.get(e.object.metadata.uid);
-      if (!id) return;
+      // Even when it is not cached: a lookup compiling it right now must not keep what it read.
       this.epoch++;
-      this.cache.delete(id);
+      const id = this.byUid.get(e.object.metadata.uid);
+      if (id) this.cache.delete(id);
       return;
     }
     if (kind !== 'Secret' && kind !== 'Task') return;
