@@ -10,15 +10,18 @@ const db = new Database(path);
 db.pragma('busy_timeout = 1000');
 
 let timer: NodeJS.Timeout | undefined;
+/** WAL frames at the last pass: the WAL grew (or restarted) since when this differs. */
+let lastLog = -1;
 function pass(): void {
-  let copied = 0;
+  let moved = false;
   try {
-    const r = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number; checkpointed: number }>;
-    copied = r[0]?.checkpointed ?? 0;
+    const [r] = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number }>;
+    moved = r !== undefined && r.log !== lastLog;
+    lastLog = r?.log ?? -1;
   } catch {
     // A missed pass only delays copying; the writer's checkpoint is the safety net.
   }
-  timer = setTimeout(pass, copied > 0 ? busyMs : idleMs);
+  timer = setTimeout(pass, moved ? busyMs : idleMs);
 }
 pass();
 
