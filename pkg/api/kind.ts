@@ -1,4 +1,6 @@
-import type { Spec, StoredResource } from './types.js';
+import type { Op } from '../store/types.js';
+import type { Cause } from './errors.js';
+import type { Resource, Spec, StoredResource } from './types.js';
 
 /** A JSON Schema object, as ajv and CRD openAPIV3Schema take it. */
 export type JSONSchema = Record<string, unknown>;
@@ -29,4 +31,15 @@ export interface KindDef {
   normalizeSpec?(spec: Spec): Spec;
   /** Hides what a reader must not see (e.g. Secret values). */
   redact?(obj: StoredResource): StoredResource;
+  /** Checks beyond the schema, on every write through the API. */
+  validate?(obj: Resource): Cause[];
+  /** Preconditions committed with a write (e.g. a Namespace must be empty to be deleted). */
+  admit?(obj: StoredResource, action: 'create' | 'update' | 'delete'): Op[];
+  /** Objects of other kinds, in the same namespace, that an object depends on. */
+  refs?(obj: StoredResource): Ref[];
+}
+
+export interface Ref {
+  kind: string;
+  name: string;
 }

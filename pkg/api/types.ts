@@ -47,11 +47,11 @@ export interface StoredResource<S extends Spec = Spec, St extends Status = Statu
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 /**
- * Who made a change, when it was not the API or a reconciler: `delivery` is the delivery
- * path (run tasks, receiver counters). Watchers use it to skip what needs no reaction and
- * to avoid loops (a trigger must not fire on the writes of the hooks it feeds).
+ * Who made a change: the API (users, GitOps), a reconciler, the delivery path (run tasks,
+ * receiver counters), or the server itself. Stored in the change log, so watchers skip
+ * what needs no reaction and avoid loops (a trigger must not fire on its hooks' writes).
  */
-export type WriteOrigin = 'delivery';
+export type WriteOrigin = 'api' | 'reconciler' | 'delivery' | 'system';
 
 export interface WatchEvent {
   type: WatchEventType;
@@ -59,7 +59,9 @@ export interface WatchEvent {
   key: ObjectKey;
   /** The object after the change (as it was, for DELETED); may be built on first read. */
   readonly object: StoredResource;
-  origin?: WriteOrigin;
+  origin: WriteOrigin;
+  /** The revision of this change. */
+  revision: number;
 }
 
 export interface ObjectKey {
@@ -70,10 +72,6 @@ export interface ObjectKey {
 
 export function keyOf(o: { kind: string; metadata: { namespace?: string; name: string } }): ObjectKey {
   return { kind: o.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name };
-}
-
-export function watchEvent(type: WatchEventType, object: StoredResource): WatchEvent {
-  return { type, key: keyOf(object), object };
 }
 
 export function keyString(k: ObjectKey): string {

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import type { ResourceStore } from '../store/types.js';
+import type { Objects } from '../store/objects.js';
 import type { Role, TokenAuth } from './auth.js';
 
 /** What every API handler may use; built once in server.ts. */
 export interface ServerDeps {
-  store: ResourceStore;
+  store: Objects;
   auth: TokenAuth;
   log: Logger;
   maxRequestBytes: number;

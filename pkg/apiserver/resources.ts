@@ -54,7 +54,7 @@ export function resourceRoutes(router: Router, deps: ServerDeps): void {
     const namespace = all ? undefined : namespaceOf(c, def);
     const labelSelector = parseSelector(typeof c.query.labelSelector === 'string' ? c.query.labelSelector : undefined);
     if (flag(c.query.watch)) {
-      serveWatch(c, deps, def, { namespace, labelSelector, since: c.query.resourceVersion as string | undefined });
+      await serveWatch(c, deps, def, { namespace, labelSelector, since: c.query.resourceVersion as string | undefined });
       return;
     }
     const limit = c.query.limit ? Number(c.query.limit) : undefined;

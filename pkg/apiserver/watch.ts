@@ -16,7 +16,7 @@ const HEARTBEAT_MS = 15_000;
  * Streams changes as newline-delimited JSON, or as Server-Sent Events when the client
  * accepts text/event-stream. Events are pushed from the store as they commit.
  */
-export function serveWatch(ctx: Context & { state: RequestState }, deps: ServerDeps, def: KindDef, opts: WatchOptions): void {
+export async function serveWatch(ctx: Context & { state: RequestState }, deps: ServerDeps, def: KindDef, opts: WatchOptions): Promise<void> {
   const sse = (ctx.get('accept') || '').includes('text/event-stream');
   // Built explicitly: an event's object may be a getter, which JSON.stringify would skip.
   const present = (e: WatchEvent) => ({ type: e.type, object: def.redact ? def.redact(e.object) : e.object });
@@ -26,22 +26,28 @@ export function serveWatch(ctx: Context & { state: RequestState }, deps: ServerD
     res.write(sse ? `id: ${e.object.metadata.resourceVersion}\nevent: ${e.type}\ndata: ${data}\n\n` : `${data}\n`);
   };
   const res = ctx.res;
-  // May throw 410 Gone before anything is sent, which the error middleware answers.
+  // Headers go out with the first event or once subscribed, so a 410 Gone (thrown before
+  // any event) still reaches the error middleware, and a long replay streams as it is read.
+  let started = false;
+  const start = (): void => {
+    if (started) return;
+    started = true;
+    ctx.respond = false;
+    res.writeHead(200, {
+      'Content-Type': sse ? 'text/event-stream' : 'application/x-ndjson',
+      'Cache-Control': 'no-cache',
+      'X-Request-Id': ctx.state.requestId,
+      Connection: 'keep-alive',
+    });
+    res.flushHeaders();
+    ctx.req.socket.setNoDelay(true);
+  };
   const since = opts.since ?? (ctx.get('last-event-id') || undefined);
-  const buffered: WatchEvent[] = [];
-  let ready = false;
-  const unsubscribe = deps.store.watch({ kind: def.kind, namespace: opts.namespace }, since, (e) => (ready ? write(e) : buffered.push(e)));
-  ctx.respond = false;
-  res.writeHead(200, {
-    'Content-Type': sse ? 'text/event-stream' : 'application/x-ndjson',
-    'Cache-Control': 'no-cache',
-    'X-Request-Id': ctx.state.requestId,
-    Connection: 'keep-alive',
+  const unsubscribe = await deps.store.watch({ kind: def.kind, namespace: opts.namespace }, since, (e) => {
+    start();
+    write(e);
   });
-  res.flushHeaders();
-  ctx.req.socket.setNoDelay(true);
-  ready = true;
-  buffered.forEach(write);
+  start();
   const beat = setInterval(() => res.write(sse ? ': heartbeat\n\n' : ''), HEARTBEAT_MS);
   const end = (): void => void res.end();
   const stop = (): void => {

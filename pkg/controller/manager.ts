@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import { keyString, watchEvent, type ObjectKey, type WatchEvent } from '../api/types.js';
+import { keyString, keyOf, type ObjectKey, type StoredResource, type WatchEvent } from '../api/types.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { ResourceStore } from '../store/types.js';
+import type { Objects } from '../store/objects.js';
 import { WorkQueue } from './queue.js';
 
 export interface ReconcileResult {
@@ -16,7 +16,7 @@ export interface Watch {
   kind: string;
   /** A cheap test run on every event of `kind` before map (which may read the store). */
   filter?(e: WatchEvent): boolean;
-  map(e: WatchEvent, store: ResourceStore): Promise<ObjectKey[]>;
+  map(e: WatchEvent, store: Objects): Promise<ObjectKey[]>;
 }
 
 /**
@@ -36,11 +36,16 @@ export interface Reconciler {
 }
 
 export interface ManagerOptions {
-  store: ResourceStore;
+  store: Objects;
   log: Logger;
   metrics: Metrics;
   resyncMs?: number;
 }
+
+/** A listed object, shown to an event filter as if it had just changed. */
+const resyncEvent = (o: StoredResource): WatchEvent => ({
+  type: 'MODIFIED', key: keyOf(o), object: o, origin: 'system', revision: Number(o.metadata.resourceVersion),
+});
 
 const parseKey = (kind: string, s: string): ObjectKey => {
   const i = s.indexOf('/');
@@ -62,10 +67,12 @@ export class Manager {
 
   async start(): Promise<void> {
     for (const r of this.reconcilers) this.queues.set(r.kind, new WorkQueue());
-    this.stopWatch = this.opts.store.watch({}, undefined, (e) => this.onEvent(e));
+    this.stopWatch = await this.opts.store.watch({}, undefined, (e) => this.onEvent(e));
     await this.resync(this.reconcilers);
     const periodic = this.reconcilers.filter((r) => r.resync !== false);
-    this.resyncTimer = setInterval(() => void this.resync(periodic), this.opts.resyncMs ?? 60_000);
+    this.resyncTimer = setInterval(() => {
+      this.resync(periodic).catch((err: unknown) => this.opts.log.error({ err }, 'resync failed'));
+    }, this.opts.resyncMs ?? 60_000);
     this.resyncTimer.unref();
     for (const r of this.reconcilers) this.running.push(this.worker(r));
     this.synced = true;
@@ -83,7 +90,7 @@ export class Manager {
         if (w.kind !== e.key.kind || (w.filter && !w.filter(e))) continue;
         w.map(e, this.opts.store).then(
           (keys) => keys.forEach((k) => this.enqueue(r.kind, k)),
-          () => undefined,
+          (err: unknown) => this.opts.log.error({ err, kind: r.kind, from: keyString(e.key) }, 'mapping a watch event failed'),
         );
       }
     }
@@ -103,7 +110,7 @@ export class Manager {
       let cont: string | undefined;
       do {
         const page = await this.opts.store.list(r.kind, { limit: 500, continue: cont });
-        for (const o of page.items) if (!filter || filter(watchEvent('MODIFIED', o))) this.enqueue(r.kind, o.metadata);
+        for (const o of page.items) if (!filter || filter(resyncEvent(o))) this.enqueue(r.kind, o.metadata);
         cont = page.continue;
         await new Promise((resolve) => setImmediate(resolve));
       } while (cont);

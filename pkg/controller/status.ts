@@ -1,13 +1,13 @@
 import { ApiError } from '../api/errors.js';
 import type { ObjectKey, Status, StoredResource } from '../api/types.js';
-import type { ResourceStore } from '../store/types.js';
+import type { Objects } from '../store/objects.js';
 
 /**
  * Read-modify-write of status, retried on conflict: several writers (reconcilers, the
  * delivery counters) own different fields of one status.
  */
 export async function patchStatus(
-  store: ResourceStore,
+  store: Objects,
   key: ObjectKey,
   mutate: (current: StoredResource) => Status | undefined,
   attempts = 5,

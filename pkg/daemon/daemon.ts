@@ -5,26 +5,23 @@ import { TokenAuth, loadOrCreateAdminToken, parseTokenList, type Role } from '..
 import { createHttpServer } from '../apiserver/server.js';
 import { clientConfigPath, writeClientConfig } from '../config/client-config.js';
 import { Manager } from '../controller/manager.js';
-import { secretReconciler } from '../controller/reconcilers/secret.js';
-import { taskReconciler } from '../controller/reconcilers/task.js';
-import { taskWebhookReconciler } from '../controller/reconcilers/task-webhook.js';
+import { reconcilers } from '../controller/reconcilers/index.js';
 import { createMetrics } from '../metrics/metrics.js';
-import { openDatabase, startCheckpointer } from '../store/sqlite/db.js';
-import { SqliteResourceStore } from '../store/sqlite/resource-store.js';
-import { SqliteDeliveryStore } from '../store/sqlite/delivery-store.js';
 import { deliveryHandler } from '../receiver/handler.js';
+import { Notes } from '../receiver/notes.js';
 import { ReceiverCache } from '../receiver/receivers.js';
 import { receiverRoutes } from '../receiver/routes.js';
+import { lastOfNote, StatusMirror } from '../receiver/status-mirror.js';
+import { openStore } from '../store/factory.js';
+import { Objects } from '../store/objects.js';
 import { VERSION } from '../version.js';
+import { runWhileLeader, startBackground } from './background.js';
 import type { DaemonOptions } from './options.js';
-import type { DeliveryStore } from '../store/types.js';
 
 export interface Daemon {
   url: string;
   close(): Promise<void>;
 }
-
-const TOMBSTONE_MAX_AGE_MS = 60 * 60_000;
 
 function resolveTokens(opts: DaemonOptions, log: Logger): { tokens: Array<{ token: string; role: Role }>; generated?: string } {
   if (opts.apiTokens) return { tokens: parseTokenList(opts.apiTokens) };
@@ -33,43 +30,37 @@ function resolveTokens(opts: DaemonOptions, log: Logger): { tokens: Array<{ toke
   return { tokens: [{ token, role: 'admin' }], generated: token };
 }
 
-const PRUNE_CHUNK = 2000;
-
-/** Expired dedup rows and records past retention go in small chunks, between requests. */
-async function pruneDeliveries(deliveries: DeliveryStore, keep: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if ((await deliveries.prune(Date.now(), keep, PRUNE_CHUNK)) < PRUNE_CHUNK) return;
-    await new Promise((r) => setImmediate(r));
-  }
+export interface DaemonHooks {
+  /** The server clock in ms; tests of time windows inject their own. */
+  now?: () => number;
 }
 
 /** Opens the store, starts the reconcilers and serves the API until close(). */
-export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}): Promise<Daemon> {
   const log = pino({ level: opts.logLevel, base: { svc: 'orlojd' } });
-  const db = openDatabase(opts.dataDir);
-  const stopCheckpointer = startCheckpointer(opts.dataDir);
-  const store = new SqliteResourceStore(db);
-  const deliveries = new SqliteDeliveryStore(store, opts.dataDir);
+  const store = openStore({ storage: opts.storage, dataDir: opts.dataDir, postgresUrl: opts.postgresUrl });
+  const objects = new Objects(store, 'api');
   const metrics = createMetrics();
-  const receivers = new ReceiverCache(store);
+  const receivers = new ReceiverCache(objects);
+  await receivers.start();
+  const mirror = new StatusMirror(objects.as('delivery'), store.data);
+  await mirror.catchUp();
+  const notes = new Notes(store, (n) => mirror.saw(n.uid, n.record.owner, lastOfNote(n.outcome, n.record)));
   const { tokens, generated } = resolveTokens(opts, log);
-  const manager = new Manager({ store, log: log.child({ component: 'controller' }), metrics, resyncMs: opts.resyncSeconds * 1000 }, [
-    secretReconciler(store),
-    taskReconciler(store),
-    taskWebhookReconciler(store),
-  ]);
+  const controller = objects.as('reconciler');
+  const manager = new Manager({ store: controller, log: log.child({ component: 'controller' }), metrics, resyncMs: opts.resyncSeconds * 1000 }, reconcilers(controller));
   const closing = new AbortController();
   const server: Server = createHttpServer({
     closing: closing.signal,
-    store,
+    store: objects,
     auth: new TokenAuth(tokens),
     log,
     metrics,
     maxRequestBytes: opts.maxRequestBytes,
     version: VERSION,
     isReady: () => manager.hasSynced,
-    routes: [receiverRoutes(deliveries)],
-    raw: [deliveryHandler({ receivers, deliveries, metrics, log: log.child({ component: 'receiver' }) })],
+    routes: [receiverRoutes(store.data)],
+    raw: [deliveryHandler({ receivers, store, notes, mirror, metrics, log: log.child({ component: 'receiver' }), now: hooks.now ?? Date.now })],
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -83,17 +74,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     writeClientConfig(path, { server: url, token: generated });
     log.info({ path }, 'wrote client config for orlojctl');
   }
-  await manager.start();
-  const compactor = setInterval(() => void store.compact(TOMBSTONE_MAX_AGE_MS), 60_000);
-  compactor.unref();
-  const pruner = setInterval(() => void pruneDeliveries(deliveries, opts.deliveryRetention), 5_000);
-  pruner.unref();
+  const stopLeading = runWhileLeader(store.elector, manager, log);
+  const background = startBackground(store, { notes, mirror, retention: opts.deliveryRetention, log });
   log.info({ url, dataDir: opts.dataDir, version: VERSION }, 'orlojd listening');
   return {
     url,
     async close() {
-      clearInterval(compactor);
-      clearInterval(pruner);
       // Finish in-flight requests (a delivery is answered only after its commit), then stop.
       const closed = new Promise<void>((r) => server.close(() => r()));
       closing.abort();
@@ -101,10 +87,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       const force = setTimeout(() => server.closeAllConnections(), 5000);
       await closed;
       clearTimeout(force);
-      await manager.stop();
+      background.stop();
+      await stopLeading();
       receivers.close();
-      await stopCheckpointer();
-      await deliveries.close();
+      await notes.flush();
+      await mirror.flush(true);
       await store.close();
     },
   };

@@ -2,11 +2,12 @@ import type Router from '@koa/router';
 import { endpointPath, newEndpointId } from '../api/endpoint.js';
 import { ApiError, notFound } from '../api/errors.js';
 import { DEFAULT_NAMESPACE } from '../api/meta.js';
-import { lookupKind } from '../api/registry.js';
+import { kindByPlural, lookupKind } from '../api/registry.js';
 import { requireRole } from '../apiserver/auth.js';
 import type { RequestState, ServerDeps } from '../apiserver/context.js';
 import { patchStatus } from '../controller/status.js';
-import type { DeliveryStore } from '../store/types.js';
+import type { DataPlaneStore } from '../store/types.js';
+import { receiverKinds } from './kinds/index.js';
 
 const OUTCOMES = new Set(['accepted', 'duplicate', 'rejected', 'queued', 'delivering', 'delivered', 'retry_scheduled', 'dead_letter']);
 
@@ -19,7 +20,7 @@ export function parseOwner(text: string, namespace: string): string {
 }
 
 /** Delivery records and endpoint rotation: the API side of the receiver. */
-export function receiverRoutes(deliveries: DeliveryStore) {
+export function receiverRoutes(deliveries: DataPlaneStore) {
   return (router: Router, deps: ServerDeps): void => {
     router.get('/v1/deliveries', async (ctx) => {
       const q = ctx.query as Record<string, string | undefined>;
@@ -37,10 +38,13 @@ export function receiverRoutes(deliveries: DeliveryStore) {
       ctx.body = { apiVersion: 'orloj.dev/v1', kind: 'DeliveryList', items };
     });
 
-    router.post('/v1/task-webhooks/:name/rotate-endpoint', async (ctx) => {
+    // Every receiver kind: a new endpoint ID; the old one answers 404 from then on.
+    router.post('/v1/:plural/:name/rotate-endpoint', async (ctx) => {
       requireRole((ctx.state as RequestState).role, 'writer');
+      const def = kindByPlural(ctx.params.plural ?? '');
+      if (!def || !receiverKinds.has(def.kind)) throw new ApiError('NotFound', `${ctx.params.plural} do not receive deliveries`);
       const ns = (ctx.query.namespace as string | undefined) || DEFAULT_NAMESPACE;
-      const key = { kind: 'TaskWebhook', namespace: ns, name: ctx.params.name! };
+      const key = { kind: def.kind, namespace: ns, name: ctx.params.name! };
       const id = newEndpointId();
       const updated = await patchStatus(deps.store, key, (w) => ({ ...w.status, endpointID: id, endpointPath: endpointPath(id) }));
       if (!updated) throw notFound(key.kind, key.name, ns);

@@ -1,5 +1,130 @@
+// The store's contracts. A driver (SQLite today) implements ControlPlaneStore and
+// DataPlaneStore; every write of either goes through `commit(unit)`, the one write
+// primitive. Product rules (dedup windows, task names, which status fields mirror which
+// counters) live above the drivers, in the kind and receiver code.
 import type { Requirement } from '../api/selector.js';
-import type { ObjectKey, Resource, Status, StoredResource, WatchEvent } from '../api/types.js';
+import type { ObjectKey, Status, StoredResource, WatchEvent, WriteOrigin } from '../api/types.js';
+
+export type { WriteOrigin } from '../api/types.js';
+
+// ---------------------------------------------------------------------------------------
+// Units of work
+
+/** Creates an object; fails AlreadyExists when the name is taken, unless `uniqueName`. */
+export interface CreateOp {
+  op: 'create';
+  object: StoredResource;
+  /** Takes the first free name of `name`, `name-2`, `name-3`, ... instead of failing. */
+  uniqueName?: boolean;
+}
+
+/** Replaces metadata and spec (and status) of an object at `expect`, its current resourceVersion. */
+export interface UpdateOp {
+  op: 'update';
+  object: StoredResource;
+  expect: string;
+}
+
+/** Writes status only; `merge` applies it as a JSON merge patch. An unchanged status writes nothing. */
+export interface StatusOp {
+  op: 'status';
+  key: ObjectKey;
+  status: Status;
+  merge?: boolean;
+  /** Fails Conflict unless the object is at this resourceVersion. */
+  expect?: string;
+  /** Skips the write (no error) unless the object has this uid: a re-created name is another object. */
+  uid?: string;
+}
+
+export interface DeleteOp {
+  op: 'delete';
+  key: ObjectKey;
+  expect?: string;
+}
+
+/** Fails the unit unless the object exists (e.g. the namespace of what it creates). */
+export interface ExistsOp {
+  op: 'exists';
+  key: ObjectKey;
+}
+
+/** Fails the unit unless the namespace holds no objects. */
+export interface EmptyOp {
+  op: 'empty';
+  namespace: string;
+}
+
+/**
+ * An idempotency key. The first unit to claim `key` in `scope` commits and the claim
+ * remembers what it created (the first created object's name, or `result`); until
+ * `expiresAt`, a later unit claiming it commits nothing else and is answered `held`
+ * with that result. Must be the unit's first op.
+ */
+export interface ClaimOp {
+  op: 'claim';
+  scope: string;
+  key: string;
+  expiresAt: number;
+  nowMs: number;
+  result?: string;
+}
+
+/** Adds to named counters of a scope (e.g. a receiver's accepted/duplicate/rejected). */
+export interface CountOp {
+  op: 'count';
+  scope: string;
+  deltas: Record<string, number>;
+}
+
+/** A delivery record; committed with a unit that creates an object, it names it (`task`) unless set. */
+export interface RecordOp {
+  op: 'record';
+  record: DeliveryRecord;
+}
+
+export interface EventOp {
+  op: 'event';
+  key: ObjectKey;
+  type: EventType;
+  reason: string;
+  message: string;
+}
+
+export type Op = CreateOp | UpdateOp | StatusOp | DeleteOp | ExistsOp | EmptyOp | ClaimOp | CountOp | RecordOp | EventOp;
+
+export interface Unit {
+  origin: WriteOrigin;
+  ops: Op[];
+}
+
+/** An object a unit wrote, as stored; `object` is built on first read. */
+export interface WriteResult {
+  readonly name: string;
+  readonly resourceVersion: string;
+  readonly object: StoredResource;
+}
+
+export type UnitResult =
+  /** `writes[i]` is what op i wrote (undefined for ops that write no object, or wrote nothing). */
+  | { held: false; writes: Array<WriteResult | undefined> }
+  /** The unit's claim was held by an earlier unit: nothing else was written. */
+  | { held: true; result: string; expiresAt: number };
+
+/** Store maintenance, written through the same writer as units. */
+export interface Maintenance {
+  /** Drops change-log entries at or below this revision: a watch from before then gets 410 Gone. */
+  compactTo?: number;
+  /** Expired claims older than this. */
+  claimsBefore?: number;
+  /** Delivery records beyond the newest `keepRecords`. */
+  keepRecords?: number;
+  /** At most this many rows of each, so one write stays short. */
+  chunk: number;
+}
+
+// ---------------------------------------------------------------------------------------
+// Reads
 
 export interface ListOptions {
   /** undefined lists every namespace. */
@@ -13,18 +138,6 @@ export interface ListResult {
   items: StoredResource[];
   resourceVersion: string;
   continue?: string;
-}
-
-export type ApplyOutcome = 'created' | 'configured' | 'unchanged';
-
-export interface WriteOptions {
-  dryRun?: boolean;
-  /** Fail with 409 AlreadyExists instead of updating. */
-  createOnly?: boolean;
-}
-
-export interface Precondition {
-  resourceVersion?: string;
 }
 
 export interface WatchFilter {
@@ -44,34 +157,19 @@ export interface ObjectEvent {
   lastTimestamp: string;
 }
 
-export interface StatusPatch {
-  key: ObjectKey;
-  mutate(current: StoredResource): Status | undefined;
-}
-
-/** The resource store. Every write bumps one store-wide revision (the resourceVersion). */
-export interface ResourceStore {
-  get(kind: string, namespace: string, name: string): Promise<StoredResource | undefined>;
+/** Resources: objects, their change log and indexes. */
+export interface ControlPlaneStore {
+  get(key: ObjectKey): Promise<StoredResource | undefined>;
   list(kind: string, opts?: ListOptions): Promise<ListResult>;
-  /** Create, or update spec/labels/annotations; an identical object writes nothing. */
-  apply(obj: Resource, opts?: WriteOptions): Promise<{ outcome: ApplyOutcome; object: StoredResource }>;
-  updateStatus(key: ObjectKey, status: Status, pre?: Precondition): Promise<StoredResource>;
-  /**
-   * Rewrites the status of many objects in one transaction (no conflicts inside it);
-   * `mutate` returns undefined to leave an object as it is. Missing objects are skipped.
-   */
-  patchStatuses(patches: StatusPatch[]): Promise<void>;
-  delete(key: ObjectKey, pre?: Precondition): Promise<StoredResource>;
   findByEndpointId(endpointId: string): Promise<StoredResource | undefined>;
   /**
-   * Replays changes after `sinceRevision` (410 Gone when compacted away), then streams
-   * live changes. Returns an unsubscribe function.
+   * Replays the change log after `since` (410 Gone when compacted away) in pages, then
+   * streams committed changes. Resolves once subscribed; `onEvent` may be called before.
    */
-  watch(filter: WatchFilter, sinceRevision: string | undefined, onEvent: (e: WatchEvent) => void): () => void;
+  watch(filter: WatchFilter, since: string | undefined, onEvent: (e: WatchEvent) => void): Promise<() => void>;
+  /** The newest revision published to watchers. */
   revision(): string;
-  recordEvent(key: ObjectKey, type: EventType, reason: string, message: string): Promise<void>;
   listEvents(key: Partial<ObjectKey>, limit?: number): Promise<ObjectEvent[]>;
-  close(): Promise<void>;
 }
 
 export type DeliveryOutcome =
@@ -100,52 +198,32 @@ export interface DeliveryQuery {
   before?: number;
 }
 
-/** A verified delivery that should create one run task unless its event was seen in the window. */
-export interface TaskDelivery {
-  ownerUid: string;
-  eventId: string;
-  windowMs: number;
-  nowMs: number;
-  /**
-   * The run task to create, or undefined when none can be made (the template is gone).
-   * When a replay after an expired window is accepted again, the store names the n-th
-   * task of the event `<name>-<n>`.
-   */
-  task?: StoredResource;
-  record: DeliveryRecord;
+/** Data: claims, counters, delivery records (later documents and queues). */
+export interface DataPlaneStore {
+  listDeliveries(q: DeliveryQuery): Promise<DeliveryRecord[]>;
+  /** The unexpired claim of `key` in `scope`, if any. */
+  claim(scope: string, key: string, nowMs: number): Promise<{ result: string; expiresAt: number } | undefined>;
+  /** Every counter of each scope asked for (missing scopes are absent). */
+  counters(scopes: string[]): Promise<Map<string, Record<string, number>>>;
 }
 
-/** `untasked`: not a duplicate, but no task could be made; nothing was written. */
-export type TaskDeliveryResult = { outcome: 'accepted' | 'duplicate'; task: string } | { outcome: 'untasked' };
-
-/** A delivery that has nothing of its own to commit: a refusal, or a replay answered from memory. */
-export type NotedDelivery = DeliveryRecord & { outcome: 'duplicate' | 'rejected' };
-
-/**
- * Delivery-side storage: dedup, run tasks, records and receiver counters. Each receiver's
- * status mirrors its counters (acceptedCount, duplicateCount, rejectedCount) and last
- * delivery (lastDeliveryTime, lastEventID, lastTriggeredTask, lastError) less than a
- * second behind; the counters themselves are committed with the deliveries they count.
- */
-export interface DeliveryStore {
-  /**
-   * Commits a verified delivery: its run task, dedup entry, record and count together, or
-   * answers duplicate when the event was accepted within its window. Resolves only after
-   * the commit; concurrent deliveries share transactions.
-   */
-  commitTaskDelivery(item: TaskDelivery): Promise<TaskDeliveryResult>;
-  /**
-   * The task of an event this process already answered as a duplicate, while its window
-   * lasts, from memory. Undefined proves nothing: commitTaskDelivery decides.
-   */
-  recentTask(ownerUid: string, eventId: string, nowMs: number): string | undefined;
-  /** Counts and records a delivery in a later batch: a flood of them costs a write per batch, not each. */
-  note(ownerUid: string, record: NotedDelivery): void;
-  listDeliveries(q: DeliveryQuery): Promise<DeliveryRecord[]>;
-  /**
-   * Drops up to `chunk` expired dedup rows and up to `chunk` records beyond the newest
-   * `keepRecords`; returns how many went. Small chunks keep each write short.
-   */
-  prune(nowMs: number, keepRecords: number, chunk: number): Promise<number>;
+/** Decides where what must run once runs (reconcilers, pruning). */
+export interface Elector {
+  isLeader(): boolean;
+  /** Calls `fn` whenever leadership changes (true: this process leads now). */
+  onChange(fn: (leader: boolean) => void): () => void;
   close(): Promise<void>;
 }
+
+/** One store: both planes and their single write path. */
+export interface Store {
+  readonly control: ControlPlaneStore;
+  readonly data: DataPlaneStore;
+  readonly elector: Elector;
+  /** Commits a unit of work atomically; resolves after the commit, once watchers have it. */
+  commit(unit: Unit): Promise<UnitResult>;
+  maintain(m: Maintenance): Promise<number>;
+  close(): Promise<void>;
+}
+
+export type { Status };

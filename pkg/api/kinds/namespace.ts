@@ -14,4 +14,5 @@ export const NamespaceKind: KindDef = {
     },
   },
   columns: [{ name: 'ENVIRONMENT', jsonPath: '.spec.environment' }],
+  admit: (ns, action) => (action === 'delete' ? [{ op: 'empty', namespace: ns.metadata.name }] : []),
 };

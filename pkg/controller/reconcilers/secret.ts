@@ -1,11 +1,11 @@
 import type { ObjectKey } from '../../api/types.js';
-import type { ResourceStore } from '../../store/types.js';
+import type { Objects } from '../../store/objects.js';
 import { ready } from '../conditions.js';
 import type { Reconciler } from '../manager.js';
 import { patchStatus } from '../status.js';
 
 /** A Secret is Ready when it holds at least one key; status.keys counts them (never their values). */
-export function secretReconciler(store: ResourceStore): Reconciler {
+export function secretReconciler(store: Objects): Reconciler {
   return {
     kind: 'Secret',
     async reconcile(key: ObjectKey) {

@@ -2,7 +2,7 @@ import { endpointPath, newEndpointId } from '../../api/endpoint.js';
 import { secretValues } from '../../api/kinds/secret.js';
 import type { TaskWebhookSpec } from '../../api/kinds/task-webhook.js';
 import type { ObjectKey, Status, StoredResource, WatchEvent } from '../../api/types.js';
-import type { ResourceStore } from '../../store/types.js';
+import type { Objects } from '../../store/objects.js';
 import { findCondition, ready } from '../conditions.js';
 import type { Reconciler, Watch } from '../manager.js';
 import { patchStatus } from '../status.js';
@@ -13,7 +13,7 @@ interface Problem {
 }
 
 /** What keeps a webhook from accepting deliveries, if anything. */
-async function findProblem(store: ResourceStore, w: StoredResource): Promise<Problem | undefined> {
+async function findProblem(store: Objects, w: StoredResource): Promise<Problem | undefined> {
   const spec = w.spec as TaskWebhookSpec;
   const ns = w.metadata.namespace;
   const task = await store.get('Task', ns, spec.task_ref);
@@ -68,7 +68,7 @@ function referencedBy(kind: string, pick: (s: TaskWebhookSpec) => string, filter
   };
 }
 
-export function taskWebhookReconciler(store: ResourceStore): Reconciler {
+export function taskWebhookReconciler(store: Objects): Reconciler {
   return {
     kind: 'TaskWebhook',
     // The delivery path writes only counters; other status-only changes need no reconcile either.

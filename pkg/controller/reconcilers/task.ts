@@ -1,5 +1,5 @@
 import type { Condition, ObjectKey, Spec, Status, StoredResource, WatchEvent } from '../../api/types.js';
-import type { ResourceStore } from '../../store/types.js';
+import type { Objects } from '../../store/objects.js';
 import { findCondition, ready } from '../conditions.js';
 import type { Reconciler } from '../manager.js';
 import { patchStatus } from '../status.js';
@@ -32,7 +32,7 @@ function upToDate(t: StoredResource): boolean {
   return t.status.observedGeneration === t.metadata.generation && c?.status === want.status && c.reason === want.reason;
 }
 
-export function taskReconciler(store: ResourceStore): Reconciler {
+export function taskReconciler(store: Objects): Reconciler {
   return {
     kind: 'Task',
     resync: false,

@@ -47,6 +47,33 @@ const migrations: string[] = [
      duplicate INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;`,
   // The receiver's key (Kind/namespace/name) beside its uid, so the writer can mirror counts into its status.
   `ALTER TABLE receiver_counts ADD COLUMN owner TEXT;`,
+  // The change log becomes the only history: tombstones and the revision index go, and
+  // claims and counters lose their TaskWebhook-specific shape. History from before the
+  // log cannot be rebuilt, so it starts at the current state (older watches get 410).
+  `CREATE TABLE changes (
+     revision INTEGER PRIMARY KEY, kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+     uid TEXT NOT NULL, type TEXT NOT NULL, origin TEXT NOT NULL, labels TEXT);
+   INSERT INTO changes (revision, kind, namespace, name, uid, type, origin)
+     SELECT rv, kind, namespace, name, uid, 'MODIFIED', 'api' FROM resources WHERE deleted_at IS NULL;
+   DELETE FROM labels WHERE create_rv IN (SELECT create_rv FROM resources WHERE deleted_at IS NOT NULL);
+   DELETE FROM resources WHERE deleted_at IS NOT NULL;
+   DROP INDEX resources_rv;
+   DROP INDEX resources_endpoint;
+   ALTER TABLE resources DROP COLUMN deleted_at;
+   CREATE UNIQUE INDEX resources_endpoint ON resources (endpoint_id) WHERE endpoint_id IS NOT NULL;
+   INSERT OR REPLACE INTO meta (key, value) SELECT 'compacted_revision', value FROM meta WHERE key = 'revision';
+   CREATE TABLE claims (
+     scope TEXT NOT NULL, key TEXT NOT NULL, expires_at INTEGER NOT NULL, result TEXT NOT NULL,
+     PRIMARY KEY (scope, key)) WITHOUT ROWID;
+   CREATE INDEX claims_expiry ON claims (expires_at);
+   INSERT INTO claims SELECT owner_uid, event_id, expires_at, task FROM dedup;
+   DROP TABLE dedup;
+   CREATE TABLE counters (
+     scope TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL, PRIMARY KEY (scope, name)) WITHOUT ROWID;
+   INSERT INTO counters SELECT owner_uid, 'accepted', accepted FROM receiver_counts;
+   INSERT INTO counters SELECT owner_uid, 'duplicate', duplicate FROM receiver_counts;
+   INSERT INTO counters SELECT owner_uid, 'rejected', rejected FROM receiver_counts;
+   DROP TABLE receiver_counts;`,
 ];
 
 export function openDatabase(dataDir: string): DB {
@@ -58,9 +85,9 @@ export function openDatabase(dataDir: string): DB {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
-  // Small: every commit of the delivery writer invalidates this connection's page cache anyway.
+  // Small: every commit of the writer invalidates this connection's page cache anyway.
   db.pragma('cache_size = -8192');
-  // Never on the event loop: the checkpointer thread copies, the delivery writer restarts the WAL.
+  // Never on the event loop: the checkpointer thread copies, the writer restarts the WAL.
   db.pragma('wal_autocheckpoint = 0');
   migrate(db);
   return db;

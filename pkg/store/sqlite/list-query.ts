@@ -1,12 +1,12 @@
 import { ApiError } from '../../api/errors.js';
 import type { Requirement } from '../../api/selector.js';
 import type { ListOptions } from '../types.js';
-import { RESOURCE_COLUMNS } from './statements.js';
+import { RESOURCE_COLUMNS } from './rows.js';
 
-/** SELECT for one page of a list: namespace, label selector, continue token, up to `maxRev`. */
-export function listQuery(kind: string, maxRev: number, opts: ListOptions): { sql: string; args: unknown[]; limit?: number } {
-  const where = ['r.kind = ?', 'r.deleted_at IS NULL', 'r.rv <= ?'];
-  const args: unknown[] = [kind, maxRev];
+/** SELECT for one page of a list: namespace, label selector, continue token. */
+export function listQuery(kind: string, opts: ListOptions): { sql: string; args: unknown[]; limit?: number } {
+  const where = ['r.kind = ?'];
+  const args: unknown[] = [kind];
   if (opts.namespace !== undefined) {
     where.push('r.namespace = ?');
     args.push(opts.namespace);

@@ -14,10 +14,10 @@ export interface ResourceRow {
   spec: string;
   status: string;
   endpoint_id: string | null;
-  deleted_at: number | null;
 }
 
-export { RESOURCE_COLUMNS } from './statements.js';
+export const RESOURCE_COLUMNS =
+  'kind, namespace, name, uid, rv, create_rv, generation, created, labels, annotations, spec, status, endpoint_id';
 
 export function rowToResource(r: ResourceRow): StoredResource {
   const metadata: StoredResource['metadata'] = {
@@ -36,25 +36,5 @@ export function rowToResource(r: ResourceRow): StoredResource {
     metadata,
     spec: JSON.parse(r.spec) as Record<string, unknown>,
     status: JSON.parse(r.status) as Status,
-  };
-}
-
-export function resourceToRow(o: StoredResource, createRv: number): ResourceRow {
-  const m = o.metadata;
-  return {
-    kind: o.kind,
-    namespace: m.namespace,
-    name: m.name,
-    uid: m.uid,
-    rv: Number(m.resourceVersion),
-    create_rv: createRv,
-    generation: m.generation,
-    created: m.creationTimestamp,
-    labels: m.labels && Object.keys(m.labels).length ? JSON.stringify(m.labels) : null,
-    annotations: m.annotations && Object.keys(m.annotations).length ? JSON.stringify(m.annotations) : null,
-    spec: JSON.stringify(o.spec),
-    status: JSON.stringify(o.status ?? {}),
-    endpoint_id: typeof o.status?.endpointID === 'string' && o.status.endpointID ? o.status.endpointID : null,
-    deleted_at: null,
   };
 }

@@ -1,0 +1,32 @@
+// Authenticators: an HMAC signature profile, a static header, a bearer key, a path token.
+// A receiver lists the ones a delivery must pass, so schemes combine without the handler
+// knowing any of them.
+import { anyTokenMatches, header } from './crypto.js';
+import type { ProfileOptions, SignatureProfile } from './profiles/types.js';
+import type { Authenticator } from './types.js';
+
+/** A signature profile checked against every candidate key (each key of a Secret). */
+export function signature(profile: SignatureProfile, keys: Buffer[], opts: ProfileOptions): Authenticator {
+  return { verify: (req, nowMs) => profile.verify(req, keys, opts, nowMs) };
+}
+
+/** The named header carries one of the keys verbatim (after an optional prefix such as "Bearer "). */
+export function staticHeader(name: string, keys: Buffer[], prefix = ''): Authenticator {
+  return {
+    verify(req) {
+      const value = header(req, name);
+      if (!value) return { ok: false, reason: `missing header ${name}` };
+      if (!value.startsWith(prefix)) return { ok: false, reason: `${name} does not start with "${prefix.trim()}"` };
+      return anyTokenMatches(keys, value.slice(prefix.length)) ? { ok: true } : { ok: false, reason: `${name} mismatch` };
+    },
+  };
+}
+
+/** `Authorization: Bearer <key>`. */
+export const bearer = (keys: Buffer[]): Authenticator => staticHeader('Authorization', keys, 'Bearer ');
+
+/** The endpoint path itself is the credential: reaching the receiver is enough. */
+export const pathToken = (): Authenticator => ({ verify: () => ({ ok: true }) });
+
+/** Never passes: the receiver cannot authenticate anything (e.g. its Secret is missing). */
+export const refuseAll = (reason: string): Authenticator => ({ verify: () => ({ ok: false, reason }) });

@@ -1,0 +1,72 @@
+// TaskWebhook: a verified, new event creates one run task from the webhook's template task.
+import { secretValues } from '../../api/kinds/secret.js';
+import type { TaskWebhookSpec } from '../../api/kinds/task-webhook.js';
+import type { StoredResource } from '../../api/types.js';
+import { signature } from '../auth.js';
+import { buildRunTask, runTaskTemplate, type RunTaskTemplate } from '../run-task.js';
+import { Rejection, type Fetch, type Receiver, type ReceiverKind, type VerifiedDelivery } from '../types.js';
+import { webhookProfile } from '../webhook-options.js';
+
+const ownerOf = (o: StoredResource): string => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
+
+function keyProblem(name: string, secret: StoredResource | undefined, keys: Buffer[]): string | undefined {
+  if (!secret) return `secret "${name}" not found`;
+  return keys.length ? undefined : `secret "${name}" has no keys`;
+}
+
+function templateProblem(name: string, template: StoredResource | undefined): string | undefined {
+  if (!template) return `template task "${name}" not found`;
+  return template.spec.mode === 'template' ? undefined : `task "${name}" is not a template`;
+}
+
+function payloadOf(spec: TaskWebhookSpec, body: Buffer): unknown {
+  const text = body.toString('utf8');
+  if (spec.payload.mode !== 'json') return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Rejection(400, 'BadRequest', 'invalid JSON payload', 'webhook task creation failed: payload.mode is json but the body is not valid JSON');
+  }
+}
+
+async function compile(w: StoredResource, fetch: Fetch): Promise<Receiver> {
+  const spec = w.spec as TaskWebhookSpec;
+  const ns = w.metadata.namespace;
+  const { profile, opts } = webhookProfile(spec);
+  const secret = await fetch('Secret', ns, spec.auth.secret_ref);
+  const keys = secret ? secretValues(secret).filter((k) => k.length > 0) : [];
+  const template = await fetch('Task', ns, spec.task_ref);
+  const tplProblem = templateProblem(spec.task_ref, template);
+  const runTask: RunTaskTemplate | undefined = tplProblem ? undefined : runTaskTemplate(w, template!);
+  return {
+    owner: ownerOf(w),
+    // Status (counters, errors) is not needed here and changes every second.
+    object: { ...w, status: {} },
+    maxBodyBytes: spec.max_body_bytes,
+    suspended: spec.suspend,
+    authenticators: [signature(profile, keys, opts)],
+    authProblem: keyProblem(spec.auth.secret_ref, secret, keys),
+    eventId: (req) => profile.eventId(req, opts),
+    eventIdSource: opts.eventIdHeader || 'the payload',
+    dedupeWindowMs: (spec.idempotency?.dedupe_window_seconds ?? profile.defaults.dedupeWindowSeconds) * 1000,
+    act(d: VerifiedDelivery) {
+      const payload = payloadOf(spec, d.req.body);
+      if (!runTask) throw new Rejection(400, 'BadRequest', 'webhook task creation failed', `webhook task creation failed: ${tplProblem}`);
+      const eventType = profile.eventType(d.req, opts);
+      const task = buildRunTask(runTask, { eventId: d.eventId, eventType, profile: profile.name, payload, receivedAt: d.receivedAt });
+      // A replay accepted again after its window gets the next free name: `<name>-2`, ...
+      return { ops: [{ op: 'create', object: task, uniqueName: true }] };
+    },
+    answer: (o) => ({
+      accepted: true,
+      duplicate: o.duplicate,
+      event_id: o.eventId,
+      task: o.result,
+      message: o.duplicate ? 'duplicate delivery: task already created' : 'task created',
+    }),
+    lastDelivery: (o) => (o.duplicate ? {} : { lastTriggeredTask: o.result }),
+    refs: [{ kind: 'Secret', name: spec.auth.secret_ref }, { kind: 'Task', name: spec.task_ref }],
+  };
+}
+
+export const taskWebhookReceiver: ReceiverKind = { kind: 'TaskWebhook', compile };

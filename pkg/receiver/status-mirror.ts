@@ -1,0 +1,108 @@
+// Receiver status mirrors the counters committed with the deliveries (acceptedCount,
+// duplicateCount, rejectedCount) and the last delivery (lastDeliveryTime, lastEventID,
+// lastError, and what the kind adds), less than a second behind: a busy receiver's
+// deliveries share one status write instead of one each.
+import type { ObjectKey, Status } from '../api/types.js';
+import type { Objects } from '../store/objects.js';
+import type { DataPlaneStore, DeliveryRecord, Op } from '../store/types.js';
+import { receiverKinds } from './kinds/index.js';
+
+/** Which status field shows which counter. */
+export const COUNTER_FIELDS = { accepted: 'acceptedCount', duplicate: 'duplicateCount', rejected: 'rejectedCount' } as const;
+export type Counted = keyof typeof COUNTER_FIELDS;
+
+/** A status change waits this long, so that a busy receiver's deliveries share one rewrite. */
+const COALESCE_MS = 600;
+/** Rewrites per unit: thousands of receivers due at once spread over the next flushes. */
+const MAX_REWRITES = 256;
+
+interface Pending {
+  key: ObjectKey;
+  last: Status;
+  /** When its oldest unwritten change was committed. */
+  since: number;
+}
+
+const keyOfOwner = (owner: string): ObjectKey => {
+  const [kind, namespace, name] = owner.split('/');
+  return { kind: kind!, namespace: namespace!, name: name! };
+};
+
+export class StatusMirror {
+  /** Receivers whose status lags what was committed, by uid, oldest change first. */
+  private readonly pending = new Map<string, Pending>();
+  private flushing = false;
+
+  constructor(
+    private readonly objects: Objects,
+    private readonly data: DataPlaneStore,
+  ) {}
+
+  /** A delivery of receiver `uid` was committed; `last` are the status fields it moves. */
+  saw(uid: string, owner: string, last: Status): void {
+    const p = this.pending.get(uid);
+    if (p) Object.assign(p.last, last);
+    else this.pending.set(uid, { key: keyOfOwner(owner), last: { ...last }, since: Date.now() });
+  }
+
+  get lagging(): boolean {
+    return this.pending.size > 0;
+  }
+
+  /** Writes the statuses that are due (all of them with `all`, on shutdown). */
+  async flush(all = false): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      do {
+        const due = this.takeDue(all);
+        if (!due.length) return;
+        const counters = await this.data.counters(due.map(([uid]) => uid));
+        const ops: Op[] = due.map(([uid, p]) => ({ op: 'status', key: p.key, uid, merge: true, status: { ...p.last, ...countsOf(counters.get(uid)) } }));
+        await this.objects.store.commit({ origin: 'delivery', ops });
+      } while (all && this.pending.size);
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private takeDue(all: boolean): Array<[string, Pending]> {
+    const cutoff = Date.now() - COALESCE_MS;
+    const due: Array<[string, Pending]> = [];
+    for (const [uid, p] of this.pending) {
+      if (due.length >= MAX_REWRITES || (!all && p.since > cutoff)) break;
+      due.push([uid, p]);
+    }
+    for (const [uid] of due) this.pending.delete(uid);
+    return due;
+  }
+
+  /** After a restart: every receiver whose status shows other counts than were committed is due. */
+  async catchUp(): Promise<void> {
+    for (const kind of receiverKinds.keys()) {
+      let cont: string | undefined;
+      do {
+        const page = await this.objects.list(kind, { limit: 500, continue: cont });
+        const counters = await this.data.counters(page.items.map((o) => o.metadata.uid));
+        for (const o of page.items) {
+          const want = countsOf(counters.get(o.metadata.uid));
+          const shown = Object.entries(want).some(([f, v]) => o.status[f] !== v);
+          if (counters.has(o.metadata.uid) && shown) this.pending.set(o.metadata.uid, { key: keyOfOwner(`${o.kind}/${o.metadata.namespace}/${o.metadata.name}`), last: {}, since: 0 });
+        }
+        cont = page.continue;
+      } while (cont);
+    }
+  }
+}
+
+/** The status fields a noted delivery (a refusal, a duplicate answered from memory) moves. */
+export function lastOfNote(outcome: Counted, r: DeliveryRecord): Status {
+  if (outcome === 'rejected') return { lastDeliveryTime: r.ts, lastError: r.reason };
+  return { lastDeliveryTime: r.ts, lastEventID: r.eventId };
+}
+
+function countsOf(c: Record<string, number> | undefined): Status {
+  const out: Status = {};
+  for (const [counter, field] of Object.entries(COUNTER_FIELDS)) out[field] = c?.[counter] ?? 0;
+  return out;
+}

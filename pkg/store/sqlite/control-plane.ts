@@ -1,0 +1,221 @@
+import { ApiError } from '../../api/errors.js';
+import { API_VERSION, type ObjectKey, type StoredResource, type WatchEvent, type WatchEventType, type WriteOrigin } from '../../api/types.js';
+import type { ControlPlaneStore, ListOptions, ListResult, ObjectEvent, WatchFilter } from '../types.js';
+import type { DB } from './db.js';
+import { encodeContinue, listQuery } from './list-query.js';
+import { RESOURCE_COLUMNS, rowToResource, type ResourceRow } from './rows.js';
+
+interface Subscriber {
+  filter: WatchFilter;
+  onEvent: (e: WatchEvent) => void;
+  /** The newest revision this subscriber has been given (or told it has, by a list). */
+  cursor: number;
+  live: boolean;
+}
+
+interface ChangeRow {
+  revision: number;
+  kind: string;
+  namespace: string;
+  name: string;
+  uid: string;
+  type: WatchEventType;
+  origin: WriteOrigin;
+  labels: string | null;
+}
+
+/** Change-log rows read per page of a replay: bounded memory, and the event loop breathes between pages. */
+const REPLAY_PAGE = 1000;
+
+const matches = (f: WatchFilter, k: ObjectKey): boolean =>
+  (!f.kind || f.kind === k.kind) && (f.namespace === undefined || f.namespace === k.namespace);
+
+function deliver(s: Subscriber, e: WatchEvent): void {
+  s.cursor = e.revision;
+  try {
+    s.onEvent(e);
+  } catch {
+    // A failing subscriber must not break the writer or other subscribers.
+  }
+}
+
+/** What a replayed deletion shows: the object's identity and labels (its data is gone). */
+function deletedObject(c: ChangeRow): StoredResource {
+  const metadata: StoredResource['metadata'] = {
+    name: c.name, namespace: c.namespace, uid: c.uid, resourceVersion: String(c.revision), generation: 0, creationTimestamp: '',
+  };
+  if (c.labels) metadata.labels = JSON.parse(c.labels) as Record<string, string>;
+  return { apiVersion: API_VERSION, kind: c.kind, metadata, spec: {}, status: {} };
+}
+
+const event = (type: WatchEventType, c: ChangeRow, object: StoredResource): WatchEvent => ({
+  type, key: { kind: c.kind, namespace: c.namespace, name: c.name }, object, origin: c.origin, revision: c.revision,
+});
+
+const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** Reads on the main thread's connection (WAL: never blocked by the writer), watches from the change log. */
+export class SqliteControlPlane implements ControlPlaneStore {
+  private published: number;
+  private readonly subs = new Set<Subscriber>();
+  private readonly q;
+
+  constructor(private readonly db: DB) {
+    this.q = {
+      get: db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE kind = ? AND namespace = ? AND name = ?`),
+      byEndpoint: db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE endpoint_id = ?`),
+      meta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
+      changes: db.prepare(`SELECT revision, kind, namespace, name, uid, type, origin, labels FROM changes
+        WHERE revision > ? AND revision <= ? ORDER BY revision LIMIT ${REPLAY_PAGE}`),
+    };
+    this.published = this.storedRevision();
+  }
+
+  private storedRevision(): number {
+    return Number(this.q.meta.get('revision') ?? 0);
+  }
+
+  revision(): string {
+    return String(this.published);
+  }
+
+  /**
+   * What the writer committed, up to `rev`, in revision order. Revisions a writer committed
+   * without reporting (it died between its commit and its answer) are replayed from the log first.
+   */
+  publish(rev: number, changes: WatchEvent[]): void {
+    const first = changes[0]?.revision ?? rev + 1;
+    if (first > this.published + 1) this.catchUp(Math.min(first - 1, rev));
+    for (const e of changes) {
+      for (const s of this.subs) if (s.live && e.revision > s.cursor && matches(s.filter, e.key)) deliver(s, e);
+    }
+    this.published = Math.max(this.published, rev);
+  }
+
+  private catchUp(to: number): void {
+    const live = [...this.subs].filter((s) => s.live);
+    let from = this.published;
+    for (;;) {
+      const page = this.q.changes.all(from, to) as ChangeRow[];
+      for (const s of live) this.replayPage(s, page, from);
+      if (page.length < REPLAY_PAGE) break;
+      from = page[page.length - 1]!.revision;
+    }
+    this.published = to;
+  }
+
+  private row(kind: string, namespace: string, name: string): ResourceRow | undefined {
+    return this.q.get.get(kind, namespace, name) as ResourceRow | undefined;
+  }
+
+  async get(key: ObjectKey): Promise<StoredResource | undefined> {
+    const r = this.row(key.kind, key.namespace, key.name);
+    return r ? rowToResource(r) : undefined;
+  }
+
+  async findByEndpointId(endpointId: string): Promise<StoredResource | undefined> {
+    const r = this.q.byEndpoint.get(endpointId) as ResourceRow | undefined;
+    return r ? rowToResource(r) : undefined;
+  }
+
+  /** One read transaction: the page and the revision it was read at agree. */
+  async list(kind: string, opts: ListOptions = {}): Promise<ListResult> {
+    const { sql, args, limit } = listQuery(kind, opts);
+    const read = this.db.transaction(() => ({ rev: this.storedRevision(), rows: this.db.prepare(sql).all(...args) as ResourceRow[] }));
+    const { rev, rows } = read.deferred();
+    const more = limit !== undefined && rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    const last = page[page.length - 1];
+    return {
+      items: page.map(rowToResource),
+      resourceVersion: String(Math.max(rev, this.published)),
+      continue: more && last ? encodeContinue(last.namespace, last.name) : undefined,
+    };
+  }
+
+  async watch(filter: WatchFilter, since: string | undefined, onEvent: (e: WatchEvent) => void): Promise<() => void> {
+    const sub: Subscriber = { filter, onEvent, cursor: this.published, live: false };
+    const unsubscribe = (): void => void this.subs.delete(sub);
+    if (since === undefined || since === '' || since === '0') {
+      sub.live = true;
+      this.subs.add(sub);
+      return unsubscribe;
+    }
+    const from = Number(since);
+    if (!Number.isInteger(from) || from < 0) throw new ApiError('BadRequest', `invalid resourceVersion "${since}"`);
+    const compacted = Number(this.q.meta.get('compacted_revision') ?? 0);
+    if (from < compacted) {
+      throw new ApiError('Gone', `too old resource version: ${from} (${compacted}); list again and watch from the list's resourceVersion`);
+    }
+    sub.cursor = from;
+    this.subs.add(sub);
+    // Pages until caught up with what is published; the last step and going live happen in
+    // one synchronous stretch, so no change can fall between them.
+    for (;;) {
+      const page = this.q.changes.all(sub.cursor, this.published) as ChangeRow[];
+      this.replayPage(sub, page, from);
+      if (page.length < REPLAY_PAGE) break;
+      sub.cursor = page[page.length - 1]!.revision;
+      await immediate();
+      if (!this.subs.has(sub)) return unsubscribe;
+    }
+    sub.cursor = Math.max(sub.cursor, this.published);
+    sub.live = true;
+    return unsubscribe;
+  }
+
+  /**
+   * Each change is shown with the object as it is now, if this change is its newest; an
+   * older one is skipped (its newer change comes later in the log). An object created
+   * after `since` is new to the watcher: ADDED.
+   */
+  private replayPage(s: Subscriber, page: ChangeRow[], since: number): void {
+    for (const c of page) {
+      if (c.revision <= s.cursor && s.live) continue;
+      if (!matches(s.filter, c)) continue;
+      if (c.type === 'DELETED') {
+        deliver(s, event('DELETED', c, deletedObject(c)));
+        continue;
+      }
+      const r = this.row(c.kind, c.namespace, c.name);
+      if (!r || r.uid !== c.uid || r.rv !== c.revision) continue;
+      deliver(s, event(r.create_rv > since ? 'ADDED' : 'MODIFIED', c, rowToResource(r)));
+    }
+  }
+
+  async listEvents(key: Partial<ObjectKey>, limit = 50): Promise<ObjectEvent[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    for (const f of ['kind', 'namespace', 'name'] as const) {
+      if (key[f] !== undefined) (where.push(`${f} = ?`), args.push(key[f]));
+    }
+    const rows = this.db
+      .prepare(`SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`)
+      .all(...args, limit) as EventRow[];
+    return rows.map((r) => ({
+      involvedObject: { kind: r.kind, namespace: r.namespace, name: r.name },
+      type: r.type,
+      reason: r.reason,
+      message: r.message,
+      count: r.count,
+      firstTimestamp: r.first_ts,
+      lastTimestamp: r.last_ts,
+    }));
+  }
+
+  close(): void {
+    this.subs.clear();
+  }
+}
+
+interface EventRow {
+  kind: string;
+  namespace: string;
+  name: string;
+  type: ObjectEvent['type'];
+  reason: string;
+  message: string;
+  count: number;
+  first_ts: string;
+  last_ts: string;
+}

@@ -1,0 +1,47 @@
+import { join } from 'node:path';
+import { singleProcessElector } from '../elector.js';
+import type { Elector, Maintenance, Store, Unit, UnitResult } from '../types.js';
+import { SqliteControlPlane } from './control-plane.js';
+import { SqliteDataPlane } from './data-plane.js';
+import { openDatabase, startCheckpointer } from './db.js';
+import { Writer } from './writer.js';
+
+export interface SqliteOptions {
+  dataDir: string;
+  /** Kinds whose objects live in namespaces (for "namespace is empty" checks). */
+  namespacedKinds: string[];
+}
+
+/** The embedded store: one SQLite file in WAL mode, one writer thread, reads on the main thread. */
+export class SqliteStore implements Store {
+  readonly control: SqliteControlPlane;
+  readonly data: SqliteDataPlane;
+  readonly elector: Elector = singleProcessElector();
+  private readonly writer: Writer;
+  private readonly stopCheckpointer: () => Promise<void>;
+  private readonly db;
+
+  constructor(opts: SqliteOptions) {
+    this.db = openDatabase(opts.dataDir);
+    this.control = new SqliteControlPlane(this.db);
+    this.data = new SqliteDataPlane(this.db);
+    this.writer = new Writer(join(opts.dataDir, 'orloj.db'), { namespacedKinds: opts.namespacedKinds }, (rev, changes) => this.control.publish(rev, changes));
+    this.stopCheckpointer = startCheckpointer(opts.dataDir);
+  }
+
+  commit(unit: Unit): Promise<UnitResult> {
+    return this.writer.commit(unit);
+  }
+
+  maintain(m: Maintenance): Promise<number> {
+    return this.writer.maintain(m);
+  }
+
+  async close(): Promise<void> {
+    await this.writer.close();
+    await this.stopCheckpointer();
+    await this.elector.close();
+    this.control.close();
+    this.db.close();
+  }
+}

@@ -1,0 +1,277 @@
+// The main thread's side of the writer thread: units go out in requests of what one turn
+// of the event loop brought (or sooner, EARLY_BATCH at a time), without waiting for earlier
+// ones to commit; the writer folds everything queued into its next transaction.
+import { Worker } from 'node:worker_threads';
+import { ApiError, type StatusReason } from '../../api/errors.js';
+import type { ObjectKey, StoredResource, WatchEvent, WatchEventType, WriteOrigin } from '../../api/types.js';
+import type { DeliveryRecord, Maintenance, Op, Unit, UnitResult, WriteResult } from '../types.js';
+import { rowToResource, type ResourceRow } from './rows.js';
+import type { WireCommit, WireKey, WireOp, WireOpResult, WireRecord, WireRequest, WireRow, WireUnit, WireUnitResult } from './wire.js';
+
+/** Objects shared by many writes (a run task's initial status) are serialized once. */
+const serialized = new WeakMap<object, string>();
+function json(o: object): string {
+  let s = serialized.get(o);
+  if (s === undefined) {
+    s = JSON.stringify(o);
+    if (Object.isFrozen(o)) serialized.set(o, s);
+  }
+  return s;
+}
+
+const nonEmpty = (o: Record<string, string> | undefined): string | null => (o && Object.keys(o).length ? JSON.stringify(o) : null);
+
+export function toWireRow(o: StoredResource): WireRow {
+  const m = o.metadata;
+  const id = o.status?.endpointID;
+  return {
+    kind: o.kind,
+    namespace: m.namespace,
+    name: m.name,
+    uid: m.uid,
+    generation: m.generation,
+    created: m.creationTimestamp,
+    labels: nonEmpty(m.labels),
+    annotations: nonEmpty(m.annotations),
+    spec: JSON.stringify(o.spec),
+    status: json(o.status ?? {}),
+    endpoint: typeof id === 'string' && id ? id : null,
+    labelPairs: m.labels ? Object.entries(m.labels).flat() : [],
+  };
+}
+
+const wireKey = (k: ObjectKey): WireKey => ({ kind: k.kind, namespace: k.namespace, name: k.name });
+
+function toWireRecord(r: DeliveryRecord): WireRecord {
+  return {
+    ts: r.ts, owner: r.owner, namespace: r.owner.split('/')[1] ?? '', eventId: r.eventId ?? null, outcome: r.outcome,
+    reason: r.reason ?? null, httpStatus: r.httpStatus ?? null, durationMs: r.durationMs ?? null, task: r.task ?? null,
+  };
+}
+
+/** Namespaced kinds, for the namespace-is-empty check (set by the store from the kind registry). */
+export interface WireContext {
+  namespacedKinds: string[];
+}
+
+function toWireOp(op: Op, ctx: WireContext): WireOp {
+  switch (op.op) {
+    case 'create': return { o: 'create', row: toWireRow(op.object), unique: !!op.uniqueName };
+    case 'update': return { o: 'update', row: toWireRow(op.object), expect: Number(op.expect) };
+    case 'status':
+      return { o: 'status', key: wireKey(op.key), status: JSON.stringify(op.status), merge: !!op.merge, expect: Number(op.expect ?? 0), uid: op.uid ?? null };
+    case 'delete': return { o: 'delete', key: wireKey(op.key), expect: Number(op.expect ?? 0) };
+    case 'exists': return { o: 'exists', key: wireKey(op.key) };
+    case 'empty': return { o: 'empty', namespace: op.namespace, kinds: ctx.namespacedKinds };
+    case 'claim': return { o: 'claim', scope: op.scope, key: op.key, expiresAt: op.expiresAt, nowMs: op.nowMs, result: op.result ?? null };
+    case 'count': return { o: 'count', scope: op.scope, names: Object.keys(op.deltas), deltas: Object.values(op.deltas) };
+    case 'record': return { o: 'record', r: toWireRecord(op.record) };
+    case 'event': return { o: 'event', key: wireKey(op.key), type: op.type, reason: op.reason, message: op.message };
+  }
+}
+
+/**
+ * A committed change: what the unit's caller gets back and what watchers see. The object
+ * is built on first read, so the many watchers that skip delivery writes by origin cost nothing.
+ */
+class Change implements WatchEvent, WriteResult {
+  readonly key: ObjectKey;
+  private built?: StoredResource;
+  constructor(
+    readonly type: WatchEventType,
+    readonly origin: WriteOrigin,
+    readonly revision: number,
+    private readonly source: StoredResource | ResourceRow,
+    readonly name: string,
+  ) {
+    const k = 'metadata' in source ? { kind: source.kind, namespace: source.metadata.namespace } : { kind: source.kind, namespace: source.namespace };
+    this.key = { ...k, name };
+  }
+  get resourceVersion(): string {
+    return String(this.revision);
+  }
+  get object(): StoredResource {
+    if (!this.built) {
+      const s = this.source;
+      const o = 'metadata' in s ? s : rowToResource(s);
+      this.built = { ...o, metadata: { ...o.metadata, name: this.name, resourceVersion: String(this.revision) } };
+    }
+    return this.built;
+  }
+}
+
+function changeOf(op: Op, r: WireOpResult, origin: WriteOrigin): Change | undefined {
+  if (!r) return undefined;
+  switch (op.op) {
+    case 'create': return new Change('ADDED', origin, r.rv, op.object, r.name ?? op.object.metadata.name);
+    case 'update': return new Change('MODIFIED', origin, r.rv, op.object, op.object.metadata.name);
+    case 'status': return new Change('MODIFIED', origin, r.rv, r.row!, op.key.name);
+    case 'delete': return new Change('DELETED', origin, r.rv, r.row!, op.key.name);
+    default: return undefined;
+  }
+}
+
+interface Waiting {
+  unit: Unit;
+  resolve(r: UnitResult): void;
+  reject(e: Error): void;
+}
+
+interface Sent {
+  waiting: Waiting[];
+  maintained?(n: number): void;
+}
+
+/** Publishes committed changes to watchers, in revision order, before any caller is answered. */
+export type Publish = (rev: number, changes: WatchEvent[]) => void;
+
+/** Units that go to the writer without waiting for the end of the event-loop turn. */
+const EARLY_BATCH = 16;
+
+export class Writer {
+  private worker?: Worker;
+  private nextId = 1;
+  private waiting: Waiting[] = [];
+  private maintenance?: { m: Maintenance; done(n: number): void };
+  private readonly inFlight = new Map<number, Sent>();
+  private idle: Array<() => void> = [];
+  private scheduled = false;
+  private closed = false;
+
+  constructor(
+    private readonly path: string,
+    private readonly ctx: WireContext,
+    private readonly publish: Publish,
+  ) {}
+
+  commit(unit: Unit): Promise<UnitResult> {
+    if (this.closed) return Promise.reject(new ApiError('ServiceUnavailable', 'the store is closed'));
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ unit, resolve, reject });
+      // A batch goes at the end of this turn, or as soon as it is big enough to be worth a
+      // transaction: the writer starts on it while the rest of the turn is still being read.
+      if (this.waiting.length >= EARLY_BATCH) this.send();
+      else this.schedule();
+    });
+  }
+
+  maintain(m: Maintenance): Promise<number> {
+    return new Promise((done) => {
+      this.maintenance?.done(0);
+      this.maintenance = { m, done };
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.send();
+    });
+  }
+
+  private send(): void {
+    if (!this.waiting.length && !this.maintenance) return;
+    const waiting = this.waiting;
+    const maint = this.maintenance;
+    this.waiting = [];
+    this.maintenance = undefined;
+    const units: WireUnit[] = [];
+    const kept: Waiting[] = [];
+    for (const w of waiting) {
+      try {
+        units.push({ origin: w.unit.origin, ops: w.unit.ops.map((op) => toWireOp(op, this.ctx)) });
+        kept.push(w);
+      } catch (e) {
+        w.reject(e as Error); // e.g. a value JSON cannot hold
+      }
+    }
+    const id = this.nextId++;
+    const m = maint?.m;
+    const req: WireRequest = {
+      id,
+      units,
+      maintenance: m && { compactTo: m.compactTo ?? 0, claimsBefore: m.claimsBefore ?? 0, keepRecords: m.keepRecords ?? 0, chunk: m.chunk },
+    };
+    this.inFlight.set(id, { waiting: kept, maintained: maint?.done });
+    (this.worker ??= this.start()).postMessage(req);
+  }
+
+  private start(): Worker {
+    // A small young generation: its live set is one batch, and the default would hold ~30 MB more.
+    const w = new Worker(new URL('./writer-worker.js', import.meta.url), {
+      workerData: { path: this.path },
+      resourceLimits: { maxYoungGenerationSizeMb: 8 },
+    });
+    w.on('message', (c: WireCommit) => this.committed(c));
+    // Pending requests die with the thread: never acknowledged, so nothing is lost that was promised.
+    const failAll = (why: string): void => {
+      if (this.worker === w) this.worker = undefined;
+      for (const id of [...this.inFlight.keys()]) this.settle(id, new ApiError('ServiceUnavailable', why));
+      this.wake();
+    };
+    w.on('error', (e) => failAll(`store writer failed: ${e.message}`));
+    w.on('exit', (code) => failAll(`store writer exited with ${code}`));
+    return w;
+  }
+
+  private committed(c: WireCommit): void {
+    if ('error' in c) {
+      for (const id of c.ids) this.settle(id, new ApiError('ServiceUnavailable', `the store could not commit: ${c.error}`));
+      this.wake();
+      return;
+    }
+    const answers: Array<() => void> = [];
+    const changes: WatchEvent[] = [];
+    for (const reply of c.replies) {
+      const sent = this.inFlight.get(reply.id)!;
+      this.inFlight.delete(reply.id);
+      reply.results.forEach((res, i) => answers.push(this.answer(sent.waiting[i]!, res, changes)));
+      if (sent.maintained) answers.push(() => sent.maintained!(reply.maintained));
+    }
+    // Published first: a caller who reads right after its answer finds what it was promised.
+    this.publish(c.rev, changes);
+    for (const a of answers) a();
+    this.wake();
+  }
+
+  private answer(w: Waiting, res: WireUnitResult, changes: WatchEvent[]): () => void {
+    if (!res.ok) {
+      if ('held' in res) return () => w.resolve({ held: true, result: res.held.result, expiresAt: res.held.expiresAt });
+      const e = res.error;
+      return () => w.reject(new ApiError(e.reason as StatusReason, e.message, e.details));
+    }
+    const writes = w.unit.ops.map((op, i) => changeOf(op, res.ops[i] ?? null, w.unit.origin));
+    for (const ch of writes) if (ch) changes.push(ch);
+    return () => w.resolve({ held: false, writes });
+  }
+
+  private settle(id: number, err: Error): void {
+    const s = this.inFlight.get(id);
+    if (!s) return;
+    this.inFlight.delete(id);
+    for (const w of s.waiting) w.reject(err);
+    s.maintained?.(0);
+  }
+
+  private wake(): void {
+    if (this.inFlight.size) return;
+    const idle = this.idle;
+    this.idle = [];
+    for (const r of idle) r();
+  }
+
+  /** Commits what is queued, then stops the thread. */
+  async close(): Promise<void> {
+    this.send();
+    await new Promise<void>((r) => (this.inFlight.size ? this.idle.push(r) : r()));
+    this.closed = true;
+    const w = this.worker;
+    if (!w) return;
+    const exited = new Promise((r) => w.once('exit', r));
+    w.postMessage('stop');
+    await exited;
+  }
+}
