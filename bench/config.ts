@@ -1,4 +1,5 @@
-// Benchmark knobs: defaults give a ~3-4 minute run on 2 cores; BENCH_QUICK=1 is a smoke run.
+// Benchmark knobs (BENCH_* variables): defaults give a ~3-4 minute run on 2 cores; BENCH_QUICK=1 is
+// a smoke run and BENCH_ONLY picks scenarios.
 
 const quick = process.env.BENCH_QUICK === '1';
 
@@ -9,6 +10,10 @@ function envInt(name: string, def: number, min = 1): number {
   if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${v}"`);
   return n;
 }
+
+/** Scenario ids in run order; (d) covers every BENCH_WEBHOOKS count. */
+export const SCENARIOS = ['baseline', 'peer', 'a', 'b', 'c', 'd'] as const;
+export type ScenarioId = (typeof SCENARIOS)[number];
 
 /** Cores used by other processes during a measured run above which its figures count as contaminated. */
 export const OTHER_LOAD_LIMIT = 0.15;
@@ -30,12 +35,35 @@ export interface BenchConfig {
   retries: number;
   /** Force the autocannon generator even when wrk is installed (BENCH_GENERATOR=autocannon). */
   generator: 'wrk' | 'autocannon';
+  /**
+   * Scenarios to run (BENCH_ONLY=baseline,peer,a; default all), in SCENARIOS order. (c) runs at
+   * half of (a)'s throughput, so selecting (c) without (a) adds (a) unless BENCH_RATE is set.
+   */
+  only: ScenarioId[];
+  /** Fixed request rate for (c) instead of half of (a)'s (BENCH_RATE, req/s). */
+  rate?: number;
+}
+
+const isScenario = (s: string): s is ScenarioId => (SCENARIOS as readonly string[]).includes(s);
+
+function selectScenarios(rate: number | undefined): ScenarioId[] {
+  const v = process.env.BENCH_ONLY;
+  if (v === undefined || v.trim() === '') return [...SCENARIOS];
+  const picked = new Set<ScenarioId>();
+  for (const s of v.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean)) {
+    if (!isScenario(s)) throw new Error(`BENCH_ONLY: unknown scenario "${s}" (one of ${SCENARIOS.join(', ')})`);
+    picked.add(s);
+  }
+  // (a) is then run (and reported) only to measure the rate (c) needs.
+  if (picked.has('c') && rate === undefined) picked.add('a');
+  return SCENARIOS.filter((s) => picked.has(s));
 }
 
 export function loadConfig(): BenchConfig {
   const duration = envInt('BENCH_DURATION', quick ? 3 : 10);
   // Pre-signed requests carry one timestamp valid ±300 s: keep each run far below that.
   if (duration > 120) throw new Error('BENCH_DURATION must be ≤ 120 s (signatures are valid for 300 s)');
+  const rate = process.env.BENCH_RATE ? envInt('BENCH_RATE', 1) : undefined;
   return {
     quick,
     duration,
@@ -47,5 +75,7 @@ export function loadConfig(): BenchConfig {
     createConcurrency: envInt('BENCH_CREATE_CONCURRENCY', 16),
     retries: envInt('BENCH_RETRIES', quick ? 0 : 2, 0),
     generator: process.env.BENCH_GENERATOR === 'autocannon' ? 'autocannon' : 'wrk',
+    only: selectScenarios(rate),
+    rate,
   };
 }

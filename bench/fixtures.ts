@@ -1,5 +1,5 @@
 // Store setup and the correctness check for the scenarios: webhooks, pre-sent events and a
-// read-only count of run tasks straight from orlojd's SQLite file.
+// read-only count of run tasks (orlojd) or stored deliveries (the peer) straight from the SQLite file.
 import { join } from 'node:path';
 import { getProfile, resolveOptions } from '../pkg/receiver/profiles/index.js';
 import { secret, taskWebhook, templateTask } from '../test/helpers/fixtures.js';
@@ -75,15 +75,14 @@ export async function presend(o: OrlojdTarget, path: string, ids: string[]): Pro
   return created;
 }
 
-export interface TaskCount {
-  /** Run task rows whose event id starts with the prefix (tombstones included: they were created). */
-  tasks: number;
+export interface EventCount {
+  /** Rows whose event id starts with the prefix (for orlojd: run tasks, tombstones included, as they were created). */
+  rows: number;
   distinctEvents: number;
-  /** How many of `probe` ids have a run task. */
+  /** How many of `probe` ids have a row. */
   probed: number;
 }
 
-/** Counts run tasks per event id in orlojd's database (query_only: this never writes). */
 /** The better-sqlite3-style API both SQLite drivers orlojd has used share. */
 interface SqliteDb {
   pragma(s: string): unknown;
@@ -103,19 +102,31 @@ async function sqlite(): Promise<SqliteCtor> {
   return driver;
 }
 
-export async function countTasks(dataDir: string, prefix: string, probe: string[] = []): Promise<TaskCount> {
+/** Counts rows per event id; `select` yields the ids as column e, filtered by `e LIKE ? || '%'` (query_only: this never writes). */
+async function countEvents(file: string, select: string, prefix: string, probe: string[]): Promise<EventCount> {
   const Database = await sqlite();
-  const db = new Database(join(dataDir, 'orloj.db'));
+  const db = new Database(file);
   try {
     db.pragma('query_only = ON');
     db.pragma('busy_timeout = 5000');
-    // One scan; json_extract is not indexed, so probing id by id would rescan the table.
-    const rows = db
-      .prepare(`SELECT json_extract(spec, '$.input.webhook_event_id') AS e FROM resources WHERE kind = 'Task' AND e LIKE ? || '%'`)
-      .all(prefix) as Array<{ e: string }>;
+    // One scan, then probe in memory: orlojd's event id (json_extract) is not indexed.
+    const rows = db.prepare(select).all(prefix) as Array<{ e: string }>;
     const seen = new Set(rows.map((r) => r.e));
-    return { tasks: rows.length, distinctEvents: seen.size, probed: probe.filter((id) => seen.has(id)).length };
+    return { rows: rows.length, distinctEvents: seen.size, probed: probe.filter((id) => seen.has(id)).length };
   } finally {
     db.close();
   }
 }
+
+/** Run tasks in orlojd's database, per webhook event id. */
+export const countTasks = (dataDir: string, prefix: string, probe: string[] = []): Promise<EventCount> =>
+  countEvents(
+    join(dataDir, 'orloj.db'),
+    `SELECT json_extract(spec, '$.input.webhook_event_id') AS e FROM resources WHERE kind = 'Task' AND e LIKE ? || '%'`,
+    prefix,
+    probe,
+  );
+
+/** Stored deliveries in the peer's database (bench/peer-server.ts). */
+export const countDeliveries = (dataDir: string, prefix: string, probe: string[] = []): Promise<EventCount> =>
+  countEvents(join(dataDir, 'peer.db'), `SELECT event_id AS e FROM deliveries WHERE e LIKE ? || '%'`, prefix, probe);

@@ -35,6 +35,11 @@ export interface LoadResult {
   unanswered: string[];
   /** CPU seconds the generator used per second of run (1.0 = one core busy). */
   generatorCores: number;
+  /**
+   * Requests sent inside the same run but left out of the figures above (the open-loop
+   * generator's own warm-up): the server's CPU over the run was spent on them too.
+   */
+  warmupRequests?: number;
 }
 
 export const pct = (sorted: Float64Array, p: number): number =>

@@ -152,6 +152,7 @@ async function report(): Promise<void> {
     duplicates,
     unanswered: [...pending],
     generatorCores: (used.user + used.system) / 1e6 / elapsed,
+    warmupRequests: warm,
     sendLagP99Ms: pct(sendLag.slice(0, lagged).sort(), 99),
     targetRate: spec.rate,
   };

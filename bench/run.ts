@@ -4,13 +4,55 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from './config.js';
+import { loadConfig, SCENARIOS, type BenchConfig, type ScenarioId } from './config.js';
 import { pickGenerator } from './generator.js';
 import { goals, markdown } from './report.js';
-import { baseline, latency, manyWebhooks, replays, uniqueEvents, type Ctx, type Row } from './scenarios.js';
+import { baseline, latency, manyWebhooks, peer, replays, uniqueEvents, type Ctx, type Row } from './scenarios.js';
 
 // dist/bench/run.js → <repo>/bench/results (the source tree, so results can be committed).
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
+
+type Step = (label: string, fn: () => Promise<Row>) => Promise<Row>;
+
+/** (c)'s open-loop rate: BENCH_RATE, else half of (a), which loadConfig() then always selects. */
+function latencyRate(cfg: BenchConfig, a: Row | undefined): { rate: number; why: string } {
+  if (cfg.rate !== undefined) return { rate: cfg.rate, why: 'BENCH_RATE' };
+  if (!a) throw new Error('(c) needs (a) or BENCH_RATE');
+  return { rate: Math.max(1, Math.round(a.load.rps / 2)), why: '½ of (a)' };
+}
+
+/** The selected scenarios in order: the two reference servers first, then orlojd's. */
+async function runScenarios(ctx: Ctx, step: Step): Promise<void> {
+  const want = (id: ScenarioId) => ctx.cfg.only.includes(id);
+  if (want('baseline')) await step('baseline (bare node:http)', () => baseline(ctx));
+  if (want('peer')) await step('peer (node:http + one SQLite insert per delivery)', () => peer(ctx));
+  const a = want('a') ? await step('(a) unique events, 1 webhook', () => uniqueEvents(ctx)) : undefined;
+  if (want('b')) await step('(b) replays of seen events', () => replays(ctx));
+  if (want('c')) {
+    const { rate, why } = latencyRate(ctx.cfg, a);
+    await step(`(c) latency at ${rate} req/s (${why})`, () => latency(ctx, rate, why));
+  }
+  if (want('d')) for (const n of ctx.cfg.manyWebhooks) await step(`(d) ${n} webhooks`, () => manyWebhooks(ctx, n));
+}
+
+function header(cfg: BenchConfig, gen: { name: string; note?: string }, rows: Row[], wallS: number): string[] {
+  const c = rows.find((r) => r.id === 'c');
+  const subset = cfg.only.length < SCENARIOS.length ? ` Scenarios: ${cfg.only.join(', ')} (BENCH_ONLY).` : '';
+  return [
+    `## Orloj ingest benchmark — ${new Date().toISOString()}`,
+    '',
+    `Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}. ` +
+      `Runs: ${cfg.duration} s after a ${cfg.warmup} s warm-up, ${cfg.connections} connections, ${cfg.threads} generator threads${cfg.quick ? ' (quick mode)' : ''}; total ${wallS.toFixed(0)} s.${subset}`,
+    `Throughput generator: ${gen.name}${gen.note ? ` (${gen.note})` : ''}, replaying one pre-signed generic-profile request with a unique (unsigned) X-Event-Id each; ` +
+      'baseline = bare node:http server doing the same HMAC check, same load, same run. Every scenario gets a fresh orlojd (`--log-level warn`).',
+    'peer = the baseline plus one autocommitted better-sqlite3 INSERT … ON CONFLICT DO NOTHING per delivery (WAL, `synchronous = NORMAL`) before the 202: ' +
+      'the naive durable receiver orlojd replaces; same load as (a).',
+    `(c) uses an open-loop fixed-rate generator (raw keep-alive sockets, own process); latency is measured from each request's scheduled send time` +
+      `${c ? `, so it includes the generator's own send lag (p99 ${Number(c.extra?.sendLagP99Ms).toFixed(2)} ms)` : ''}.`,
+    'CPU columns: cores used during the measured run by the server, the generator, and everything else on the machine (other > 0.15 means the run shared the machine); ' +
+      "server CPU µs / request = the server process's user + system time (all threads) over the measured run ÷ the requests it answered in it.",
+  ];
+}
 
 async function main(): Promise<number> {
   const t0 = Date.now();
@@ -19,36 +61,19 @@ async function main(): Promise<number> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const ctx: Ctx = { cfg, gen: gen.run, log };
   if (gen.note) log(`NOTE: ${gen.note}`);
-  log(`bench: ${cfg.duration} s runs (+${cfg.warmup} s warm-up), ${cfg.connections} connections, generator ${gen.name}`);
+  log(`bench: ${cfg.duration} s runs (+${cfg.warmup} s warm-up), ${cfg.connections} connections, generator ${gen.name}; scenarios ${cfg.only.join(', ')}`);
 
   const rows: Row[] = [];
-  const step = async (label: string, fn: () => Promise<Row>): Promise<Row> => {
+  await runScenarios(ctx, async (label, fn) => {
     log(`▶ ${label}`);
     const r = await fn();
     log(`  ${Math.round(r.load.rps)} req/s, p99 ${r.load.p99Ms.toFixed(2)} ms${r.check ? `, ${r.check.ok ? 'ok' : 'FAIL'}: ${r.check.detail}` : ''}`);
     rows.push(r);
     return r;
-  };
-  await step('baseline (bare node:http)', () => baseline(ctx));
-  const a = await step('(a) unique events, 1 webhook', () => uniqueEvents(ctx));
-  await step('(b) replays of seen events', () => replays(ctx));
-  await step('(c) latency at half of (a)', () => latency(ctx, a.load.rps));
-  for (const n of cfg.manyWebhooks) await step(`(d) ${n} webhooks`, () => manyWebhooks(ctx, n));
+  });
 
   const wallS = (Date.now() - t0) / 1000;
-  const c = rows.find((r) => r.id === 'c');
-  const header = [
-    `## Orloj ingest benchmark — ${new Date().toISOString()}`,
-    '',
-    `Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}. ` +
-      `Runs: ${cfg.duration} s after a ${cfg.warmup} s warm-up, ${cfg.connections} connections, ${cfg.threads} generator threads${cfg.quick ? ' (quick mode)' : ''}; total ${wallS.toFixed(0)} s.`,
-    `Throughput generator: ${gen.name}${gen.note ? ` (${gen.note})` : ''}, replaying one pre-signed generic-profile request with a unique (unsigned) X-Event-Id each; ` +
-      'baseline = bare node:http server doing the same HMAC check, same load, same run. Every scenario gets a fresh orlojd (`--log-level warn`).',
-    `(c) uses an open-loop fixed-rate generator (raw keep-alive sockets, own process); latency is measured from each request's scheduled send time` +
-      `${c ? `, so it includes the generator's own send lag (p99 ${Number(c.extra?.sendLagP99Ms).toFixed(2)} ms)` : ''}.`,
-    'CPU columns: cores used during the measured run by the server, the generator, and everything else on the machine (other > 0.15 means the run shared the machine).',
-  ];
-  const md = markdown(rows, header);
+  const md = markdown(rows, header(cfg, gen, rows, wallS));
   process.stdout.write(`\n${md}`);
 
   const stamp = new Date(t0).toISOString().replace(/[:.]/g, '-');

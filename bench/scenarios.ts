@@ -1,11 +1,11 @@
 // The scenarios: each starts its own server, warms up (unmeasured), measures, reads the peak
-// RSS and checks that run tasks match the accepted events.
+// RSS and checks that stored events (orlojd's run tasks, the peer's rows) match the accepted ones.
 import { OTHER_LOAD_LIMIT, type BenchConfig } from './config.js';
-import { BODY, countTasks, createWebhooks, presend, presigned, SECRET } from './fixtures.js';
+import { BODY, countDeliveries, countTasks, createWebhooks, presend, presigned, SECRET, type EventCount } from './fixtures.js';
 import { runOpenLoop, type Generator } from './generator.js';
 import type { LoadResult, LoadSpec } from './load.js';
 import { cpuSeconds, machineBusySeconds, peakRssMb } from './proc.js';
-import { startBaseline, startOrlojd, type OrlojdTarget, type Target } from './targets.js';
+import { startBaseline, startOrlojd, startPeer, type OrlojdTarget, type Target } from './targets.js';
 
 export interface Row {
   id: string;
@@ -14,6 +14,8 @@ export interface Row {
   serverCores: number;
   /** Cores busy with anything but the server and the generator during the measured run. */
   otherCores: number;
+  /** Server CPU (user + system, all threads) over the measured run ÷ requests it answered in it. */
+  serverCpuUsPerRequest: number;
   rssMb?: number;
   /** 0-based; > 0 when earlier attempts shared the machine with other load. */
   attempt?: number;
@@ -40,6 +42,7 @@ interface Timed<L> {
   load: L;
   serverCores: number;
   otherCores: number;
+  serverCpuUsPerRequest: number;
 }
 
 /** One measured run with the CPU the server, the generator and everything else used. */
@@ -50,9 +53,16 @@ async function timed<L extends LoadResult>(t: Target, run: () => Promise<L>): Pr
   const load = await run();
   // Wall time, not the nominal duration: the open-loop run includes its own warm-up.
   const secs = (performance.now() - t0) / 1000;
-  const serverCores = ((cpuSeconds(t.pid) ?? 0) - cpu0) / secs;
+  const serverCpu = (cpuSeconds(t.pid) ?? 0) - cpu0;
+  const serverCores = serverCpu / secs;
   const busy = (machineBusySeconds() - busy0) / secs;
-  return { load, serverCores, otherCores: Math.max(0, busy - serverCores - load.generatorCores) };
+  const served = load.requests + (load.warmupRequests ?? 0);
+  return {
+    load,
+    serverCores,
+    otherCores: Math.max(0, busy - serverCores - load.generatorCores),
+    serverCpuUsPerRequest: served ? (serverCpu * 1e6) / served : NaN,
+  };
 }
 
 /**
@@ -81,20 +91,22 @@ async function measure(ctx: Ctx, t: Target, paths: string[], prefix: string) {
 
 type Check = NonNullable<Row['check']>;
 
-/** Unique events: every 202 duplicate:false has one task, plus any in flight at the cut-off. */
-async function checkUnique(row: Row, dataDir: string): Promise<Check> {
+/** Unique events: every 202 duplicate:false stored one row (`what`), plus any in flight at the cut-off. */
+function checkUnique(row: Row, c: EventCount, what: string): Check {
   const { load } = row;
-  const c = await countTasks(dataDir, row.prefix!, load.unanswered);
   const expected = load.created + c.probed;
-  const ok = c.tasks === c.distinctEvents && c.tasks === expected && load.duplicates === 0;
+  const ok = c.rows === c.distinctEvents && c.rows === expected && load.duplicates === 0;
   const inFlight = c.probed ? ` + ${c.probed} in flight at cut-off` : '';
   return {
     ok,
     detail: ok
-      ? `${c.tasks} tasks = ${load.created} accepted${inFlight}`
-      : `MISMATCH: ${c.tasks} tasks (${c.distinctEvents} distinct events) vs ${load.created} accepted${inFlight}, ${load.duplicates} duplicates`,
+      ? `${c.rows} ${what} = ${load.created} accepted${inFlight}`
+      : `MISMATCH: ${c.rows} ${what} (${c.distinctEvents} distinct events) vs ${load.created} accepted${inFlight}, ${load.duplicates} duplicates`,
   };
 }
+
+const checkTasks = async (row: Row, dataDir: string): Promise<Check> =>
+  checkUnique(row, await countTasks(dataDir, row.prefix!, row.load.unanswered), 'tasks');
 
 /** orlojd may hold an exclusive lock on its database, so tasks are counted after a clean shutdown. */
 async function withOrlojd(fn: (o: OrlojdTarget) => Promise<Row>, check: (row: Row, dataDir: string) => Promise<Check>): Promise<Row> {
@@ -122,11 +134,26 @@ export async function baseline(ctx: Ctx): Promise<Row> {
   }
 }
 
+/** Same load as (a); rows are counted after the peer closed its database. */
+export async function peer(ctx: Ctx): Promise<Row> {
+  const t = await startPeer(SECRET);
+  try {
+    const m = await measure(ctx, t, ['/v1/webhook-deliveries/peer'], 'peer-');
+    const row: Row = { id: 'peer', scenario: 'peer: node:http + HMAC + 1 SQLite insert', ...m, rssMb: peakRssMb(t.pid) };
+    await t.stop();
+    row.check = checkUnique(row, await countDeliveries(t.dataDir, row.prefix!, row.load.unanswered), 'rows');
+    return row;
+  } finally {
+    await t.stop();
+    t.remove();
+  }
+}
+
 export const uniqueEvents = (ctx: Ctx): Promise<Row> =>
   withOrlojd(async (o) => {
     const paths = await createWebhooks(o, 1, 1, ctx.log);
     return { id: 'a', scenario: '(a) unique events, 1 webhook', ...(await measure(ctx, o, paths, 'a-')) };
-  }, checkUnique);
+  }, checkTasks);
 
 export const replays = (ctx: Ctx): Promise<Row> => {
   const m = ctx.cfg.replaySet;
@@ -141,7 +168,7 @@ export const replays = (ctx: Ctx): Promise<Row> => {
       return { id: 'b', scenario: `(b) replays of ${m} seen events`, ...run, prefix: 'r-', extra: { presentCreated: present } };
     },
     async (row, dataDir) => {
-      const tasks = (await countTasks(dataDir, 'r-')).tasks;
+      const tasks = (await countTasks(dataDir, 'r-')).rows;
       const created = Number(row.extra?.presentCreated);
       const ok = created === m && tasks === m && row.load.created === 0;
       const detail = `${m} pre-sent (${created} created); after replay ${tasks} tasks, ${row.load.created} accepted as new`;
@@ -150,14 +177,14 @@ export const replays = (ctx: Ctx): Promise<Row> => {
   );
 };
 
-export const latency = (ctx: Ctx, maxRps: number): Promise<Row> =>
+/** `why` says where the rate came from (½ of (a), or BENCH_RATE). */
+export const latency = (ctx: Ctx, rate: number, why: string): Promise<Row> =>
   withOrlojd(async (o) => {
     const paths = await createWebhooks(o, 1, 1, ctx.log);
     await ctx.gen(spec(ctx, o, paths, 'wc-', ctx.cfg.warmup));
-    const rate = Math.max(1, Math.round(maxRps / 2));
     const run = await cleanest(ctx, o, 'c-', (p) => runOpenLoop(spec(ctx, o, paths, p, ctx.cfg.duration), rate, ctx.cfg.warmup));
-    return { id: 'c', scenario: `(c) latency at ${rate} req/s (½ of (a))`, ...run, extra: { targetRate: rate, sendLagP99Ms: run.load.sendLagP99Ms } };
-  }, checkUnique);
+    return { id: 'c', scenario: `(c) latency at ${rate} req/s (${why})`, ...run, extra: { targetRate: rate, sendLagP99Ms: run.load.sendLagP99Ms } };
+  }, checkTasks);
 
 export const manyWebhooks = (ctx: Ctx, n: number): Promise<Row> =>
   withOrlojd(async (o) => {
@@ -167,4 +194,4 @@ export const manyWebhooks = (ctx: Ctx, n: number): Promise<Row> =>
     const setupSeconds = (Date.now() - t0) / 1000;
     const m = await measure(ctx, o, paths, `d${n}-`);
     return { id: `d${n}`, scenario: `(d) unique events over ${n} webhooks`, ...m, extra: { webhooks: n, setupSeconds } };
-  }, checkUnique);
+  }, checkTasks);

@@ -1,4 +1,5 @@
-// The two servers under load: a real orlojd and the bare node:http baseline, each its own process.
+// The servers under load, each its own process: a real orlojd, the bare node:http baseline and
+// the peer (the baseline plus one SQLite insert per delivery).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const ORLOJD = join(here, '..', 'cmd', 'orlojd.js');
 const BASELINE = join(here, 'baseline-server.js');
+const PEER = join(here, 'peer-server.js');
 const TOKEN = 'bench-admin-token';
 
 export interface Target {
@@ -34,13 +36,34 @@ async function terminate(proc: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-export async function startBaseline(secret: string): Promise<Target> {
-  const proc = spawn(process.execPath, [BASELINE, secret], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** A reference server script, ready once it printed its {"listening": url} line. */
+async function startScript(name: string, script: string, args: string[]): Promise<Target> {
+  const proc = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     proc.stdout!.once('data', (c: Buffer) => resolve((JSON.parse(c.toString().split('\n')[0]!) as { listening: string }).listening));
-    proc.once('exit', (code) => reject(new Error(`baseline server exited with ${code}`)));
+    proc.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
   });
   return { url, pid: proc.pid!, stop: () => terminate(proc) };
+}
+
+export const startBaseline = (secret: string): Promise<Target> => startScript('baseline server', BASELINE, [secret]);
+
+export interface PeerTarget extends Target {
+  /** Holds peer.db. */
+  dataDir: string;
+  /** Deletes the data dir (after stop()). */
+  remove(): void;
+}
+
+export async function startPeer(secret: string): Promise<PeerTarget> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'orloj-bench-peer-'));
+  const remove = () => rmSync(dataDir, { recursive: true, force: true });
+  try {
+    return { ...(await startScript('peer server', PEER, [secret, dataDir])), dataDir, remove };
+  } catch (err) {
+    remove();
+    throw err;
+  }
 }
 
 export interface OrlojdTarget extends Target {
