@@ -35,6 +35,11 @@ export interface KindDef {
   validate?(obj: Resource): Cause[];
   /** Preconditions committed with a write (e.g. a Namespace must be empty to be deleted). */
   admit?(obj: StoredResource, action: 'create' | 'update' | 'delete'): Op[];
+  /**
+   * Label keys whose values are unique per object (an event id): not worth an index entry
+   * each. Selectors on them still work, by scanning the kind.
+   */
+  unindexedLabels?: string[];
   /** Objects of other kinds, in the same namespace, that an object depends on. */
   refs?(obj: StoredResource): Ref[];
 }

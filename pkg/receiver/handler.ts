@@ -51,7 +51,13 @@ const RECENT_REPLAYS = 10_000;
  */
 export function deliveryHandler(deps: DeliveryDeps) {
   const recent = new LRUCache<string, { result: string; expiresAt: number }>({ max: RECENT_REPLAYS });
-  const counted = (kind: string, outcome: string) => deps.metrics.deliveries.labels(kind, outcome);
+  const bound = new Map<string, ReturnType<Metrics['deliveries']['labels']>>();
+  const counted = (kind: string, outcome: string) => {
+    const k = `${kind}/${outcome}`;
+    let c = bound.get(k);
+    if (!c) bound.set(k, (c = deps.metrics.deliveries.labels(kind, outcome)));
+    return c;
+  };
 
   async function deliver(d: Delivery, res: ServerResponse): Promise<void> {
     try {

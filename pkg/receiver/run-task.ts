@@ -10,13 +10,20 @@ export const LABEL_EVENT_ID = 'orloj.dev/webhook-event-id';
 
 const hash16 = (s: string): string => hash('sha256', s, 'hex').slice(0, 16);
 
+let lastMs = 0;
+let seq = 0;
+
 /**
- * Same webhook and event id → same name (41 + 17 characters at most, so the store's
- * `-<n>` suffix for a replay after an expired window still fits in 63).
+ * `<webhook>-<16 hex>`: 12 of milliseconds and 4 of a counter, so a webhook's new tasks sort
+ * after its older ones and land together at the end of the name index (a hash would put
+ * each on a random page). Uniqueness is the store's (a taken name gets `-2`); the claim on
+ * the event id, not the name, is what dedups. 41 + 17 characters at most, so the suffix fits in 63.
  */
-export function runTaskName(webhookName: string, eventId: string): string {
+export function runTaskName(webhookName: string, nowMs: number): string {
   const base = webhookName.slice(0, 40).replace(/-+$/, '');
-  return `${base}-${hash16(eventId)}`;
+  if (nowMs > lastMs) (lastMs = nowMs), (seq = 0);
+  else seq = (seq + 1) & 0xffff;
+  return `${base}-${lastMs.toString(16).padStart(12, '0')}${seq.toString(16).padStart(4, '0')}`;
 }
 
 /** What every run task of one webhook shares: computed once per webhook and template version. */
@@ -50,6 +57,7 @@ export interface RunTaskEvent {
   profile: string;
   payload: unknown;
   receivedAt: string;
+  nowMs: number;
 }
 
 /** The run task a delivery creates: the template's spec and labels, mode run, webhook input keys. */
@@ -67,7 +75,7 @@ export function buildRunTask(t: RunTaskTemplate, e: RunTaskEvent): StoredResourc
     apiVersion: t.apiVersion,
     kind: 'Task',
     metadata: {
-      name: runTaskName(t.webhookName, e.eventId),
+      name: runTaskName(t.webhookName, e.nowMs),
       namespace: t.namespace,
       // Label values are restricted; an event id that does not fit is labelled by its hash.
       labels: { ...t.labels, [LABEL_EVENT_ID]: isValidLabelValue(e.eventId) ? e.eventId : hash16(e.eventId) },

@@ -11,5 +11,9 @@ export interface StoreOptions {
 /** The one place a driver is chosen: `--storage`. */
 export function openStore(opts: StoreOptions): Store {
   if (opts.storage !== 'sqlite') throw new Error(`storage "${opts.storage}" is not available in this version; use sqlite`);
-  return new SqliteStore({ dataDir: opts.dataDir, namespacedKinds: kinds.filter((k) => k.namespaced).map((k) => k.kind) });
+  return new SqliteStore({
+    dataDir: opts.dataDir,
+    namespacedKinds: kinds.filter((k) => k.namespaced).map((k) => k.kind),
+    unindexedLabels: Object.fromEntries(kinds.map((k) => [k.kind, k.unindexedLabels ?? []])),
+  });
 }

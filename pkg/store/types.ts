@@ -157,6 +157,15 @@ export interface ObjectEvent {
   lastTimestamp: string;
 }
 
+/** One mutation in the change log. */
+export interface ChangeEntry {
+  revision: number;
+  key: ObjectKey;
+  uid: string;
+  type: WatchEvent['type'];
+  origin: WriteOrigin;
+}
+
 /** Resources: objects, their change log and indexes. */
 export interface ControlPlaneStore {
   get(key: ObjectKey): Promise<StoredResource | undefined>;
@@ -169,6 +178,8 @@ export interface ControlPlaneStore {
   watch(filter: WatchFilter, since: string | undefined, onEvent: (e: WatchEvent) => void): Promise<() => void>;
   /** The newest revision published to watchers. */
   revision(): string;
+  /** Change-log entries after `after`, oldest first, up to the published revision (410 Gone when compacted away). */
+  changes(after: number, limit: number): Promise<ChangeEntry[]>;
   listEvents(key: Partial<ObjectKey>, limit?: number): Promise<ObjectEvent[]>;
 }
 

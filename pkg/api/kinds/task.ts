@@ -26,6 +26,7 @@ export const TaskKind: KindDef = {
       message: { type: 'string' },
     },
   },
+  unindexedLabels: ['orloj.dev/webhook-event-id'],
   columns: [
     { name: 'MODE', jsonPath: '.spec.mode' },
     { name: 'PHASE', jsonPath: '.status.phase' },

@@ -53,7 +53,7 @@ async function compile(w: StoredResource, fetch: Fetch): Promise<Receiver> {
       const payload = payloadOf(spec, d.req.body);
       if (!runTask) throw new Rejection(400, 'BadRequest', 'webhook task creation failed', `webhook task creation failed: ${tplProblem}`);
       const eventType = profile.eventType(d.req, opts);
-      const task = buildRunTask(runTask, { eventId: d.eventId, eventType, profile: profile.name, payload, receivedAt: d.receivedAt });
+      const task = buildRunTask(runTask, { eventId: d.eventId, eventType, profile: profile.name, payload, receivedAt: d.receivedAt, nowMs: d.nowMs });
       // A replay accepted again after its window gets the next free name: `<name>-2`, ...
       return { ops: [{ op: 'create', object: task, uniqueName: true }] };
     },

@@ -1,6 +1,6 @@
 import { ApiError } from '../../api/errors.js';
 import { API_VERSION, type ObjectKey, type StoredResource, type WatchEvent, type WatchEventType, type WriteOrigin } from '../../api/types.js';
-import type { ControlPlaneStore, ListOptions, ListResult, ObjectEvent, WatchFilter } from '../types.js';
+import type { ChangeEntry, ControlPlaneStore, ListOptions, ListResult, ObjectEvent, WatchFilter } from '../types.js';
 import type { DB } from './db.js';
 import { encodeContinue, listQuery } from './list-query.js';
 import { RESOURCE_COLUMNS, rowToResource, type ResourceRow } from './rows.js';
@@ -136,17 +136,16 @@ export class SqliteControlPlane implements ControlPlaneStore {
   async watch(filter: WatchFilter, since: string | undefined, onEvent: (e: WatchEvent) => void): Promise<() => void> {
     const sub: Subscriber = { filter, onEvent, cursor: this.published, live: false };
     const unsubscribe = (): void => void this.subs.delete(sub);
-    if (since === undefined || since === '' || since === '0') {
+    // "0" is what a list of an empty store answers: everything, while the log still has it
+    // all; otherwise, as in Kubernetes, "any point", which is now.
+    if (since === undefined || since === '' || (since === '0' && this.compactedRevision() > 0)) {
       sub.live = true;
       this.subs.add(sub);
       return unsubscribe;
     }
     const from = Number(since);
     if (!Number.isInteger(from) || from < 0) throw new ApiError('BadRequest', `invalid resourceVersion "${since}"`);
-    const compacted = Number(this.q.meta.get('compacted_revision') ?? 0);
-    if (from < compacted) {
-      throw new ApiError('Gone', `too old resource version: ${from} (${compacted}); list again and watch from the list's resourceVersion`);
-    }
+    this.requireHistory(from);
     sub.cursor = from;
     this.subs.add(sub);
     // Pages until caught up with what is published; the last step and going live happen in
@@ -162,6 +161,25 @@ export class SqliteControlPlane implements ControlPlaneStore {
     sub.cursor = Math.max(sub.cursor, this.published);
     sub.live = true;
     return unsubscribe;
+  }
+
+  private compactedRevision(): number {
+    return Number(this.q.meta.get('compacted_revision') ?? 0);
+  }
+
+  /** 410 Gone when the log no longer covers what came after `from`. */
+  private requireHistory(from: number): void {
+    const compacted = this.compactedRevision();
+    if (from < compacted) {
+      throw new ApiError('Gone', `too old resource version: ${from} (${compacted}); list again and watch from the list's resourceVersion`);
+    }
+  }
+
+  async changes(after: number, limit: number): Promise<ChangeEntry[]> {
+    this.requireHistory(after);
+    const rows = this.db.prepare('SELECT revision, kind, namespace, name, uid, type, origin FROM changes WHERE revision > ? AND revision <= ? ORDER BY revision LIMIT ?')
+      .all(after, this.published, limit) as ChangeRow[];
+    return rows.map((c) => ({ revision: c.revision, key: { kind: c.kind, namespace: c.namespace, name: c.name }, uid: c.uid, type: c.type, origin: c.origin }));
   }
 
   /**

@@ -1,5 +1,6 @@
 import { ApiError } from '../../api/errors.js';
 import type { Requirement } from '../../api/selector.js';
+import { lookupKind } from '../../api/registry.js';
 import type { ListOptions } from '../types.js';
 import { RESOURCE_COLUMNS } from './rows.js';
 
@@ -27,6 +28,13 @@ export function listQuery(kind: string, opts: ListOptions): { sql: string; args:
 function selectorClause(kind: string, req: Requirement, where: string[], args: unknown[]): void {
   const hasValues = 'values' in req;
   const negate = req.op === 'notin' || req.op === '!exists';
+  if (lookupKind(kind)?.unindexedLabels?.includes(req.key)) {
+    const label = `json_extract(r.labels, ?)`;
+    const test = hasValues ? `${label} IN (${req.values.map(() => '?').join(', ')})` : `${label} IS NOT NULL`;
+    where.push(negate ? `NOT coalesce(${test}, 0)` : test);
+    args.push(`$."${req.key.replace(/"/g, '""')}"`, ...(hasValues ? req.values : []));
+    return;
+  }
   const values = hasValues ? ` AND value IN (${req.values.map(() => '?').join(', ')})` : '';
   where.push(`r.create_rv ${negate ? 'NOT ' : ''}IN (SELECT create_rv FROM labels WHERE kind = ? AND key = ?${values})`);
   args.push(kind, req.key, ...(hasValues ? req.values : []));

@@ -10,6 +10,8 @@ export interface SqliteOptions {
   dataDir: string;
   /** Kinds whose objects live in namespaces (for "namespace is empty" checks). */
   namespacedKinds: string[];
+  /** Per kind, label keys left out of the label index. */
+  unindexedLabels: Record<string, string[]>;
 }
 
 /** The embedded store: one SQLite file in WAL mode, one writer thread, reads on the main thread. */
@@ -25,7 +27,7 @@ export class SqliteStore implements Store {
     this.db = openDatabase(opts.dataDir);
     this.control = new SqliteControlPlane(this.db);
     this.data = new SqliteDataPlane(this.db);
-    this.writer = new Writer(join(opts.dataDir, 'orloj.db'), { namespacedKinds: opts.namespacedKinds }, (rev, changes) => this.control.publish(rev, changes));
+    this.writer = new Writer(join(opts.dataDir, 'orloj.db'), { namespacedKinds: opts.namespacedKinds, unindexedLabels: opts.unindexedLabels }, (rev, changes) => this.control.publish(rev, changes));
     this.stopCheckpointer = startCheckpointer(opts.dataDir);
   }
 

@@ -1,8 +1,10 @@
-// What crosses between the main thread and the writer thread: plain values, with JSON
-// already serialized on the main thread (a string is copied, an object graph cloned).
+// What crosses between the main thread and the writer thread: one JSON string per request
+// (a string is copied; an object graph would be walked value by value). Objects travel as
+// themselves, so each value is serialized once, and the writer thread, which has time to
+// spare, turns them into the stored JSON columns.
 import type { ResourceRow } from './rows.js';
 
-/** A resource row as written; JSON columns are strings. */
+/** A resource row as written. */
 export interface WireRow {
   kind: string;
   namespace: string;
@@ -10,13 +12,11 @@ export interface WireRow {
   uid: string;
   generation: number;
   created: string;
-  labels: string | null;
-  annotations: string | null;
-  spec: string;
-  status: string;
+  labels: Record<string, string> | null;
+  annotations: Record<string, string> | null;
+  spec: object;
+  status: object;
   endpoint: string | null;
-  /** Label keys and values, alternating, for the label index. */
-  labelPairs: string[];
 }
 
 export interface WireKey {
@@ -28,7 +28,7 @@ export interface WireKey {
 export type WireOp =
   | { o: 'create'; row: WireRow; unique: boolean }
   | { o: 'update'; row: WireRow; expect: number }
-  | { o: 'status'; key: WireKey; status: string; merge: boolean; expect: number; uid: string | null }
+  | { o: 'status'; key: WireKey; status: object; merge: boolean; expect: number; uid: string | null }
   | { o: 'delete'; key: WireKey; expect: number }
   | { o: 'exists'; key: WireKey }
   | { o: 'empty'; namespace: string; kinds: string[] }

@@ -10,7 +10,9 @@ import type {
   WireCommit, WireError, WireKey, WireMaintenance, WireOp, WireOpResult, WireRecord, WireReply, WireRequest, WireRow, WireUnit, WireUnitResult,
 } from './wire.js';
 
-const db = new Database((workerData as { path: string }).path);
+const { path, unindexedLabels } = workerData as { path: string; unindexedLabels: Record<string, string[]> };
+const db = new Database(path);
+const unindexed = new Map(Object.entries(unindexedLabels).map(([kind, keys]) => [kind, new Set(keys)]));
 db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = NORMAL');
 db.pragma('cache_size = -16384'); // 16 MiB: the index pages new rows land on stay in memory
@@ -93,9 +95,17 @@ function logChange(k: WireKey, uid: string, type: string, origin: string, labels
   return rev;
 }
 
-function pairsOf(labels: string | null): string[] {
-  return labels ? Object.entries(JSON.parse(labels) as Record<string, string>).flat() : [];
+/** Label keys and values, alternating, as the label index holds them. */
+function pairsOf(kind: string, labels: Record<string, string> | null): string[] {
+  if (!labels) return [];
+  const skip = unindexed.get(kind);
+  const out: string[] = [];
+  for (const k in labels) if (!skip?.has(k)) out.push(k, labels[k]!);
+  return out;
 }
+
+const storedPairs = (kind: string, labels: string | null): string[] => pairsOf(kind, labels ? (JSON.parse(labels) as Record<string, string>) : null);
+const jsonOrNull = (o: object | null): string | null => (o ? JSON.stringify(o) : null);
 
 function writeLabels(kind: string, createRv: number, add: string[], drop: string[]): void {
   for (let i = 0; i < drop.length; i += 2) q.delLabel.run(kind, drop[i], drop[i + 1], createRv);
@@ -116,30 +126,32 @@ function create(r: WireRow, unique: boolean, origin: string): WireOpResult {
   else if (q.live.get(r.kind, r.namespace, name)) fail('AlreadyExists', `${r.kind} "${name}" already exists`, r);
   const v = logChange({ kind: r.kind, namespace: r.namespace, name }, r.uid, 'ADDED', origin);
   try {
-    q.insert.run(v, r.kind, r.namespace, name, r.uid, v, r.generation, r.created, r.labels, r.annotations, r.spec, r.status, r.endpoint);
+    q.insert.run(v, r.kind, r.namespace, name, r.uid, v, r.generation, r.created, jsonOrNull(r.labels), jsonOrNull(r.annotations), JSON.stringify(r.spec), JSON.stringify(r.status), r.endpoint);
   } catch (e) {
     uniqueFailure(e, r);
   }
-  writeLabels(r.kind, v, r.labelPairs, []);
+  writeLabels(r.kind, v, pairsOf(r.kind, r.labels), []);
   return { rv: v, name };
 }
 
 function update(r: WireRow, expect: number, origin: string): WireOpResult {
   const cur = mustBeAt(r, expect);
   const v = logChange(r, cur.uid, 'MODIFIED', origin);
+  const labels = jsonOrNull(r.labels);
   try {
-    q.update.run(v, r.generation, r.labels, r.annotations, r.spec, r.status, r.endpoint, cur.create_rv);
+    q.update.run(v, r.generation, labels, jsonOrNull(r.annotations), JSON.stringify(r.spec), JSON.stringify(r.status), r.endpoint, cur.create_rv);
   } catch (e) {
     uniqueFailure(e, r);
   }
-  if (cur.labels !== r.labels) writeLabels(r.kind, cur.create_rv, r.labelPairs, pairsOf(cur.labels));
+  if (cur.labels !== labels) writeLabels(r.kind, cur.create_rv, pairsOf(r.kind, r.labels), storedPairs(r.kind, cur.labels));
   return { rv: v };
 }
 
 function status(op: Extract<WireOp, { o: 'status' }>, origin: string): WireOpResult {
   const cur = op.uid ? current(op.key) : mustBeAt(op.key, op.expect);
   if (!cur || (op.uid && cur.uid !== op.uid)) return null;
-  const next = op.merge ? (q.merged.get(cur.status, op.status) as string) : op.status;
+  const given = JSON.stringify(op.status);
+  const next = op.merge ? (q.merged.get(cur.status, given) as string) : given;
   if (next === cur.status) return null;
   const v = logChange(op.key, cur.uid, 'MODIFIED', origin);
   try {
@@ -160,7 +172,7 @@ function endpointOf(status: string): string | null {
 function remove(k: WireKey, expect: number, origin: string): WireOpResult {
   const cur = mustBeAt(k, expect);
   const row = q.remove.get(cur.create_rv) as ResourceRow;
-  writeLabels(k.kind, cur.create_rv, [], pairsOf(cur.labels));
+  writeLabels(k.kind, cur.create_rv, [], storedPairs(k.kind, cur.labels));
   return { rv: logChange(k, cur.uid, 'DELETED', origin, cur.labels), row };
 }
 
@@ -310,12 +322,12 @@ function commit(reqs: WireRequest[], isolated = false): WireCommit {
 }
 
 const port = parentPort!;
-port.on('message', (first: WireRequest | 'stop') => {
+port.on('message', (first: string) => {
   const reqs: WireRequest[] = [];
   let stop = false;
   for (let m: unknown = first; m !== undefined; m = receiveMessageOnPort(port)?.message) {
     if (m === 'stop') stop = true;
-    else reqs.push(m as WireRequest);
+    else reqs.push(JSON.parse(m as string) as WireRequest);
   }
   if (reqs.length) port.postMessage(commit(reqs));
   if (stop) {

@@ -8,18 +8,7 @@ import type { DeliveryRecord, Maintenance, Op, Unit, UnitResult, WriteResult } f
 import { rowToResource, type ResourceRow } from './rows.js';
 import type { WireCommit, WireKey, WireOp, WireOpResult, WireRecord, WireRequest, WireRow, WireUnit, WireUnitResult } from './wire.js';
 
-/** Objects shared by many writes (a run task's initial status) are serialized once. */
-const serialized = new WeakMap<object, string>();
-function json(o: object): string {
-  let s = serialized.get(o);
-  if (s === undefined) {
-    s = JSON.stringify(o);
-    if (Object.isFrozen(o)) serialized.set(o, s);
-  }
-  return s;
-}
-
-const nonEmpty = (o: Record<string, string> | undefined): string | null => (o && Object.keys(o).length ? JSON.stringify(o) : null);
+const nonEmpty = (o: Record<string, string> | undefined): Record<string, string> | null => (o && Object.keys(o).length ? o : null);
 
 export function toWireRow(o: StoredResource): WireRow {
   const m = o.metadata;
@@ -33,10 +22,9 @@ export function toWireRow(o: StoredResource): WireRow {
     created: m.creationTimestamp,
     labels: nonEmpty(m.labels),
     annotations: nonEmpty(m.annotations),
-    spec: JSON.stringify(o.spec),
-    status: json(o.status ?? {}),
+    spec: o.spec,
+    status: o.status ?? {},
     endpoint: typeof id === 'string' && id ? id : null,
-    labelPairs: m.labels ? Object.entries(m.labels).flat() : [],
   };
 }
 
@@ -49,9 +37,12 @@ function toWireRecord(r: DeliveryRecord): WireRecord {
   };
 }
 
-/** Namespaced kinds, for the namespace-is-empty check (set by the store from the kind registry). */
+/** What the writer needs from the kind registry. */
 export interface WireContext {
+  /** For the namespace-is-empty check. */
   namespacedKinds: string[];
+  /** Per kind, label keys left out of the label index. */
+  unindexedLabels: Record<string, string[]>;
 }
 
 function toWireOp(op: Op, ctx: WireContext): WireOp {
@@ -59,7 +50,7 @@ function toWireOp(op: Op, ctx: WireContext): WireOp {
     case 'create': return { o: 'create', row: toWireRow(op.object), unique: !!op.uniqueName };
     case 'update': return { o: 'update', row: toWireRow(op.object), expect: Number(op.expect) };
     case 'status':
-      return { o: 'status', key: wireKey(op.key), status: JSON.stringify(op.status), merge: !!op.merge, expect: Number(op.expect ?? 0), uid: op.uid ?? null };
+      return { o: 'status', key: wireKey(op.key), status: op.status, merge: !!op.merge, expect: Number(op.expect ?? 0), uid: op.uid ?? null };
     case 'delete': return { o: 'delete', key: wireKey(op.key), expect: Number(op.expect ?? 0) };
     case 'exists': return { o: 'exists', key: wireKey(op.key) };
     case 'empty': return { o: 'empty', namespace: op.namespace, kinds: ctx.namespacedKinds };
@@ -196,13 +187,14 @@ export class Writer {
       maintenance: m && { compactTo: m.compactTo ?? 0, claimsBefore: m.claimsBefore ?? 0, keepRecords: m.keepRecords ?? 0, chunk: m.chunk },
     };
     this.inFlight.set(id, { waiting: kept, maintained: maint?.done });
-    (this.worker ??= this.start()).postMessage(req);
+    // One string: cloning it is a copy, where an object graph is walked value by value.
+    (this.worker ??= this.start()).postMessage(JSON.stringify(req));
   }
 
   private start(): Worker {
     // A small young generation: its live set is one batch, and the default would hold ~30 MB more.
     const w = new Worker(new URL('./writer-worker.js', import.meta.url), {
-      workerData: { path: this.path },
+      workerData: { path: this.path, unindexedLabels: this.ctx.unindexedLabels },
       resourceLimits: { maxYoungGenerationSizeMb: 8 },
     });
     w.on('message', (c: WireCommit) => this.committed(c));

@@ -1,0 +1,385 @@
+// One conformance suite for the store interfaces (ControlPlaneStore, DataPlaneStore, the
+// unit of work, Elector): every driver runs it unchanged, from its own <driver>.test.ts.
+import { expect } from 'chai';
+import { ApiError } from '../../pkg/api/errors.js';
+import { parseSelector } from '../../pkg/api/selector.js';
+import type { ObjectKey, Resource, WatchEvent } from '../../pkg/api/types.js';
+import { draft, Objects } from '../../pkg/store/objects.js';
+import type { Store, Unit } from '../../pkg/store/types.js';
+import { eventually } from '../helpers/orlojd.js';
+
+export interface Driver {
+  /** A new, empty store. */
+  open(): Promise<Store>;
+  /** The same store opened again (as after a restart). */
+  reopen(old: Store): Promise<Store>;
+  /** Removes what open() made. */
+  cleanup(): Promise<void>;
+}
+
+const DAY = 86_400_000;
+
+const task = (name: string, labels?: Record<string, string>, input: Record<string, unknown> = {}, namespace = 'default'): Resource => ({
+  apiVersion: 'orloj.dev/v1',
+  kind: 'Task',
+  metadata: { name, namespace, ...(labels ? { labels } : {}) },
+  spec: { mode: 'run', input },
+});
+
+const key = (name: string, kind = 'Task', namespace = 'default'): ObjectKey => ({ kind, namespace, name });
+
+const failure = (p: Promise<unknown>): Promise<ApiError> =>
+  p.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (e: unknown) => {
+      expect(e).to.be.instanceOf(ApiError);
+      return e as ApiError;
+    },
+  );
+
+/** Collects what a watch delivers. */
+async function collect(store: Store, since: string | undefined, filter = {}) {
+  const seen: WatchEvent[] = [];
+  const stop = await store.control.watch(filter, since, (e) => seen.push(e));
+  return { seen, stop, names: () => seen.map((e) => `${e.type}:${e.key.name}`) };
+}
+
+/** A delivery-shaped unit: claim the event, create a task under a free name, record and count it. */
+function deliveryUnit(scope: string, eventId: string, nowMs: number, windowMs = DAY): Unit {
+  const t = draft(task(`run-${eventId.replace(/[^a-z0-9-]/g, '')}`), 'default');
+  return {
+    origin: 'delivery',
+    ops: [
+      { op: 'claim', scope, key: eventId, expiresAt: nowMs + windowMs, nowMs },
+      { op: 'create', object: t, uniqueName: true },
+      { op: 'record', record: { ts: new Date(nowMs).toISOString(), owner: 'TaskWebhook/default/wh', eventId, outcome: 'accepted', httpStatus: 202 } },
+      { op: 'count', scope, deltas: { accepted: 1 } },
+    ],
+  };
+}
+
+export function runStoreConformance(name: string, driver: Driver): void {
+  describe(`${name} store conformance`, function () {
+    let store: Store;
+    let objects: Objects;
+    beforeEach(async () => {
+      store = await driver.open();
+      objects = new Objects(store);
+    });
+    afterEach(async () => {
+      await store.close();
+      await driver.cleanup();
+    });
+
+    describe('resources', () => {
+      it('gives every write a new store-wide revision and writes nothing for an identical apply', async () => {
+        const a = await objects.apply(task('a'));
+        const b = await objects.apply(task('b'));
+        expect(Number(b.object.metadata.resourceVersion)).to.equal(Number(a.object.metadata.resourceVersion) + 1);
+        const again = await objects.apply(task('a'));
+        expect(again.outcome).to.equal('unchanged');
+        expect(store.control.revision()).to.equal(b.object.metadata.resourceVersion);
+        const changed = await objects.apply(task('a', undefined, { x: 1 }));
+        expect(changed.outcome).to.equal('configured');
+        expect(changed.object.metadata.generation).to.equal(2);
+      });
+
+      it('refuses createOnly on an existing name and a stale resourceVersion with 409', async () => {
+        const a = await objects.apply(task('a'));
+        await objects.apply(task('a', undefined, { x: 1 }));
+        expect((await failure(objects.apply(task('a'), { createOnly: true }))).reason).to.equal('AlreadyExists');
+        const stale = await failure(objects.updateStatus(key('a'), { phase: 'Running' }, { resourceVersion: a.object.metadata.resourceVersion }));
+        expect(stale.code).to.equal(409);
+        const staleApply = { ...task('a', undefined, { x: 2 }), metadata: { ...task('a').metadata, resourceVersion: a.object.metadata.resourceVersion } };
+        expect((await failure(objects.apply(staleApply))).reason).to.equal('Conflict');
+        expect((await failure(objects.delete(key('a'), { resourceVersion: a.object.metadata.resourceVersion }))).reason).to.equal('Conflict');
+      });
+
+      it('selects by every label operator, indexed or not', async () => {
+        await objects.apply(task('red-1', { team: 'red', tier: 'web', 'orloj.dev/webhook-event-id': 'e1' }));
+        await objects.apply(task('red-2', { team: 'red', 'orloj.dev/webhook-event-id': 'e2' }));
+        await objects.apply(task('blue', { team: 'blue', tier: 'db' }));
+        await objects.apply(task('plain'));
+        const names = async (sel: string) => (await objects.list('Task', { labelSelector: parseSelector(sel) })).items.map((o) => o.metadata.name);
+        expect(await names('team=red')).to.deep.equal(['red-1', 'red-2']);
+        expect(await names('team in (red, blue),tier')).to.deep.equal(['blue', 'red-1']);
+        expect(await names('team!=red')).to.deep.equal(['blue', 'plain']);
+        expect(await names('team notin (red),!tier')).to.deep.equal(['plain']);
+        expect(await names('orloj.dev/webhook-event-id=e2')).to.deep.equal(['red-2']);
+        expect(await names('orloj.dev/webhook-event-id')).to.deep.equal(['red-1', 'red-2']);
+        expect(await names('!orloj.dev/webhook-event-id')).to.deep.equal(['blue', 'plain']);
+        await objects.apply(task('red-2', { team: 'blue' }));
+        expect(await names('team=red')).to.deep.equal(['red-1']);
+        await objects.delete(key('red-1'));
+        expect(await names('team=red')).to.deep.equal([]);
+      });
+
+      it('pages a list with a continue token', async () => {
+        for (const n of ['a', 'b', 'c', 'd', 'e']) await objects.apply(task(n));
+        const first = await objects.list('Task', { limit: 2 });
+        expect(first.items.map((o) => o.metadata.name)).to.deep.equal(['a', 'b']);
+        const second = await objects.list('Task', { limit: 2, continue: first.continue });
+        expect(second.items.map((o) => o.metadata.name)).to.deep.equal(['c', 'd']);
+        const last = await objects.list('Task', { limit: 2, continue: second.continue });
+        expect(last.items.map((o) => o.metadata.name)).to.deep.equal(['e']);
+        expect(last.continue).to.equal(undefined);
+      });
+
+      it('never leaves an object out of a list while its status is being rewritten', async () => {
+        const n = 40;
+        for (let i = 0; i < n; i++) await objects.apply(task(`s-${i}`));
+        let writing = true;
+        const writer = (async () => {
+          for (let round = 0; writing; round++) {
+            await Promise.all(Array.from({ length: n }, (_, i) => objects.updateStatus(key(`s-${i}`), { phase: 'Running', round })));
+          }
+        })();
+        try {
+          for (let i = 0; i < 30; i++) expect((await objects.list('Task')).items).to.have.length(n);
+        } finally {
+          writing = false;
+          await writer;
+        }
+      });
+
+      it('merges status patches, keeps other fields, and skips an object re-created under the same name', async () => {
+        const a = await objects.apply(task('m'));
+        await objects.updateStatus(key('m'), { phase: 'Running', endpointID: 'keep-me' });
+        await objects.mergeStatus(key('m'), a.object.metadata.uid, { acceptedCount: 3 });
+        expect((await objects.get('Task', 'default', 'm'))!.status).to.include({ phase: 'Running', endpointID: 'keep-me', acceptedCount: 3 });
+        await objects.delete(key('m'));
+        await objects.apply(task('m'));
+        const rev = store.control.revision();
+        await objects.mergeStatus(key('m'), a.object.metadata.uid, { acceptedCount: 9 });
+        expect((await objects.get('Task', 'default', 'm'))!.status).not.to.have.property('acceptedCount');
+        expect(store.control.revision()).to.equal(rev);
+      });
+
+      it('indexes status.endpointID: found by it, unique across kinds, freed on delete', async () => {
+        await objects.apply(task('e1'));
+        await objects.apply(task('e2'));
+        await objects.updateStatus(key('e1'), { endpointID: 'endpoint-1' });
+        expect((await store.control.findByEndpointId('endpoint-1'))?.metadata.name).to.equal('e1');
+        const taken = await failure(objects.updateStatus(key('e2'), { endpointID: 'endpoint-1' }));
+        expect(taken.reason).to.equal('Conflict');
+        expect(taken.message).to.include('endpoint ID');
+        const dup = await failure(objects.apply(task('e1'), { createOnly: true }));
+        expect(dup.reason).to.equal('AlreadyExists');
+        await objects.delete(key('e1'));
+        expect(await store.control.findByEndpointId('endpoint-1')).to.equal(undefined);
+        await objects.updateStatus(key('e2'), { endpointID: 'endpoint-1' });
+        expect((await store.control.findByEndpointId('endpoint-1'))?.metadata.name).to.equal('e2');
+      });
+
+      it('admits objects only into existing namespaces, and deletes a namespace only when empty', async () => {
+        const missing = await failure(objects.apply(task('x', undefined, {}, 'team-a')));
+        expect(missing.reason).to.equal('NotFound');
+        await objects.apply({ apiVersion: 'orloj.dev/v1', kind: 'Namespace', metadata: { name: 'team-a' }, spec: {} });
+        await objects.apply(task('x', undefined, {}, 'team-a'));
+        const busy = await failure(objects.delete({ kind: 'Namespace', namespace: '', name: 'team-a' }));
+        expect(busy.reason).to.equal('Conflict');
+        expect(busy.message).to.include('not empty');
+        await objects.delete(key('x', 'Task', 'team-a'));
+        await objects.delete({ kind: 'Namespace', namespace: '', name: 'team-a' });
+        expect(await objects.get('Namespace', '', 'team-a')).to.equal(undefined);
+      });
+
+      it('a re-created object is new: new uid, generation 1', async () => {
+        const first = await objects.apply(task('again', undefined, { v: 1 }));
+        await objects.apply(task('again', undefined, { v: 2 }));
+        await objects.delete(key('again'));
+        const second = await objects.apply(task('again'));
+        expect(second.outcome).to.equal('created');
+        expect(second.object.metadata.uid).not.to.equal(first.object.metadata.uid);
+        expect(second.object.metadata.generation).to.equal(1);
+      });
+
+      it('keeps nothing of a deleted object but its identity: a Secret\'s values go with it', async () => {
+        const since = store.control.revision();
+        await objects.apply({ apiVersion: 'orloj.dev/v1', kind: 'Secret', metadata: { name: 'gone', namespace: 'default' }, spec: { data: { k: Buffer.from('s3cret-value').toString('base64') } } });
+        await objects.delete(key('gone', 'Secret'));
+        expect(await objects.get('Secret', 'default', 'gone')).to.equal(undefined);
+        const w = await collect(store, since, { kind: 'Secret' });
+        w.stop();
+        expect(w.names()).to.deep.equal(['DELETED:gone']);
+        expect(JSON.stringify(w.seen[0]!.object)).not.to.include(Buffer.from('s3cret-value').toString('base64'));
+      });
+    });
+
+    describe('change log and watch', () => {
+      it('replays changes after a revision, deletions included, then streams live ones', async () => {
+        await objects.apply(task('before'));
+        const since = store.control.revision();
+        await objects.apply(task('added'));
+        await objects.apply(task('before', undefined, { changed: true }));
+        await objects.delete(key('added'));
+        const w = await collect(store, since, { kind: 'Task' });
+        await objects.apply(task('live'));
+        w.stop();
+        await objects.apply(task('after-stop'));
+        expect(w.names()).to.deep.equal(['MODIFIED:before', 'DELETED:added', 'ADDED:live']);
+        expect(w.seen.map((e) => e.revision)).to.deep.equal([...w.seen.map((e) => e.revision)].sort((x, y) => x - y));
+      });
+
+      it('shows DELETED then ADDED to a watch resumed across a delete and re-create of a name', async () => {
+        const first = await objects.apply(task('phoenix'));
+        const since = store.control.revision();
+        await objects.delete(key('phoenix'));
+        const second = await objects.apply(task('phoenix', undefined, { reborn: true }));
+        const w = await collect(store, since, { kind: 'Task' });
+        w.stop();
+        expect(w.names()).to.deep.equal(['DELETED:phoenix', 'ADDED:phoenix']);
+        expect(w.seen[0]!.object.metadata.uid).to.equal(first.object.metadata.uid);
+        expect(w.seen[1]!.object.metadata.uid).to.equal(second.object.metadata.uid);
+      });
+
+      it('records who made each change', async () => {
+        const since = Number(store.control.revision());
+        await objects.apply(task('by-api'));
+        await objects.as('reconciler').updateStatus(key('by-api'), { phase: 'Running' });
+        await store.commit(deliveryUnit('scope-1', 'ev-1', Date.now()));
+        const changes = await store.control.changes(since, 10);
+        expect(changes.map((c) => `${c.type}:${c.origin}`)).to.deep.equal(['ADDED:api', 'MODIFIED:reconciler', 'ADDED:delivery']);
+        // A replay shows each object once, at its newest change, with that change's origin.
+        const w = await collect(store, String(since), { kind: 'Task' });
+        w.stop();
+        expect(w.seen.map((e) => `${e.type}:${e.origin}`)).to.deep.equal(['ADDED:reconciler', 'ADDED:delivery']);
+      });
+
+      it('replays a long history in pages, in order, without missing what commits meanwhile', async () => {
+        const since = store.control.revision();
+        await Promise.all(Array.from({ length: 2500 }, (_, i) => objects.apply(task(`h-${i}`))));
+        const w = await collect(store, since, { kind: 'Task' });
+        await objects.apply(task('h-live'));
+        await eventually(async () => w.seen.length === 2501);
+        w.stop();
+        const revs = w.seen.map((e) => e.revision);
+        expect(revs.every((r, i) => i === 0 || r > revs[i - 1]!)).to.equal(true);
+        expect(new Set(w.seen.map((e) => e.key.name)).size).to.equal(2501);
+      });
+
+      it('publishes every change once, in revision order, while API writes interleave with delivery units', async () => {
+        const live = await collect(store, undefined, {});
+        const from = store.control.revision();
+        const writes: Promise<unknown>[] = [];
+        const now = Date.now();
+        for (let i = 0; i < 300; i++) {
+          writes.push(store.commit(deliveryUnit('scope-order', `e-${i}`, now)));
+          if (i % 15 === 0) writes.push(objects.apply(task(`api-${i}`)));
+        }
+        await Promise.all(writes);
+        live.stop();
+        const revs = live.seen.map((e) => e.revision);
+        expect(revs).to.have.length(320);
+        expect(revs.every((rv, i) => i === 0 || rv === revs[i - 1]! + 1)).to.equal(true);
+        expect(String(revs[revs.length - 1])).to.equal(store.control.revision());
+        const replayed = await collect(store, from, {});
+        replayed.stop();
+        expect(replayed.seen.map((e) => e.revision)).to.deep.equal(revs);
+        expect((await store.control.changes(Number(from), 1000)).map((c) => c.revision)).to.deep.equal(revs);
+      });
+
+      it('answers 410 Gone exactly below the compacted revision', async () => {
+        await objects.apply(task('x'));
+        const old = Number(store.control.revision());
+        await objects.delete(key('x'));
+        await objects.apply(task('y'));
+        const upTo = old + 1;
+        await store.maintain({ compactTo: upTo, chunk: 1000 });
+        expect((await failure(store.control.watch({}, String(upTo - 1), () => undefined))).code).to.equal(410);
+        expect((await failure(store.control.changes(upTo - 1, 10))).code).to.equal(410);
+        const w = await collect(store, String(upTo), {});
+        w.stop();
+        expect(w.names()).to.deep.equal(['ADDED:y']);
+      });
+
+      it('keeps everything across a reopen', async () => {
+        await objects.apply(task('kept', { a: 'b' }));
+        const rev = store.control.revision();
+        store = await driver.reopen(store);
+        objects = new Objects(store);
+        expect(store.control.revision()).to.equal(rev);
+        expect((await objects.list('Task', { labelSelector: parseSelector('a=b') })).items).to.have.length(1);
+        const next = await objects.apply(task('after'));
+        expect(Number(next.object.metadata.resourceVersion)).to.equal(Number(rev) + 1);
+      });
+    });
+
+    describe('units of work and the data plane', () => {
+      const created = (r: Awaited<ReturnType<Store['commit']>>): string => {
+        if (r.held) throw new Error('held');
+        return r.writes[1]!.name;
+      };
+
+      it('lets one unit hold a claim; copies, even in the same transaction, get its result', async () => {
+        const now = Date.now();
+        const results = await Promise.all(['a', 'b', 'a', 'c', 'a', 'b'].map((e) => store.commit(deliveryUnit('s', e, now))));
+        const fresh = results.filter((r) => !r.held);
+        expect(fresh).to.have.length(3);
+        const byEvent = new Map(['a', 'b', 'c'].map((e, i) => [e, created(fresh[i]!)]));
+        const held = results.filter((r) => r.held) as Array<{ held: true; result: string }>;
+        expect(held.map((h) => h.result).sort()).to.deep.equal([byEvent.get('a'), byEvent.get('a'), byEvent.get('b')].sort());
+        expect((await objects.list('Task')).items).to.have.length(3);
+        expect((await store.data.counters(['s'])).get('s')).to.deep.equal({ accepted: 3 });
+        expect((await store.data.claim('s', 'a', now))?.result).to.equal(byEvent.get('a'));
+      });
+
+      it('claims again after expiry, and a taken name becomes name-2', async () => {
+        const t0 = Date.now();
+        const first = created(await store.commit(deliveryUnit('s', 'x', t0, 60_000)));
+        expect((await store.commit(deliveryUnit('s', 'x', t0 + 1000, 60_000))).held).to.equal(true);
+        expect(await store.data.claim('s', 'x', t0 + 61_000)).to.equal(undefined);
+        const later = created(await store.commit(deliveryUnit('s', 'x', t0 + 61_000, 60_000)));
+        expect(later).to.equal(`${first}-2`);
+        // Records name what their unit created.
+        const records = await store.data.listDeliveries({ owner: 'TaskWebhook/default/wh' });
+        expect(records.map((r) => r.task)).to.deep.equal([later, first]);
+      });
+
+      it('refuses a unit that cannot commit alone; the rest of its batch commits', async () => {
+        await objects.apply(task('exists'));
+        const now = Date.now();
+        const ok = ['p-1', 'p-2', 'p-3'].map((e) => store.commit(deliveryUnit('s', e, now)));
+        const bad = store.commit({ origin: 'api', ops: [{ op: 'create', object: draft(task('fine'), 'default') }, { op: 'create', object: draft(task('exists'), 'default') }] });
+        const [good, refused] = await Promise.all([Promise.all(ok), failure(bad)]);
+        expect(good.every((r) => !r.held)).to.equal(true);
+        expect(refused.reason).to.equal('AlreadyExists');
+        expect(await objects.get('Task', 'default', 'fine')).to.equal(undefined);
+        expect((await objects.list('Task')).items).to.have.length(4);
+      });
+
+      it('counts, records newest first, and prunes expired claims and old records in chunks', async () => {
+        const t0 = Date.now();
+        for (let i = 0; i < 5; i++) await store.commit(deliveryUnit('p', `r-${i}`, t0, 1000));
+        await store.commit({ origin: 'delivery', ops: [{ op: 'count', scope: 'p', deltas: { rejected: 2, accepted: 1 } }] });
+        expect((await store.data.counters(['p', 'none'])).get('p')).to.deep.equal({ accepted: 6, rejected: 2 });
+        expect((await store.data.counters(['none'])).has('none')).to.equal(false);
+        expect((await store.data.listDeliveries({ limit: 2 })).map((r) => r.eventId)).to.deep.equal(['r-4', 'r-3']);
+        expect(await store.maintain({ claimsBefore: t0 + 2000, chunk: 3 })).to.equal(3);
+        expect(await store.maintain({ claimsBefore: t0 + 2000, keepRecords: 2, chunk: 100 })).to.equal(2 + 3);
+        expect(await store.data.listDeliveries({})).to.have.length(2);
+        expect(await store.data.claim('p', 'r-0', t0)).to.equal(undefined);
+      });
+
+      it('records events about objects, a repeat counting up', async () => {
+        for (let i = 0; i < 2; i++) await objects.recordEvent(key('a'), 'Warning', 'Broken', 'it broke');
+        await objects.recordEvent(key('a'), 'Normal', 'Fixed', 'it works');
+        const events = await store.control.listEvents({ kind: 'Task', name: 'a' });
+        expect(events.map((e) => `${e.reason}:${e.count}`)).to.deep.equal(['Fixed:1', 'Broken:2']);
+      });
+    });
+
+    describe('elector', () => {
+      it('tells whether this process leads, and tells again on every change', async () => {
+        const seen: boolean[] = [];
+        const off = store.elector.onChange((l) => seen.push(l));
+        await eventually(async () => seen.length > 0);
+        off();
+        expect(seen[seen.length - 1]).to.equal(store.elector.isLeader());
+      });
+    });
+  });
+}
+

@@ -1,0 +1,22 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '../../pkg/store/factory.js';
+import type { Store } from '../../pkg/store/types.js';
+import { runStoreConformance } from './conformance.js';
+
+/** The embedded driver in-process: a real database file and the real writer thread. */
+let dir = '';
+runStoreConformance('sqlite', {
+  async open(): Promise<Store> {
+    dir = mkdtempSync(join(tmpdir(), 'orloj-store-'));
+    return openStore({ storage: 'sqlite', dataDir: dir });
+  },
+  async reopen(old: Store): Promise<Store> {
+    await old.close();
+    return openStore({ storage: 'sqlite', dataDir: dir });
+  },
+  async cleanup(): Promise<void> {
+    rmSync(dir, { recursive: true, force: true });
+  },
+});
