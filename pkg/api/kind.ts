@@ -1,3 +1,8 @@
+import type Router from '@koa/router';
+import type { ServerDeps } from '../apiserver/context.js';
+import type { Reconciler } from '../controller/manager.js';
+import type { ReceiverKind } from '../receiver/types.js';
+import type { Objects } from '../store/objects.js';
 import type { Op } from '../store/types.js';
 import type { Cause } from './errors.js';
 import type { Resource, Spec, StoredResource } from './types.js';
@@ -42,6 +47,18 @@ export interface KindDef {
   unindexedLabels?: string[];
   /** Objects of other kinds, in the same namespace, that an object depends on. */
   refs?(obj: StoredResource): Ref[];
+  /**
+   * The kind's server side, loaded only by orlojd (the CLI never pays for it): its
+   * reconciler, its receiver (deliveries; a receiver kind without a reconciler of its own
+   * gets the shared receiver reconciler), and routes of its own.
+   */
+  server?: () => Promise<KindServer>;
+}
+
+export interface KindServer {
+  reconciler?: (store: Objects) => Reconciler;
+  receiver?: ReceiverKind;
+  routes?: (router: Router, deps: ServerDeps) => void;
 }
 
 export interface Ref {

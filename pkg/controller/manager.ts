@@ -3,6 +3,8 @@ import { keyString, keyOf, type ObjectKey, type StoredResource, type WatchEvent 
 import type { Metrics } from '../metrics/metrics.js';
 import type { Objects } from '../store/objects.js';
 import { WorkQueue } from './queue.js';
+import { RefIndex } from './ref-index.js';
+import { lookupKind } from '../api/registry.js';
 
 export interface ReconcileResult {
   requeueAfterMs?: number;
@@ -10,14 +12,6 @@ export interface ReconcileResult {
 
 /** A configuration problem that retrying cannot fix: reported, not retried. */
 export class TerminalError extends Error {}
-
-/** Maps a change of another kind to the keys of this reconciler's kind that depend on it. */
-export interface Watch {
-  kind: string;
-  /** A cheap test run on every event of `kind` before map (which may read the store). */
-  filter?(e: WatchEvent): boolean;
-  map(e: WatchEvent, store: Objects): Promise<ObjectKey[]>;
-}
 
 /**
  * The whole reconciler contract: given a key, read the world and converge. Level-triggered
@@ -27,7 +21,6 @@ export interface Reconciler {
   kind: string;
   reconcile(key: ObjectKey): Promise<ReconcileResult | void>;
   shouldReconcile?(e: WatchEvent): boolean;
-  watches?: Watch[];
   /**
    * Periodic resync re-reads every object of the kind. Off for kinds whose status follows
    * from the object alone (run tasks can number millions; events keep them current).
@@ -55,6 +48,7 @@ const parseKey = (kind: string, s: string): ObjectKey => {
 /** Runs each reconciler over its own queue, fed by store watch events and a periodic resync. */
 export class Manager {
   private readonly queues = new Map<string, WorkQueue>();
+  private readonly refs = new RefIndex();
   private stopWatch?: () => void;
   private resyncTimer?: NodeJS.Timeout;
   private running: Promise<void>[] = [];
@@ -82,18 +76,24 @@ export class Manager {
     return this.synced;
   }
 
-  /** Synchronous for the common case: most events (run tasks) pass no filter and cost no promise. */
+  /**
+   * Synchronous: most events (run tasks) pass no filter and cost nothing. A change to an
+   * object re-queues what refers to it (the kinds' `refs`); the delivery path changes
+   * nothing anything refers to.
+   */
   private onEvent(e: WatchEvent): void {
+    if (e.origin !== 'delivery') {
+      if (this.queues.has(e.key.kind)) this.index(e.key, e.type === 'DELETED' ? undefined : e.object);
+      for (const dep of this.refs.of(e.key)) this.enqueue(dep.kind, dep);
+    }
     for (const r of this.reconcilers) {
       if (e.key.kind === r.kind && (!r.shouldReconcile || r.shouldReconcile(e))) this.enqueue(r.kind, e.key);
-      for (const w of r.watches ?? []) {
-        if (w.kind !== e.key.kind || (w.filter && !w.filter(e))) continue;
-        w.map(e, this.opts.store).then(
-          (keys) => keys.forEach((k) => this.enqueue(r.kind, k)),
-          (err: unknown) => this.opts.log.error({ err, kind: r.kind, from: keyString(e.key) }, 'mapping a watch event failed'),
-        );
-      }
     }
+  }
+
+  private index(key: ObjectKey, o: StoredResource | undefined): void {
+    const refs = lookupKind(key.kind)?.refs;
+    if (refs) this.refs.set(key, o ? refs(o) : []);
   }
 
   private enqueue(kind: string, k: { namespace?: string; name: string }): void {
@@ -110,7 +110,10 @@ export class Manager {
       let cont: string | undefined;
       do {
         const page = await this.opts.store.list(r.kind, { limit: 500, continue: cont });
-        for (const o of page.items) if (!filter || filter(resyncEvent(o))) this.enqueue(r.kind, o.metadata);
+        for (const o of page.items) {
+          this.index(keyOf(o), o);
+          if (!filter || filter(resyncEvent(o))) this.enqueue(r.kind, o.metadata);
+        }
         cont = page.continue;
         await new Promise((resolve) => setImmediate(resolve));
       } while (cont);

@@ -4,10 +4,11 @@ import { pino, type Logger } from 'pino';
 import { TokenAuth, loadOrCreateAdminToken, parseTokenList, type Role } from '../apiserver/auth.js';
 import { createHttpServer } from '../apiserver/server.js';
 import { clientConfigPath, writeClientConfig } from '../config/client-config.js';
-import { Manager } from '../controller/manager.js';
-import { reconcilers } from '../controller/reconcilers/index.js';
+import { Manager, type Reconciler } from '../controller/manager.js';
 import { createMetrics } from '../metrics/metrics.js';
 import { deliveryHandler } from '../receiver/handler.js';
+import { loadServers, receiverKindsOf } from '../receiver/kinds/index.js';
+import { receiverReconciler } from '../receiver/reconciler.js';
 import { Notes } from '../receiver/notes.js';
 import { ReceiverCache } from '../receiver/receivers.js';
 import { receiverRoutes } from '../receiver/routes.js';
@@ -30,6 +31,14 @@ function resolveTokens(opts: DaemonOptions, log: Logger): { tokens: Array<{ toke
   return { tokens: [{ token, role: 'admin' }], generated: token };
 }
 
+/** Each kind's reconciler: its own, or for a receiver kind the shared receiver reconciler. */
+function reconcilersOf(servers: Awaited<ReturnType<typeof loadServers>>, store: Objects): Reconciler[] {
+  return servers.flatMap(({ server: s }) => {
+    if (s.reconciler) return [s.reconciler(store)];
+    return s.receiver ? [receiverReconciler(s.receiver, store)] : [];
+  });
+}
+
 export interface DaemonHooks {
   /** The server clock in ms; tests of time windows inject their own. */
   now?: () => number;
@@ -41,14 +50,16 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
   const store = openStore({ storage: opts.storage, dataDir: opts.dataDir, postgresUrl: opts.postgresUrl });
   const objects = new Objects(store, 'api');
   const metrics = createMetrics();
-  const receivers = new ReceiverCache(objects);
+  const servers = await loadServers();
+  const receiverKinds = receiverKindsOf(servers);
+  const receivers = new ReceiverCache(objects, receiverKinds);
   await receivers.start();
-  const mirror = new StatusMirror(objects.as('delivery'), store.data);
+  const mirror = new StatusMirror(objects.as('delivery'), store.data, receiverKinds);
   await mirror.catchUp();
   const notes = new Notes(store, (n) => mirror.saw(n.uid, n.record.owner, lastOfNote(n.outcome, n.record)));
   const { tokens, generated } = resolveTokens(opts, log);
   const controller = objects.as('reconciler');
-  const manager = new Manager({ store: controller, log: log.child({ component: 'controller' }), metrics, resyncMs: opts.resyncSeconds * 1000 }, reconcilers(controller));
+  const manager = new Manager({ store: controller, log: log.child({ component: 'controller' }), metrics, resyncMs: opts.resyncSeconds * 1000 }, reconcilersOf(servers, controller));
   const closing = new AbortController();
   const server: Server = createHttpServer({
     closing: closing.signal,
@@ -59,7 +70,7 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
     maxRequestBytes: opts.maxRequestBytes,
     version: VERSION,
     isReady: () => manager.hasSynced,
-    routes: [receiverRoutes(store.data)],
+    routes: [receiverRoutes(store.data, receiverKinds), ...servers.flatMap(({ server: s }) => (s.routes ? [s.routes] : []))],
     raw: [deliveryHandler({ receivers, store, notes, mirror, metrics, log: log.child({ component: 'receiver' }), now: hooks.now ?? Date.now })],
   });
   await new Promise<void>((resolve, reject) => {

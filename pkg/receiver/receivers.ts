@@ -1,7 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import type { StoredResource, WatchEvent } from '../api/types.js';
 import type { Objects } from '../store/objects.js';
-import { receiverKinds } from './kinds/index.js';
+import { lookupKind } from '../api/registry.js';
+import type { ReceiverKinds } from './kinds/index.js';
 import type { Fetch, Receiver } from './types.js';
 
 const refKey = (kind: string, namespace: string, name: string): string => `${kind}/${namespace}/${name}`;
@@ -28,7 +29,10 @@ export class ReceiverCache {
   private epoch = 0;
   private stopWatch: () => void = () => undefined;
 
-  constructor(private readonly store: Objects) {}
+  constructor(
+    private readonly store: Objects,
+    private readonly receiverKinds: ReceiverKinds,
+  ) {}
 
   async start(): Promise<void> {
     this.stopWatch = await this.store.watch({}, undefined, (e) => this.invalidate(e));
@@ -44,7 +48,7 @@ export class ReceiverCache {
     if (hit) return hit;
     const epoch = this.epoch;
     const o = await this.store.findByEndpointId(endpointId);
-    const kind = o && receiverKinds.get(o.kind);
+    const kind = o && this.receiverKinds.get(o.kind);
     if (!o || !kind) return undefined;
     const r = await kind.compile(o, this.fetchShared);
     if (epoch === this.epoch) {
@@ -66,7 +70,7 @@ export class ReceiverCache {
 
   private refs(r: Receiver): string[] {
     const ns = r.object.metadata.namespace;
-    return r.refs.map((ref) => refKey(ref.kind, ns, ref.name));
+    return (lookupKind(r.object.kind)?.refs?.(r.object) ?? []).map((ref) => refKey(ref.kind, ns, ref.name));
   }
 
   private index(r: Receiver, id: string): void {
@@ -91,7 +95,7 @@ export class ReceiverCache {
     // The delivery path writes run tasks and counters: nothing a receiver is compiled from.
     if (e.origin === 'delivery') return;
     const { kind, namespace, name } = e.key;
-    if (receiverKinds.has(kind)) {
+    if (this.receiverKinds.has(kind)) {
       // Even when it is not cached: a lookup compiling it right now must not keep what it read.
       this.epoch++;
       const id = this.byUid.get(e.object.metadata.uid);

@@ -7,7 +7,7 @@ import { requireRole } from '../apiserver/auth.js';
 import type { RequestState, ServerDeps } from '../apiserver/context.js';
 import { patchStatus } from '../controller/status.js';
 import type { DataPlaneStore } from '../store/types.js';
-import { receiverKinds } from './kinds/index.js';
+import type { ReceiverKinds } from './kinds/index.js';
 
 const OUTCOMES = new Set(['accepted', 'duplicate', 'rejected', 'queued', 'delivering', 'delivered', 'retry_scheduled', 'dead_letter']);
 
@@ -20,7 +20,7 @@ export function parseOwner(text: string, namespace: string): string {
 }
 
 /** Delivery records and endpoint rotation: the API side of the receiver. */
-export function receiverRoutes(deliveries: DataPlaneStore) {
+export function receiverRoutes(deliveries: DataPlaneStore, receiverKinds: ReceiverKinds) {
   return (router: Router, deps: ServerDeps): void => {
     router.get('/v1/deliveries', async (ctx) => {
       const q = ctx.query as Record<string, string | undefined>;

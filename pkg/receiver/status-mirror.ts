@@ -5,7 +5,7 @@
 import type { ObjectKey, Status } from '../api/types.js';
 import type { Objects } from '../store/objects.js';
 import type { DataPlaneStore, DeliveryRecord, Op } from '../store/types.js';
-import { receiverKinds } from './kinds/index.js';
+import type { ReceiverKinds } from './kinds/index.js';
 
 /** Which status field shows which counter. */
 export const COUNTER_FIELDS = { accepted: 'acceptedCount', duplicate: 'duplicateCount', rejected: 'rejectedCount' } as const;
@@ -36,6 +36,7 @@ export class StatusMirror {
   constructor(
     private readonly objects: Objects,
     private readonly data: DataPlaneStore,
+    private readonly kinds: ReceiverKinds,
   ) {}
 
   /** A delivery of receiver `uid` was committed; `last` are the status fields it moves. */
@@ -79,7 +80,7 @@ export class StatusMirror {
 
   /** After a restart: every receiver whose status shows other counts than were committed is due. */
   async catchUp(): Promise<void> {
-    for (const kind of receiverKinds.keys()) {
+    for (const kind of this.kinds.keys()) {
       let cont: string | undefined;
       do {
         const page = await this.objects.list(kind, { limit: 500, continue: cont });

@@ -1,7 +1,6 @@
 // The contract between the delivery handler and receiver kinds. The handler runs the same
 // steps for every kind (find → cap body → suspended? → authenticate → event id → dedup →
 // act → commit → answer); a kind compiles its object into a Receiver that fills them in.
-import type { Ref } from '../api/kind.js';
 import type { Status, StoredResource } from '../api/types.js';
 import type { Op, StatusOp } from '../store/types.js';
 import type { DeliveryRequest, VerifyResult } from './profiles/types.js';
@@ -67,8 +66,14 @@ export interface Receiver {
   answer(o: Outcome): object;
   /** Status fields a delivery moves besides the counters (e.g. lastTriggeredTask). */
   lastDelivery(o: Outcome): Status;
-  /** Objects it was compiled from: a change to any of them recompiles it. */
-  readonly refs: Ref[];
+  /** What keeps it from accepting deliveries, most pressing first (its reconciler shows the first in Ready). */
+  readonly problems: Problem[];
+}
+
+/** A configuration problem: `reason` is the Ready condition's, `message` goes to lastError. */
+export interface Problem {
+  reason: string;
+  message: string;
 }
 
 /** A kind whose objects receive deliveries: one file in pkg/receiver/kinds/ and one registry line. */

@@ -47,6 +47,7 @@ export const SecretKind: KindDef = {
     { name: 'KEYS', jsonPath: '.status.keys' },
     { name: 'READY', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
   ],
+  server: () => import('../../controller/reconcilers/secret.js').then((m) => ({ reconciler: m.secretReconciler })),
   normalizeSpec: normalizeSecretSpec,
   redact: redactSecret,
 };

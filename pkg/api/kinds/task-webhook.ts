@@ -89,6 +89,11 @@ export const TaskWebhookKind: KindDef = {
       rejectedCount: { type: 'integer' },
     },
   },
+  refs: (w) => {
+    const spec = w.spec as TaskWebhookSpec;
+    return [{ kind: 'Secret', name: spec.auth.secret_ref }, { kind: 'Task', name: spec.task_ref }];
+  },
+  server: () => import('../../receiver/kinds/task-webhook.js').then((m) => ({ receiver: m.taskWebhookReceiver })),
   columns: [
     { name: 'PROFILE', jsonPath: '.spec.auth.profile' },
     { name: 'TASK', jsonPath: '.spec.task_ref' },

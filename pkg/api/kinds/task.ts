@@ -27,6 +27,7 @@ export const TaskKind: KindDef = {
     },
   },
   unindexedLabels: ['orloj.dev/webhook-event-id'],
+  server: () => import('../../controller/reconcilers/task.js').then((m) => ({ reconciler: m.taskReconciler })),
   columns: [
     { name: 'MODE', jsonPath: '.spec.mode' },
     { name: 'PHASE', jsonPath: '.status.phase' },

@@ -4,7 +4,7 @@ import type { TaskWebhookSpec } from '../../api/kinds/task-webhook.js';
 import type { StoredResource } from '../../api/types.js';
 import { signature } from '../auth.js';
 import { buildRunTask, runTaskTemplate, type RunTaskTemplate } from '../run-task.js';
-import { Rejection, type Fetch, type Receiver, type ReceiverKind, type VerifiedDelivery } from '../types.js';
+import { Rejection, type Fetch, type Problem, type Receiver, type ReceiverKind, type VerifiedDelivery } from '../types.js';
 import { webhookProfile } from '../webhook-options.js';
 
 const ownerOf = (o: StoredResource): string => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
@@ -17,6 +17,16 @@ function keyProblem(name: string, secret: StoredResource | undefined, keys: Buff
 function templateProblem(name: string, template: StoredResource | undefined): string | undefined {
   if (!template) return `template task "${name}" not found`;
   return template.spec.mode === 'template' ? undefined : `task "${name}" is not a template`;
+}
+
+/** For Ready: the template first (without it nothing can be created), then the signing keys. */
+function problems(spec: TaskWebhookSpec, ns: string, template: StoredResource | undefined, secret: StoredResource | undefined, keys: Buffer[]): Problem[] {
+  const out: Problem[] = [];
+  if (!template) out.push({ reason: 'TemplateNotFound', message: `task "${spec.task_ref}" not found in namespace "${ns}"` });
+  else if (template.spec.mode !== 'template') out.push({ reason: 'TaskNotTemplate', message: `task "${spec.task_ref}" is not a template (spec.mode: template)` });
+  if (!secret) out.push({ reason: 'SecretNotFound', message: `secret "${spec.auth.secret_ref}" not found in namespace "${ns}"` });
+  else if (!keys.length) out.push({ reason: 'SecretEmpty', message: `secret "${spec.auth.secret_ref}" has no non-empty key` });
+  return out;
 }
 
 function payloadOf(spec: TaskWebhookSpec, body: Buffer): unknown {
@@ -65,7 +75,7 @@ async function compile(w: StoredResource, fetch: Fetch): Promise<Receiver> {
       message: o.duplicate ? 'duplicate delivery: task already created' : 'task created',
     }),
     lastDelivery: (o) => (o.duplicate ? {} : { lastTriggeredTask: o.result }),
-    refs: [{ kind: 'Secret', name: spec.auth.secret_ref }, { kind: 'Task', name: spec.task_ref }],
+    problems: problems(spec, ns, template, secret, keys),
   };
 }
 
