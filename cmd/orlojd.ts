@@ -15,7 +15,10 @@ async function main(): Promise<void> {
     stopping = true;
     daemon.close().then(
       () => process.exit(0),
-      () => process.exit(1),
+      (e: unknown) => {
+        process.stderr.write(`orlojd: shutdown failed: ${(e as Error).message}\n`);
+        process.exit(1);
+      },
     );
   };
   process.on('SIGTERM', stop);

@@ -118,7 +118,7 @@ export function deliveryHandler(deps: DeliveryDeps) {
   }
 
   function duplicate(d: Delivery, result: string): Outcome {
-    note(d, 'duplicate', { ...recordOf(d, 202), outcome: 'duplicate', task: result });
+    note(d, 'duplicate', { ...recordOf(d, 202), outcome: 'duplicate', result });
     return { duplicate: true, eventId: d.eventId!, result };
   }
 

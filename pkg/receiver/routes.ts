@@ -35,7 +35,8 @@ export function receiverRoutes(deliveries: DataPlaneStore, receiverKinds: Receiv
         limit,
         before: q.before ? Number(q.before) : undefined,
       });
-      ctx.body = { apiVersion: 'orloj.dev/v1', kind: 'DeliveryList', items };
+      // `task`: what a TaskWebhook delivery created, as records have always named it.
+      ctx.body = { apiVersion: 'orloj.dev/v1', kind: 'DeliveryList', items: items.map(({ result, ...r }) => (result === undefined ? r : { ...r, task: result })) };
     });
 
     // Every receiver kind: a new endpoint ID; the old one answers 404 from then on.

@@ -1,6 +1,6 @@
 // The store's contracts. A driver (SQLite today) implements ControlPlaneStore and
 // DataPlaneStore; every write of either goes through `commit(unit)`, the one write
-// primitive. Product rules (dedup windows, task names, which status fields mirror which
+// primitive. Product rules (dedup windows, object names, which status fields mirror which
 // counters) live above the drivers, in the kind and receiver code.
 import type { Requirement } from '../api/selector.js';
 import type { ObjectKey, Status, StoredResource, WatchEvent, WriteOrigin } from '../api/types.js';
@@ -77,7 +77,7 @@ export interface CountOp {
   deltas: Record<string, number>;
 }
 
-/** A delivery record; committed with a unit that creates an object, it names it (`task`) unless set. */
+/** A delivery record; committed with a unit that creates an object, it names it (`result`) unless set. */
 export interface RecordOp {
   op: 'record';
   record: DeliveryRecord;
@@ -197,7 +197,8 @@ export interface DeliveryRecord {
   reason?: string;
   httpStatus?: number;
   durationMs?: number;
-  task?: string;
+  /** What the delivery created or found (a run task's name, a document's id). */
+  result?: string;
 }
 
 export interface DeliveryQuery {

@@ -335,7 +335,7 @@ export function runStoreConformance(name: string, driver: Driver): void {
         expect(later).to.equal(`${first}-2`);
         // Records name what their unit created.
         const records = await store.data.listDeliveries({ owner: 'TaskWebhook/default/wh' });
-        expect(records.map((r) => r.task)).to.deep.equal([later, first]);
+        expect(records.map((r) => r.result)).to.deep.equal([later, first]);
       });
 
       it('refuses a unit that cannot commit alone; the rest of its batch commits', async () => {

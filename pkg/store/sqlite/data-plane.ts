@@ -10,7 +10,7 @@ interface RecordRow {
   reason: string | null;
   http_status: number | null;
   duration_ms: number | null;
-  task: string | null;
+  result: string | null;
 }
 
 function toRecord(r: RecordRow): DeliveryRecord {
@@ -23,7 +23,7 @@ function toRecord(r: RecordRow): DeliveryRecord {
     ...(r.reason !== null ? { reason: r.reason } : {}),
     ...(r.http_status !== null ? { httpStatus: r.http_status } : {}),
     ...(r.duration_ms !== null ? { durationMs: r.duration_ms } : {}),
-    ...(r.task !== null ? { task: r.task } : {}),
+    ...(r.result !== null ? { result: r.result } : {}),
   };
 }
 
@@ -49,7 +49,7 @@ export class SqliteDataPlane implements DataPlaneStore {
     if (q.namespace) add('namespace = ?', q.namespace);
     if (q.outcome) add('outcome = ?', q.outcome);
     if (q.before) add('id < ?', q.before);
-    const sql = `SELECT id, ts, owner, event_id, outcome, reason, http_status, duration_ms, task FROM deliveries
+    const sql = `SELECT id, ts, owner, event_id, outcome, reason, http_status, duration_ms, result FROM deliveries
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, Math.min(q.limit ?? 100, 1000)) as RecordRow[];
     return rows.map(toRecord);

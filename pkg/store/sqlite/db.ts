@@ -6,9 +6,9 @@ import { Worker } from 'node:worker_threads';
 export type DB = Database.Database;
 
 /** Schema migrations, applied in order once each; append only. */
-// The delivery path writes a run task, its labels, a dedup row and a record per event:
-// each table keeps as few b-trees as its queries need (WITHOUT ROWID where the key is
-// the lookup), because every extra index is another page written per commit.
+// A delivery writes an object, its labels, a claim, a record and a change-log row: each
+// table keeps as few b-trees as its queries need (WITHOUT ROWID where the key is the
+// lookup), because every extra index is another page written per commit.
 const migrations: string[] = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
    -- Rows are keyed by the revision that created them, so new objects append.
@@ -48,7 +48,7 @@ const migrations: string[] = [
   // The receiver's key (Kind/namespace/name) beside its uid, so the writer can mirror counts into its status.
   `ALTER TABLE receiver_counts ADD COLUMN owner TEXT;`,
   // The change log becomes the only history: tombstones and the revision index go, and
-  // claims and counters lose their TaskWebhook-specific shape. History from before the
+  // claims, counters and records lose the shape of the first receiver kind. History from before the
   // log cannot be rebuilt, so it starts at the current state (older watches get 410).
   `CREATE TABLE changes (
      revision INTEGER PRIMARY KEY, kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
@@ -73,7 +73,8 @@ const migrations: string[] = [
    INSERT INTO counters SELECT owner_uid, 'accepted', accepted FROM receiver_counts;
    INSERT INTO counters SELECT owner_uid, 'duplicate', duplicate FROM receiver_counts;
    INSERT INTO counters SELECT owner_uid, 'rejected', rejected FROM receiver_counts;
-   DROP TABLE receiver_counts;`,
+   DROP TABLE receiver_counts;
+   ALTER TABLE deliveries RENAME COLUMN task TO result;`,
 ];
 
 export function openDatabase(dataDir: string): DB {

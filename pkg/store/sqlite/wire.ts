@@ -46,7 +46,7 @@ export interface WireRecord {
   reason: string | null;
   httpStatus: number | null;
   durationMs: number | null;
-  task: string | null;
+  result: string | null;
 }
 
 export interface WireUnit {

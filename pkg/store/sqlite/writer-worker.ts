@@ -41,7 +41,7 @@ const q = {
   putClaim: db.prepare('INSERT OR REPLACE INTO claims (scope, key, expires_at, result) VALUES (?, ?, ?, ?)'),
   count: db.prepare(`INSERT INTO counters (scope, name, value) VALUES (?, ?, ?)
     ON CONFLICT (scope, name) DO UPDATE SET value = value + excluded.value`),
-  record: db.prepare(`INSERT INTO deliveries (ts, owner, namespace, event_id, outcome, reason, http_status, duration_ms, task)
+  record: db.prepare(`INSERT INTO deliveries (ts, owner, namespace, event_id, outcome, reason, http_status, duration_ms, result)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
   event: db.prepare(`INSERT INTO events (kind, namespace, name, type, reason, message, count, first_ts, last_ts, seq)
     VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
@@ -183,7 +183,7 @@ function requireEmpty(namespace: string, kinds: string[]): void {
 }
 
 function addRecord(r: WireRecord): void {
-  q.record.run(r.ts, r.owner, r.namespace, r.eventId, r.outcome, r.reason, r.httpStatus, r.durationMs, r.task);
+  q.record.run(r.ts, r.owner, r.namespace, r.eventId, r.outcome, r.reason, r.httpStatus, r.durationMs, r.result);
 }
 
 function addCounts(scope: string, names: string[], deltas: number[]): void {
@@ -235,7 +235,7 @@ function commitUnit(u: WireUnit): WireUnitResult {
   let created: string | undefined;
   for (let i = first; i < u.ops.length; i++) {
     const op = u.ops[i]!;
-    if (op.o === 'record' && op.r.task === null && created !== undefined) op.r.task = created;
+    if (op.o === 'record' && op.r.result === null && created !== undefined) op.r.result = created;
     const r = apply(op, u.origin);
     if (created === undefined && r?.name !== undefined) created = r.name;
     ops.push(r);

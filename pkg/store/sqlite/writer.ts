@@ -33,7 +33,7 @@ const wireKey = (k: ObjectKey): WireKey => ({ kind: k.kind, namespace: k.namespa
 function toWireRecord(r: DeliveryRecord): WireRecord {
   return {
     ts: r.ts, owner: r.owner, namespace: r.owner.split('/')[1] ?? '', eventId: r.eventId ?? null, outcome: r.outcome,
-    reason: r.reason ?? null, httpStatus: r.httpStatus ?? null, durationMs: r.durationMs ?? null, task: r.task ?? null,
+    reason: r.reason ?? null, httpStatus: r.httpStatus ?? null, durationMs: r.durationMs ?? null, result: r.result ?? null,
   };
 }
 
