@@ -100,5 +100,9 @@ export function validateResource(input: unknown, defaultNamespace = DEFAULT_NAME
   if (meta.labels && Object.keys(meta.labels).length) metadata.labels = { ...meta.labels };
   if (meta.annotations && Object.keys(meta.annotations).length) metadata.annotations = { ...meta.annotations };
   if (meta.resourceVersion !== undefined) metadata.resourceVersion = String(meta.resourceVersion);
-  return { def, obj: { apiVersion: API_VERSION, kind: def.kind, metadata, spec: def.normalizeSpec ? def.normalizeSpec(spec) : spec } };
+  const obj: Resource = { apiVersion: API_VERSION, kind: def.kind, metadata, spec: def.normalizeSpec ? def.normalizeSpec(spec) : spec };
+  // What a schema cannot say (cross-field rules), the kind checks itself.
+  const more = def.validate?.(obj) ?? [];
+  if (more.length) throw invalid(def.kind, name, more);
+  return { def, obj };
 }

@@ -19,7 +19,8 @@ interface Jobs {
   log: Logger;
 }
 
-function every(ms: number, job: () => Promise<unknown>, log: Logger, what: string): NodeJS.Timeout {
+/** Runs `job` every `ms` (never two at once); a failure is logged and the next run goes ahead. */
+export function every(ms: number, job: () => Promise<unknown>, log: Logger, what: string): NodeJS.Timeout {
   let running = false;
   const t = setInterval(() => {
     if (running) return;
