@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { request, type IncomingMessage } from 'node:http';
 import { eventually, Orlojd } from '../helpers/orlojd.js';
 import { put, readyOf, secret, taskWebhook, templateTask } from '../helpers/fixtures.js';
 import { send } from '../helpers/deliveries.js';
@@ -101,6 +102,75 @@ describe('TaskWebhook delivery rejections', function () {
     expectGeneric(res, 413, 'payload too large');
     const { st } = await afterRejection('small', 1);
     expect(st.lastError).to.include('max_body_bytes');
+  });
+
+  it('413 for a chunked body (no Content-Length) over max_body_bytes, answered and closed mid-upload', async () => {
+    const ep = await webhook('chunked', { max_body_bytes: 1024 });
+    const url = new URL(d.url + ep);
+    const req = request({
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+    });
+    const errors: Error[] = [];
+    req.on('error', (e) => errors.push(e)); // the server closing on us mid-upload is expected
+    const socketClosed = new Promise<void>((r) => req.on('socket', (s) => s.once('close', () => r())));
+    const response = new Promise<IncomingMessage>((r) => req.once('response', r));
+    // Far more than the server would ever need to read; the client never ends the body by itself
+    // unless it managed to send all of it, which the server must not have waited for.
+    const TOTAL = 256 * 1024 * 1024;
+    const chunk = Buffer.alloc(4096, 'x');
+    let written = 0;
+    let answered = false;
+    let ended = false;
+    /** Resolves when the request can take more, is closed, or was answered. */
+    const writable = () =>
+      new Promise<void>((r) => {
+        const done = (): void => {
+          req.off('drain', done);
+          req.off('close', done);
+          r();
+        };
+        req.on('drain', done);
+        req.on('close', done);
+        void response.then(done);
+      });
+    const writer = (async () => {
+      while (!answered && !req.destroyed && written < TOTAL) {
+        written += chunk.length;
+        if (!req.write(chunk)) await writable();
+      }
+      if (!answered && !req.destroyed) {
+        ended = true;
+        req.end();
+      }
+    })();
+    // An answer must come; a reset connection (the 413 lost) fails here instead of timing out.
+    const res = await Promise.race([
+      response,
+      socketClosed.then(() => {
+        throw new Error(`connection closed without an answer after ${written} bytes sent: ${errors.map((e) => e.message).join(', ') || 'no error'}`);
+      }),
+    ]);
+    answered = true;
+    const writtenAtAnswer = written;
+    expect(res.statusCode).to.equal(413);
+    expect(req.getHeader('content-length')).to.equal(undefined);
+    expect(ended, 'the server waited for the whole body').to.equal(false);
+    expect(writtenAtAnswer).to.be.below(TOTAL);
+    expect(res.headers.connection).to.equal('close');
+    let text = '';
+    for await (const c of res) text += (c as Buffer).toString();
+    expect(JSON.parse(text)).to.include({ accepted: false, code: 413, message: 'payload too large' });
+    // The server hangs up on the rest of the upload instead of reading it.
+    await socketClosed;
+    await writer;
+    expect(ended).to.equal(false);
+    const { st, rec } = await afterRejection('chunked', 1);
+    expect(st.lastError).to.equal('body exceeds max_body_bytes (1024)');
+    expect(rec).to.include({ outcome: 'rejected', httpStatus: 413, reason: 'body exceeds max_body_bytes (1024)' });
   });
 
   it('400 with a generic message when the template is unusable; a duplicate still answers 202', async () => {
