@@ -54,9 +54,9 @@ describe('TaskWebhook delivery rejections', function () {
     expect(res.status).to.equal(401);
     expectGeneric(res, 401, 'signature verification failed');
     const { st, rec } = await afterRejection('badsig', 1);
-    expect(st.lastError).to.include('signature mismatch');
+    expect(st.lastError).to.equal('signature verification failed: signature mismatch');
     expect(st.acceptedCount).to.equal(0);
-    expect(rec).to.include({ outcome: 'rejected', httpStatus: 401 });
+    expect(rec).to.include({ outcome: 'rejected', httpStatus: 401, reason: 'signature verification failed: signature mismatch' });
     expect(JSON.stringify(st) + JSON.stringify(rec)).not.to.include(SECRET);
   });
 
@@ -64,16 +64,18 @@ describe('TaskWebhook delivery rejections', function () {
     const ep = await webhook('stale');
     expect((await send(d, ep, { secret: SECRET, body: BODY, atMs: Date.now() - 301_000 })).status).to.equal(401);
     expect((await send(d, ep, { secret: SECRET, body: BODY, atMs: Date.now() + 301_000 })).status).to.equal(401);
-    const { st } = await afterRejection('stale', 2);
-    expect(st.lastError).to.include('skew');
+    const { st, rec } = await afterRejection('stale', 2);
+    expect(st.lastError).to.equal('signature verification failed: timestamp outside allowed skew of 300s');
+    expect(rec).to.include({ httpStatus: 401, reason: 'signature verification failed: timestamp outside allowed skew of 300s' });
   });
 
   it('401 for a missing signature header', async () => {
     const ep = await webhook('nosig');
     const res = await send(d, ep, { secret: SECRET, body: BODY, omit: ['X-Signature'] });
     expect(res.status).to.equal(401);
-    const { st } = await afterRejection('nosig', 1);
-    expect(st.lastError).to.include('X-Signature');
+    const { st, rec } = await afterRejection('nosig', 1);
+    expect(st.lastError).to.equal('signature verification failed: missing signature header X-Signature');
+    expect(rec).to.include({ httpStatus: 401, reason: 'signature verification failed: missing signature header X-Signature' });
   });
 
   it('400 for a missing event id', async () => {
@@ -82,8 +84,8 @@ describe('TaskWebhook delivery rejections', function () {
     expect(res.status).to.equal(400);
     expectGeneric(res, 400, 'missing event id');
     const { st, rec } = await afterRejection('noid', 1);
-    expect(st.lastError).to.include('X-Event-Id');
-    expect(rec.httpStatus).to.equal(400);
+    expect(st.lastError).to.equal('missing event id (expected in X-Event-Id)');
+    expect(rec).to.include({ httpStatus: 400, reason: 'missing event id (expected in X-Event-Id)' });
   });
 
   it('409 while suspended', async () => {
@@ -91,8 +93,11 @@ describe('TaskWebhook delivery rejections', function () {
     const res = await send(d, ep, { secret: SECRET, body: BODY });
     expect(res.status).to.equal(409);
     expectGeneric(res, 409, 'webhook is suspended');
-    const { st } = await afterRejection('paused', 1);
-    expect(st.lastError).to.include('suspended');
+    const { st, rec } = await afterRejection('paused', 1);
+    // The delivery path's words: the reconciler says 'Suspended' only in the Ready condition.
+    expect(readyOf({ status: st })).to.include({ status: 'False', reason: 'Suspended' });
+    expect(st.lastError).to.equal('delivery refused: webhook is suspended');
+    expect(rec).to.include({ outcome: 'rejected', httpStatus: 409, reason: 'delivery refused: webhook is suspended' });
   });
 
   it('413 for a body over max_body_bytes, without reading it', async () => {
@@ -100,8 +105,9 @@ describe('TaskWebhook delivery rejections', function () {
     const res = await send(d, ep, { secret: SECRET, body: JSON.stringify({ blob: 'x'.repeat(4096) }) });
     expect(res.status).to.equal(413);
     expectGeneric(res, 413, 'payload too large');
-    const { st } = await afterRejection('small', 1);
-    expect(st.lastError).to.include('max_body_bytes');
+    const { st, rec } = await afterRejection('small', 1);
+    expect(st.lastError).to.equal('body exceeds max_body_bytes (1024)');
+    expect(rec).to.include({ httpStatus: 413, reason: 'body exceeds max_body_bytes (1024)' });
   });
 
   it('413 for a chunked body (no Content-Length) over max_body_bytes, answered and closed mid-upload', async () => {
@@ -179,13 +185,23 @@ describe('TaskWebhook delivery rejections', function () {
     const ok = await send(d, ep, { secret: SECRET, body: BODY, eventId: 'before' });
     expect(ok.status).to.equal(202);
     await d.api('DELETE', '/v1/tasks/tpl-going');
+    // The reconciler reports the missing template in its own words first; the delivery path's
+    // lastError must then replace them with its own.
+    const reconciled = await eventually(async () => {
+      const st = (await d.api('GET', '/v1/task-webhooks/tplgone')).body.status;
+      return readyOf({ status: st })?.reason === 'TemplateNotFound' ? st : undefined;
+    });
+    expect(reconciled.lastError).to.equal('task "tpl-going" not found in namespace "default"');
+    let refused = 0;
     const res = await eventually(async () => {
       const r = await send(d, ep, { secret: SECRET, body: BODY, eventId: `after-${Math.random()}` });
+      if (r.status === 400) refused++;
       return r.status === 400 ? r : undefined;
     });
     expectGeneric(res, 400, 'webhook task creation failed');
-    const st = (await d.api('GET', '/v1/task-webhooks/tplgone')).body.status;
-    expect(st.lastError).to.include('tpl-going');
+    const { st, rec } = await afterRejection('tplgone', (reconciled.rejectedCount as number) + refused);
+    expect(st.lastError).to.equal('webhook task creation failed: template task "tpl-going" not found');
+    expect(rec).to.include({ outcome: 'rejected', httpStatus: 400, reason: 'webhook task creation failed: template task "tpl-going" not found' });
     const dup = await send(d, ep, { secret: SECRET, body: BODY, eventId: 'before' });
     expect(dup.status).to.equal(202);
     expect(dup.body.duplicate).to.equal(true);
