@@ -14,6 +14,8 @@ interface Answer {
   body?: string;
   /** The connection failed before any answer (reset, refused, ...). */
   error?: string;
+  /** The answer's Connection header. */
+  connection?: string;
 }
 
 function signedHeaders(body: string, eventId: string): Record<string, string> {
@@ -33,7 +35,7 @@ function startedDelivery(d: Orlojd, path: string, agent: Agent, eventId: string)
     req.once('response', (res) => {
       let text = '';
       res.on('data', (c: Buffer) => (text += c.toString()));
-      res.once('end', () => resolve({ eventId, status: res.statusCode, body: text }));
+      res.once('end', () => resolve({ eventId, status: res.statusCode, body: text, connection: res.headers.connection }));
       res.once('error', (e) => resolve({ eventId, error: `response: ${e.message}` }));
     });
     req.once('error', (e) => resolve({ eventId, error: (e as NodeJS.ErrnoException).code ?? e.message }));
@@ -101,5 +103,34 @@ describe('SIGTERM with deliveries in flight', function () {
     });
     expect(acked.filter((id) => !perEvent.has(id)), '202 without a run task').to.deep.equal([]);
     expect([...perEvent].filter(([, n]) => n > 1), 'events with two run tasks').to.deep.equal([]);
+  });
+
+  it('answers a keep-alive connection busy at SIGTERM with Connection: close, and serves nothing new on it', async () => {
+    const ep = await readyWebhook(d, 'kept', SECRET);
+    // One pooled connection: a second request reuses it if the server leaves it open.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const warm = startedDelivery(d, ep, agent, 'kept-0');
+      await warm.continued;
+      warm.finish();
+      expect((await warm.answer).status).to.equal(202);
+      const busy = startedDelivery(d, ep, agent, 'kept-1');
+      await busy.continued;
+      const exited = new Promise<number | null>((r) => d.proc.once('exit', (code) => r(code)));
+      d.proc.kill('SIGTERM');
+      busy.finish();
+      const answer = await busy.answer;
+      expect(answer.status, answer.error).to.equal(202);
+      // Kept alive, the connection would carry new requests until shutdown cuts it, in the
+      // middle of whichever one it is reading then.
+      expect(answer.connection).to.equal('close');
+      const next = startedDelivery(d, ep, agent, 'kept-2');
+      next.finish();
+      const after = await next.answer;
+      expect(after.status, 'a request sent after SIGTERM was served').to.equal(undefined);
+      expect(await exited).to.equal(0);
+    } finally {
+      agent.destroy();
+    }
   });
 });
