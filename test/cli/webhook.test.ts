@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { distRoot, eventually, Orlojd } from '../helpers/orlojd.js';
-import { ctl, tree } from './ctl.js';
+import { ctl, tree, webhookStack } from './ctl.js';
 
 const examples = join(distRoot, '..', 'examples');
 
@@ -20,17 +20,15 @@ describe('orlojctl webhook send, rotate-endpoint, get deliveries (walkthrough)',
   });
   after(async () => d?.destroy());
 
-  it('apply -f examples/ makes every webhook Ready with an endpoint within a second', async () => {
+  it('apply -f examples/ makes every webhook Ready with an endpoint', async () => {
     const r = await ctl(d, ['apply', '-f', examples]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.include('task-webhook/report-generic-webhook created').and.include('task-webhook/report-github-push created');
-    const started = Date.now();
     const table = await eventually(async () => {
       const g = await ctl(d, ['get', 'task-webhooks']);
       const rows = g.stdout.trim().split('\n').slice(1);
       return rows.length === 2 && rows.every((l) => /\/v1\/webhook-deliveries\/\S+\s+True\s/.test(l)) ? g.stdout : undefined;
-    }, 3000);
-    expect(Date.now() - started).to.be.below(1500);
+    });
     expect(table.split('\n')[0]).to.match(/^NAME\s+PROFILE\s+TASK\s+ENDPOINT_PATH\s+READY\s+AGE/);
   });
 
@@ -75,22 +73,31 @@ curl -s -X POST "${d.url}${hook.status.endpointPath}" -H "Content-Type: applicat
     expect(r.stdout).to.match(/^HTTP 409/);
   });
 
-  it('get deliveries lists records newest first, filtered with --for', async () => {
+  it('get deliveries lists records newest first, filtered with --for and --outcome', async () => {
+    // Its own webhook in its own namespace: no other test's records can show here.
+    expect((await ctl(d, ['apply', '-f', tree({ 's.yaml': webhookStack('deliv', 'listed') })])).code).to.equal(0);
+    const ready = await ctl(d, ['wait', 'tw', 'listed', '-n', 'deliv', '--for=condition=Ready', '--timeout=10s']);
+    expect(ready.code, ready.stderr).to.equal(0);
+    const sent = await ctl(d, ['webhook', 'send', 'listed', '-n', 'deliv', '-d', '{"n":1}', '--event-id', 'ls-1']);
+    expect(sent.stdout).to.match(/^HTTP 202/);
+    const task = (JSON.parse(sent.stdout.split('\n')[1]!) as { task: string }).task;
+    expect((await ctl(d, ['webhook', 'send', 'listed', '-n', 'deliv', '-d', '{"n":1}', '--event-id', 'ls-1'])).stdout).to.include('"duplicate":true');
+    const hook = (await d.api<Hook>('GET', '/v1/task-webhooks/listed?namespace=deliv')).body;
+    expect((await fetch(d.url + hook.status.endpointPath, { method: 'POST', body: '{}' })).status).to.equal(401);
+    // The replay's and the rejection's records are written with the next status flush.
     const r = await eventually(async () => {
-      const g = await ctl(d, ['get', 'deliveries', '--for', 'tw/report-github-push']);
-      // The replay's record is written with the next status flush.
-      return g.stdout.trim().split('\n').length >= 3 ? g : undefined;
+      const g = await ctl(d, ['get', 'deliveries', '-n', 'deliv', '--for', 'tw/listed']);
+      return g.stdout.trim().split('\n').length === 4 ? g : undefined;
     });
-    const [header, newest, older] = r.stdout.trim().split('\n');
+    const [header, newest, middle, oldest] = r.stdout.trim().split('\n');
     expect(header).to.match(/^AGE\s+OWNER\s+EVENT\s+OUTCOME\s+HTTP\s+TASK/);
-    expect(newest).to.match(/TaskWebhook\/default\/report-github-push\s+gh-evt-001\s+duplicate\s+202/);
-    expect(older).to.match(/gh-evt-001\s+accepted\s+202/);
-    // Rejections are written in the next status flush (under a second).
-    const rejected = await eventually(async () => {
-      const json = JSON.parse((await ctl(d, ['get', 'deliveries', '--outcome', 'rejected', '-o', 'json'])).stdout) as { items: Array<{ httpStatus: number }> };
-      return json.items.length ? json.items : undefined;
-    });
-    expect(rejected.map((i) => i.httpStatus)).to.deep.equal([409]);
+    expect(newest).to.match(/TaskWebhook\/deliv\/listed\s+<none>\s+rejected\s+401\s+<none>$/);
+    expect(middle).to.match(new RegExp(`TaskWebhook/deliv/listed\\s+ls-1\\s+duplicate\\s+202\\s+${task}$`));
+    expect(oldest).to.match(new RegExp(`TaskWebhook/deliv/listed\\s+ls-1\\s+accepted\\s+202\\s+${task}$`));
+    const json = JSON.parse((await ctl(d, ['get', 'deliveries', '-n', 'deliv', '--outcome', 'rejected', '-o', 'json'])).stdout) as {
+      items: Array<{ owner: string; httpStatus: number }>;
+    };
+    expect(json.items.map((i) => [i.owner, i.httpStatus])).to.deep.equal([['TaskWebhook/deliv/listed', 401]]);
   });
 
   it('webhook rotate-endpoint issues a new endpoint; the old one answers 404', async () => {

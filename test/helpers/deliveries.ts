@@ -24,7 +24,12 @@ export async function send(d: Orlojd, endpointPath: string, o: SendOptions) {
   for (const h of o.omit ?? []) {
     for (const k of Object.keys(headers)) if (k.toLowerCase() === h.toLowerCase()) delete headers[k];
   }
-  const res = await fetch(d.url + endpointPath, { method: 'POST', headers, body: o.body });
+  return post(d, endpointPath, headers, o.body);
+}
+
+/** Posts a delivery exactly as given (headers signed by the caller) and parses the answer. */
+export async function post(d: Orlojd, endpointPath: string, headers: Record<string, string>, payload: string) {
+  const res = await fetch(d.url + endpointPath, { method: 'POST', headers, body: payload });
   const text = await res.text();
   let body: Record<string, unknown> = {};
   try {

