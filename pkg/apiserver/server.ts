@@ -52,6 +52,8 @@ export function createApp(opts: ApiServerOptions): Koa {
     state.requestId = ctx.get('x-request-id') || randomUUID();
     state.log = opts.log.child({ reqId: state.requestId });
     ctx.set('X-Request-Id', state.requestId);
+    // Shutting down: a keep-alive connection busy now must not be served again.
+    if (opts.closing?.aborted) ctx.set('Connection', 'close');
     const start = performance.now();
     await next();
     const resource = ctx.path.split('/')[2] ?? ctx.path;

@@ -71,7 +71,7 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
     version: VERSION,
     isReady: () => manager.hasSynced,
     routes: [receiverRoutes(store.data, receiverKinds), ...servers.flatMap(({ server: s }) => (s.routes ? [s.routes] : []))],
-    raw: [deliveryHandler({ receivers, store, notes, mirror, metrics, log: log.child({ component: 'receiver' }), now: hooks.now ?? Date.now })],
+    raw: [deliveryHandler({ receivers, store, notes, mirror, metrics, log: log.child({ component: 'receiver' }), now: hooks.now ?? Date.now, closing: () => closing.signal.aborted })],
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

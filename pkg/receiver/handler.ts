@@ -20,6 +20,8 @@ export interface DeliveryDeps {
   log: Logger;
   /** The server clock in ms (injected by tests of time windows). */
   now: () => number;
+  /** True once the server shuts down: answers then close their connection. */
+  closing: () => boolean;
 }
 
 function send(res: ServerResponse, code: number, body: object, close = false): void {
@@ -64,13 +66,13 @@ export function deliveryHandler(deps: DeliveryDeps) {
       const o = await accept(d);
       const r = d.receiver!;
       counted(r.object.kind, o.duplicate ? 'duplicate' : 'accepted').inc();
-      send(res, 202, r.answer(o));
+      send(res, 202, r.answer(o), deps.closing());
     } catch (err) {
       const r = err instanceof Rejection ? err : internalError(err);
       if (d.receiver && r.code !== 404) note(d, 'rejected', { ...recordOf(d, r.code), outcome: 'rejected', reason: r.detail });
       counted(d.receiver?.object.kind ?? 'unknown', 'rejected').inc();
-      send(res, r.code, rejectionBody(r), r.code === 413);
-      if (r.code === 413) res.once('finish', () => d.req.destroy());
+      send(res, r.code, rejectionBody(r), r.code === 413 || deps.closing());
+      if (r.code === 413) lingeringClose(d.req);
     } finally {
       deps.metrics.deliveryDuration.observe((performance.now() - d.start) / 1000);
     }
@@ -138,6 +140,23 @@ export function deliveryHandler(deps: DeliveryDeps) {
       void deliver({ req, start: performance.now(), nowMs, receivedAt: new Date(nowMs).toISOString() }, res);
     },
   };
+}
+
+/** How long the rest of a refused upload is read and dropped after its 413. */
+const LINGER_MS = 1500;
+
+/**
+ * After a 413 with `Connection: close`, Node would end and destroy the socket at once; the
+ * kernel then resets a connection with unread upload bytes, which can discard the answer
+ * before the sender reads it. Instead: half-close, drop what still comes for a moment (no
+ * buffering: it costs a read), then destroy.
+ */
+function lingeringClose(req: IncomingMessage): void {
+  const sock = req.socket;
+  sock.destroySoon = () => void sock.end();
+  const timer = setTimeout(() => sock.destroy(), LINGER_MS);
+  sock.once('close', () => clearTimeout(timer));
+  req.resume();
 }
 
 function endpointOf(url: string): string {
