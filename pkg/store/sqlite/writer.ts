@@ -6,7 +6,7 @@ import { ApiError, type StatusReason } from '../../api/errors.js';
 import type { ObjectKey, StoredResource, WatchEvent, WatchEventType, WriteOrigin } from '../../api/types.js';
 import type { DeliveryRecord, Maintenance, Op, Unit, UnitResult, WriteResult } from '../types.js';
 import { rowToResource, type ResourceRow } from './rows.js';
-import type { WireCommit, WireKey, WireOp, WireOpResult, WireRecord, WireRequest, WireRow, WireUnit, WireUnitResult } from './wire.js';
+import type { WireCommit, WireKey, WireOp, WireOpResult, WireRecord, WireRequest, WireRow, WireUnitResult } from './wire.js';
 
 const nonEmpty = (o: Record<string, string> | undefined): Record<string, string> | null => (o && Object.keys(o).length ? o : null);
 
@@ -169,26 +169,22 @@ export class Writer {
     const maint = this.maintenance;
     this.waiting = [];
     this.maintenance = undefined;
-    const units: WireUnit[] = [];
-    const kept: Waiting[] = [];
-    for (const w of waiting) {
-      try {
-        units.push({ origin: w.unit.origin, ops: w.unit.ops.map((op) => toWireOp(op, this.ctx)) });
-        kept.push(w);
-      } catch (e) {
-        w.reject(e as Error); // e.g. a value JSON cannot hold
-      }
-    }
     const id = this.nextId++;
     const m = maint?.m;
     const req: WireRequest = {
       id,
-      units,
+      units: waiting.map((w) => ({ origin: w.unit.origin, ops: w.unit.ops.map((op) => toWireOp(op, this.ctx)) })),
       maintenance: m && { compactTo: m.compactTo ?? 0, claimsBefore: m.claimsBefore ?? 0, keepRecords: m.keepRecords ?? 0, chunk: m.chunk },
     };
-    this.inFlight.set(id, { waiting: kept, maintained: maint?.done });
-    // One string: cloning it is a copy, where an object graph is walked value by value.
-    (this.worker ??= this.start()).postMessage(JSON.stringify(req));
+    this.inFlight.set(id, { waiting, maintained: maint?.done });
+    let text: string;
+    try {
+      // One string: cloning it is a copy, where an object graph is walked value by value.
+      text = JSON.stringify(req);
+    } catch (e) {
+      return this.settle(id, new ApiError('BadRequest', `cannot store the request: ${(e as Error).message}`)); // e.g. a value JSON cannot hold
+    }
+    (this.worker ??= this.start()).postMessage(text);
   }
 
   private start(): Worker {
