@@ -2,7 +2,7 @@
 // steps for every kind (find → cap body → suspended? → authenticate → event id → dedup →
 // act → commit → answer); a kind compiles its object into a Receiver that fills them in.
 import type { Status, StoredResource } from '../api/types.js';
-import type { Op, StatusOp } from '../store/types.js';
+import type { Op } from '../store/types.js';
 import type { DeliveryRequest, VerifyResult } from './profiles/types.js';
 
 export type { DeliveryRequest, VerifyResult } from './profiles/types.js';
@@ -85,4 +85,3 @@ export interface ReceiverKind {
 /** Reads a referenced object through the receiver cache (one copy serves every receiver naming it). */
 export type Fetch = (kind: string, namespace: string, name: string) => Promise<StoredResource | undefined>;
 
-export type { StatusOp };

@@ -5,8 +5,6 @@
 import type { Requirement } from '../api/selector.js';
 import type { ObjectKey, Status, StoredResource, WatchEvent, WriteOrigin } from '../api/types.js';
 
-export type { WriteOrigin } from '../api/types.js';
-
 // ---------------------------------------------------------------------------------------
 // Units of work
 
@@ -238,4 +236,3 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export type { Status };
