@@ -5,12 +5,12 @@
 // It knows storage, not product rules: units arrive as ops, already decided.
 import Database from 'better-sqlite3';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import type { ObjectKey, StoredResource } from '../../api/types.js';
+import type { ClaimOp, DeliveryRecord, EventOp, Maintenance, Op, StatusOp, Unit } from '../types.js';
 import { RESOURCE_COLUMNS, type ResourceRow } from './rows.js';
-import type {
-  WireCommit, WireError, WireKey, WireMaintenance, WireOp, WireOpResult, WireRecord, WireReply, WireRequest, WireRow, WireUnit, WireUnitResult,
-} from './wire.js';
+import type { WireCommit, WireError, WireOpResult, WireReply, WireRequest, WireUnitResult } from './wire.js';
 
-const { path, unindexedLabels } = workerData as { path: string; unindexedLabels: Record<string, string[]> };
+const { path, unindexedLabels, namespacedKinds } = workerData as { path: string; unindexedLabels: Record<string, string[]>; namespacedKinds: string[] };
 const db = new Database(path);
 const unindexed = new Map(Object.entries(unindexedLabels).map(([kind, keys]) => [kind, new Set(keys)]));
 db.pragma('busy_timeout = 5000');
@@ -61,11 +61,11 @@ class UnitFailure extends Error {
   }
 }
 
-const fail = (reason: string, message: string, k?: WireKey): never => {
+const fail = (reason: string, message: string, k?: { kind: string; name: string }): never => {
   throw new UnitFailure({ reason, message, details: k && { kind: k.kind, name: k.name } });
 };
-const notFound = (k: WireKey): never => fail('NotFound', `${k.kind} "${k.namespace ? `${k.namespace}/` : ''}${k.name}" not found`, k);
-const conflict = (k: WireKey): never =>
+const notFound = (k: ObjectKey): never => fail('NotFound', `${k.kind} "${k.namespace ? `${k.namespace}/` : ''}${k.name}" not found`, k);
+const conflict = (k: ObjectKey): never =>
   fail('Conflict', `Operation cannot be fulfilled on ${k.kind} "${k.name}": the object has been modified; please apply your changes to the latest version and try again`, k);
 
 /** The store's revision, kept here: this is the only writer. */
@@ -82,21 +82,21 @@ interface Current {
   status: string;
 }
 
-const current = (k: WireKey): Current | undefined => q.current.get(k.kind, k.namespace, k.name) as Current | undefined;
+const current = (k: ObjectKey): Current | undefined => q.current.get(k.kind, k.namespace, k.name) as Current | undefined;
 
-function mustBeAt(k: WireKey, expect: number): Current {
+function mustBeAt(k: ObjectKey, expect: number): Current {
   const cur = current(k) ?? notFound(k);
   if (expect && cur.rv !== expect) conflict(k);
   return cur;
 }
 
-function logChange(k: WireKey, uid: string, type: string, origin: string, labels: string | null = null): number {
+function logChange(k: ObjectKey, uid: string, type: string, origin: string, labels: string | null = null): number {
   q.change.run(++rev, k.kind, k.namespace, k.name, uid, type, origin, labels);
   return rev;
 }
 
 /** Label keys and values, alternating, as the label index holds them. */
-function pairsOf(kind: string, labels: Record<string, string> | null): string[] {
+function pairsOf(kind: string, labels: Record<string, string> | undefined): string[] {
   if (!labels) return [];
   const skip = unindexed.get(kind);
   const out: string[] = [];
@@ -104,8 +104,14 @@ function pairsOf(kind: string, labels: Record<string, string> | null): string[] 
   return out;
 }
 
-const storedPairs = (kind: string, labels: string | null): string[] => pairsOf(kind, labels ? (JSON.parse(labels) as Record<string, string>) : null);
-const jsonOrNull = (o: object | null): string | null => (o ? JSON.stringify(o) : null);
+const storedPairs = (kind: string, labels: string | null): string[] => pairsOf(kind, labels ? (JSON.parse(labels) as Record<string, string>) : undefined);
+const jsonOrNull = (o: Record<string, string> | undefined): string | null => (o && Object.keys(o).length ? JSON.stringify(o) : null);
+
+/** The endpoint index follows status.endpointID, whatever the kind. */
+function endpointIn(status: Record<string, unknown> | undefined): string | null {
+  const id = status?.endpointID;
+  return typeof id === 'string' && id ? id : null;
+}
 
 function writeLabels(kind: string, createRv: number, add: string[], drop: string[]): void {
   for (let i = 0; i < drop.length; i += 2) q.delLabel.run(kind, drop[i], drop[i + 1], createRv);
@@ -113,83 +119,83 @@ function writeLabels(kind: string, createRv: number, add: string[], drop: string
 }
 
 /** Unique constraints map to what the caller can act on. */
-function uniqueFailure(e: unknown, r: WireRow): never {
+function uniqueFailure(e: unknown, k: ObjectKey): never {
   const m = String((e as Error).message);
-  if (m.includes('resources.endpoint_id')) fail('Conflict', `endpoint ID of ${r.kind} "${r.name}" is already in use`, r);
-  if (m.includes('UNIQUE')) fail('AlreadyExists', `${r.kind} "${r.name}" already exists`, r);
+  if (m.includes('resources.endpoint_id')) fail('Conflict', `endpoint ID of ${k.kind} "${k.name}" is already in use`, k);
+  if (m.includes('UNIQUE')) fail('AlreadyExists', `${k.kind} "${k.name}" already exists`, k);
   throw e;
 }
 
-function create(r: WireRow, unique: boolean, origin: string): WireOpResult {
-  let name = r.name;
-  if (unique) for (let n = 2; q.live.get(r.kind, r.namespace, name); n++) name = `${r.name}-${n}`;
-  else if (q.live.get(r.kind, r.namespace, name)) fail('AlreadyExists', `${r.kind} "${name}" already exists`, r);
-  const v = logChange({ kind: r.kind, namespace: r.namespace, name }, r.uid, 'ADDED', origin);
+const keyOf = (o: StoredResource): ObjectKey => ({ kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name });
+
+function create(o: StoredResource, unique: boolean, origin: string): WireOpResult {
+  const m = o.metadata;
+  let name = m.name;
+  if (unique) for (let n = 2; q.live.get(o.kind, m.namespace, name); n++) name = `${m.name}-${n}`;
+  else if (q.live.get(o.kind, m.namespace, name)) fail('AlreadyExists', `${o.kind} "${name}" already exists`, keyOf(o));
+  const v = logChange({ kind: o.kind, namespace: m.namespace, name }, m.uid, 'ADDED', origin);
   try {
-    q.insert.run(v, r.kind, r.namespace, name, r.uid, v, r.generation, r.created, jsonOrNull(r.labels), jsonOrNull(r.annotations), JSON.stringify(r.spec), JSON.stringify(r.status), r.endpoint);
+    q.insert.run(v, o.kind, m.namespace, name, m.uid, v, m.generation, m.creationTimestamp, jsonOrNull(m.labels), jsonOrNull(m.annotations),
+      JSON.stringify(o.spec), JSON.stringify(o.status ?? {}), endpointIn(o.status));
   } catch (e) {
-    uniqueFailure(e, r);
+    uniqueFailure(e, keyOf(o));
   }
-  writeLabels(r.kind, v, pairsOf(r.kind, r.labels), []);
+  writeLabels(o.kind, v, pairsOf(o.kind, m.labels), []);
   return { rv: v, name };
 }
 
-function update(r: WireRow, expect: number, origin: string): WireOpResult {
-  const cur = mustBeAt(r, expect);
-  const v = logChange(r, cur.uid, 'MODIFIED', origin);
-  const labels = jsonOrNull(r.labels);
+function update(o: StoredResource, expect: number, origin: string): WireOpResult {
+  const k = keyOf(o);
+  const m = o.metadata;
+  const cur = mustBeAt(k, expect);
+  const v = logChange(k, cur.uid, 'MODIFIED', origin);
+  const labels = jsonOrNull(m.labels);
   try {
-    q.update.run(v, r.generation, labels, jsonOrNull(r.annotations), JSON.stringify(r.spec), JSON.stringify(r.status), r.endpoint, cur.create_rv);
+    q.update.run(v, m.generation, labels, jsonOrNull(m.annotations), JSON.stringify(o.spec), JSON.stringify(o.status ?? {}), endpointIn(o.status), cur.create_rv);
   } catch (e) {
-    uniqueFailure(e, r);
+    uniqueFailure(e, k);
   }
-  if (cur.labels !== labels) writeLabels(r.kind, cur.create_rv, pairsOf(r.kind, r.labels), storedPairs(r.kind, cur.labels));
+  if (cur.labels !== labels) writeLabels(o.kind, cur.create_rv, pairsOf(o.kind, m.labels), storedPairs(o.kind, cur.labels));
   return { rv: v };
 }
 
-function status(op: Extract<WireOp, { o: 'status' }>, origin: string): WireOpResult {
-  const cur = op.uid ? current(op.key) : mustBeAt(op.key, op.expect);
+function status(op: StatusOp, origin: string): WireOpResult {
+  const cur = op.uid ? current(op.key) : mustBeAt(op.key, Number(op.expect ?? 0));
   if (!cur || (op.uid && cur.uid !== op.uid)) return null;
   const given = JSON.stringify(op.status);
   const next = op.merge ? (q.merged.get(cur.status, given) as string) : given;
   if (next === cur.status) return null;
   const v = logChange(op.key, cur.uid, 'MODIFIED', origin);
   try {
-    const row = (op.merge ? q.statusKeepEndpoint.get(v, next, cur.create_rv) : q.status.get(v, next, endpointOf(next), cur.create_rv)) as ResourceRow;
+    const row = (op.merge ? q.statusKeepEndpoint.get(v, next, cur.create_rv) : q.status.get(v, next, endpointIn(op.status), cur.create_rv)) as ResourceRow;
     return { rv: v, row };
   } catch (e) {
-    return uniqueFailure(e, { kind: op.key.kind, name: op.key.name } as WireRow);
+    return uniqueFailure(e, op.key);
   }
 }
 
-/** The endpoint index follows status.endpointID, whatever the kind. */
-function endpointOf(status: string): string | null {
-  if (!status.includes('"endpointID"')) return null;
-  const id = (JSON.parse(status) as { endpointID?: unknown }).endpointID;
-  return typeof id === 'string' && id ? id : null;
-}
-
-function remove(k: WireKey, expect: number, origin: string): WireOpResult {
+function remove(k: ObjectKey, expect: number, origin: string): WireOpResult {
   const cur = mustBeAt(k, expect);
   const row = q.remove.get(cur.create_rv) as ResourceRow;
   writeLabels(k.kind, cur.create_rv, [], storedPairs(k.kind, cur.labels));
   return { rv: logChange(k, cur.uid, 'DELETED', origin, cur.labels), row };
 }
 
-function requireEmpty(namespace: string, kinds: string[]): void {
+function requireEmpty(namespace: string): void {
   let n = 0;
-  for (const kind of kinds) n += Number(q.inNamespace.get(kind, namespace));
-  if (n > 0) fail('Conflict', `namespace "${namespace}" is not empty: delete its ${n} object(s) first`, { kind: 'Namespace', namespace: '', name: namespace });
+  for (const kind of namespacedKinds) n += Number(q.inNamespace.get(kind, namespace));
+  if (n > 0) fail('Conflict', `namespace "${namespace}" is not empty: delete its ${n} object(s) first`, { kind: 'Namespace', name: namespace });
 }
 
-function addRecord(r: WireRecord): void {
-  q.record.run(r.ts, r.owner, r.namespace, r.eventId, r.outcome, r.reason, r.httpStatus, r.durationMs, r.result);
+function addRecord(r: DeliveryRecord): void {
+  const namespace = r.owner.split('/')[1] ?? '';
+  q.record.run(r.ts, r.owner, namespace, r.eventId ?? null, r.outcome, r.reason ?? null, r.httpStatus ?? null, r.durationMs ?? null, r.result ?? null);
 }
 
-function addCounts(scope: string, names: string[], deltas: number[]): void {
-  for (let i = 0; i < names.length; i++) {
-    const k = `${scope}\n${names[i]}`;
-    counts.set(k, (counts.get(k) ?? 0) + deltas[i]!);
+function addCounts(scope: string, deltas: Record<string, number>): void {
+  for (const name in deltas) {
+    const k = `${scope}\n${name}`;
+    counts.set(k, (counts.get(k) ?? 0) + deltas[name]!);
   }
 }
 
@@ -200,31 +206,31 @@ function writeCounts(): void {
   }
 }
 
-function recordEvent(op: Extract<WireOp, { o: 'event' }>): void {
+function recordEvent(op: EventOp): void {
   const now = new Date().toISOString();
   const k = op.key;
   q.event.run(k.kind, k.namespace, k.name, op.type, op.reason, op.message, now, now, ++eventSeq);
 }
 
-function apply(op: WireOp, origin: string): WireOpResult {
-  switch (op.o) {
-    case 'create': return create(op.row, op.unique, origin);
-    case 'update': return update(op.row, op.expect, origin);
+function apply(op: Op, origin: string): WireOpResult {
+  switch (op.op) {
+    case 'create': return create(op.object, !!op.uniqueName, origin);
+    case 'update': return update(op.object, Number(op.expect), origin);
     case 'status': return status(op, origin);
-    case 'delete': return remove(op.key, op.expect, origin);
+    case 'delete': return remove(op.key, Number(op.expect ?? 0), origin);
     case 'exists': return void (q.live.get(op.key.kind, op.key.namespace, op.key.name) || notFound(op.key)), null;
-    case 'empty': return requireEmpty(op.namespace, op.kinds), null;
-    case 'count': return addCounts(op.scope, op.names, op.deltas), null;
-    case 'record': return addRecord(op.r), null;
+    case 'empty': return requireEmpty(op.namespace), null;
+    case 'count': return addCounts(op.scope, op.deltas), null;
+    case 'record': return addRecord(op.record), null;
     case 'event': return recordEvent(op), null;
     case 'claim': throw new Error('a claim must be the first op of its unit');
   }
 }
 
-function commitUnit(u: WireUnit): WireUnitResult {
+function commitUnit(u: Unit): WireUnitResult {
   let first = 0;
-  let claim: Extract<WireOp, { o: 'claim' }> | undefined;
-  if (u.ops[0]?.o === 'claim') {
+  let claim: ClaimOp | undefined;
+  if (u.ops[0]?.op === 'claim') {
     claim = u.ops[0];
     const held = q.getClaim.get(claim.scope, claim.key) as { expires_at: number; result: string } | undefined;
     if (held && held.expires_at > claim.nowMs) return { ok: false, held: { result: held.result, expiresAt: held.expires_at } };
@@ -235,7 +241,7 @@ function commitUnit(u: WireUnit): WireUnitResult {
   let created: string | undefined;
   for (let i = first; i < u.ops.length; i++) {
     const op = u.ops[i]!;
-    if (op.o === 'record' && op.r.result === null && created !== undefined) op.r.result = created;
+    if (op.op === 'record' && op.record.result === undefined && created !== undefined) op.record.result = created;
     const r = apply(op, u.origin);
     if (created === undefined && r?.name !== undefined) created = r.name;
     ops.push(r);
@@ -245,13 +251,13 @@ function commitUnit(u: WireUnit): WireUnitResult {
 }
 
 /** Ops whose preconditions can fail after an earlier op of the unit wrote. */
-const checked = (op: WireOp): boolean =>
-  (op.o === 'create' && !op.unique) || op.o === 'update' || op.o === 'delete' || op.o === 'exists' || op.o === 'empty' || (op.o === 'status' && op.expect > 0);
+const checked = (op: Op): boolean =>
+  (op.op === 'create' && !op.uniqueName) || op.op === 'update' || op.op === 'delete' || op.op === 'exists' || op.op === 'empty' || (op.op === 'status' && !!op.expect);
 
 /** In a savepoint of its own (nested in the batch's transaction). */
 const commitUnitAlone = db.transaction(commitUnit);
 
-function runUnit(u: WireUnit, isolated: boolean): WireUnitResult {
+function runUnit(u: Unit, isolated: boolean): WireUnitResult {
   // A unit that may fail halfway needs a savepoint; one that fails before writing does not.
   if (!isolated && !(u.ops.length > 1 && u.ops.some(checked))) {
     try {
@@ -274,14 +280,14 @@ function runUnit(u: WireUnit, isolated: boolean): WireUnitResult {
   }
 }
 
-function maintain(m: WireMaintenance): number {
+function maintain(m: Maintenance): number {
   let n = 0;
-  if (m.compactTo > 0) {
+  if (m.compactTo) {
     n += q.compact.run(m.compactTo, m.chunk).changes;
     q.setMeta.run('compacted_revision', String(Math.max(m.compactTo, compactedRevision())));
   }
-  if (m.claimsBefore > 0) n += q.pruneClaims.run(m.claimsBefore, m.chunk).changes;
-  if (m.keepRecords > 0) n += q.pruneRecords.run(m.keepRecords, m.chunk).changes;
+  if (m.claimsBefore) n += q.pruneClaims.run(m.claimsBefore, m.chunk).changes;
+  if (m.keepRecords) n += q.pruneRecords.run(m.keepRecords, m.chunk).changes;
   return n;
 }
 

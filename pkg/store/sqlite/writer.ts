@@ -4,61 +4,16 @@
 import { Worker } from 'node:worker_threads';
 import { ApiError, type StatusReason } from '../../api/errors.js';
 import type { ObjectKey, StoredResource, WatchEvent, WatchEventType, WriteOrigin } from '../../api/types.js';
-import type { DeliveryRecord, Maintenance, Op, Unit, UnitResult, WriteResult } from '../types.js';
+import type { Maintenance, Op, Unit, UnitResult, WriteResult } from '../types.js';
 import { rowToResource, type ResourceRow } from './rows.js';
-import type { WireCommit, WireKey, WireOp, WireOpResult, WireRecord, WireRequest, WireRow, WireUnitResult } from './wire.js';
+import type { WireCommit, WireOpResult, WireRequest, WireUnitResult } from './wire.js';
 
-const nonEmpty = (o: Record<string, string> | undefined): Record<string, string> | null => (o && Object.keys(o).length ? o : null);
-
-export function toWireRow(o: StoredResource): WireRow {
-  const m = o.metadata;
-  const id = o.status?.endpointID;
-  return {
-    kind: o.kind,
-    namespace: m.namespace,
-    name: m.name,
-    uid: m.uid,
-    generation: m.generation,
-    created: m.creationTimestamp,
-    labels: nonEmpty(m.labels),
-    annotations: nonEmpty(m.annotations),
-    spec: o.spec,
-    status: o.status ?? {},
-    endpoint: typeof id === 'string' && id ? id : null,
-  };
-}
-
-const wireKey = (k: ObjectKey): WireKey => ({ kind: k.kind, namespace: k.namespace, name: k.name });
-
-function toWireRecord(r: DeliveryRecord): WireRecord {
-  return {
-    ts: r.ts, owner: r.owner, namespace: r.owner.split('/')[1] ?? '', eventId: r.eventId ?? null, outcome: r.outcome,
-    reason: r.reason ?? null, httpStatus: r.httpStatus ?? null, durationMs: r.durationMs ?? null, result: r.result ?? null,
-  };
-}
-
-/** What the writer needs from the kind registry. */
+/** What the writer thread needs from the kind registry. */
 export interface WireContext {
   /** For the namespace-is-empty check. */
   namespacedKinds: string[];
   /** Per kind, label keys left out of the label index. */
   unindexedLabels: Record<string, string[]>;
-}
-
-function toWireOp(op: Op, ctx: WireContext): WireOp {
-  switch (op.op) {
-    case 'create': return { o: 'create', row: toWireRow(op.object), unique: !!op.uniqueName };
-    case 'update': return { o: 'update', row: toWireRow(op.object), expect: Number(op.expect) };
-    case 'status':
-      return { o: 'status', key: wireKey(op.key), status: op.status, merge: !!op.merge, expect: Number(op.expect ?? 0), uid: op.uid ?? null };
-    case 'delete': return { o: 'delete', key: wireKey(op.key), expect: Number(op.expect ?? 0) };
-    case 'exists': return { o: 'exists', key: wireKey(op.key) };
-    case 'empty': return { o: 'empty', namespace: op.namespace, kinds: ctx.namespacedKinds };
-    case 'claim': return { o: 'claim', scope: op.scope, key: op.key, expiresAt: op.expiresAt, nowMs: op.nowMs, result: op.result ?? null };
-    case 'count': return { o: 'count', scope: op.scope, names: Object.keys(op.deltas), deltas: Object.values(op.deltas) };
-    case 'record': return { o: 'record', r: toWireRecord(op.record) };
-    case 'event': return { o: 'event', key: wireKey(op.key), type: op.type, reason: op.reason, message: op.message };
-  }
 }
 
 /**
@@ -171,11 +126,7 @@ export class Writer {
     this.maintenance = undefined;
     const id = this.nextId++;
     const m = maint?.m;
-    const req: WireRequest = {
-      id,
-      units: waiting.map((w) => ({ origin: w.unit.origin, ops: w.unit.ops.map((op) => toWireOp(op, this.ctx)) })),
-      maintenance: m && { compactTo: m.compactTo ?? 0, claimsBefore: m.claimsBefore ?? 0, keepRecords: m.keepRecords ?? 0, chunk: m.chunk },
-    };
+    const req: WireRequest = { id, units: waiting.map((w) => w.unit), maintenance: m };
     this.inFlight.set(id, { waiting, maintained: maint?.done });
     let text: string;
     try {
@@ -190,7 +141,7 @@ export class Writer {
   private start(): Worker {
     // A small young generation: its live set is one batch, and the default would hold ~30 MB more.
     const w = new Worker(new URL('./writer-worker.js', import.meta.url), {
-      workerData: { path: this.path, unindexedLabels: this.ctx.unindexedLabels },
+      workerData: { path: this.path, ...this.ctx },
       resourceLimits: { maxYoungGenerationSizeMb: 8 },
     });
     w.on('message', (c: WireCommit) => this.committed(c));
