@@ -31,7 +31,7 @@ const keyOfOwner = (owner: string): ObjectKey => {
 export class StatusMirror {
   /** Receivers whose status lags what was committed, by uid, oldest change first. */
   private readonly pending = new Map<string, Pending>();
-  private flushing = false;
+  private running?: Promise<void>;
 
   constructor(
     private readonly objects: Objects,
@@ -50,21 +50,31 @@ export class StatusMirror {
     return this.pending.size > 0;
   }
 
-  /** Writes the statuses that are due (all of them with `all`, on shutdown). */
+  /** Writes the statuses that are due; with `all` (on shutdown), every lagging one, after any flush under way. */
   async flush(all = false): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      do {
-        const due = this.takeDue(all);
-        if (!due.length) return;
+    if (this.running && !all) return;
+    while (this.running) await this.running;
+    this.running = this.write(all).finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async write(all: boolean): Promise<void> {
+    do {
+      const due = this.takeDue(all);
+      if (!due.length) return;
+      try {
         const counters = await this.data.counters(due.map(([uid]) => uid));
         const ops: Op[] = due.map(([uid, p]) => ({ op: 'status', key: p.key, uid, merge: true, status: { ...p.last, ...countsOf(counters.get(uid)) } }));
         await this.objects.store.commit({ origin: 'delivery', ops });
-      } while (all && this.pending.size);
-    } finally {
-      this.flushing = false;
-    }
+      } catch (e) {
+        // Still due: the next flush tries again (newer deliveries' fields win).
+        for (const [uid, p] of due) {
+          const newer = this.pending.get(uid);
+          this.pending.set(uid, newer ? { ...p, last: { ...p.last, ...newer.last } } : p);
+        }
+        throw e;
+      }
+    } while (all && this.pending.size);
   }
 
   private takeDue(all: boolean): Array<[string, Pending]> {
