@@ -5,6 +5,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, SCENARIOS, type BenchConfig, type ScenarioId } from './config.js';
+import { controlLoop } from './control-loop.js';
 import { pickGenerator } from './generator.js';
 import { goals, markdown } from './report.js';
 import { baseline, latency, manyWebhooks, peer, replays, uniqueEvents, type Ctx, type Row } from './scenarios.js';
@@ -33,6 +34,7 @@ async function runScenarios(ctx: Ctx, step: Step): Promise<void> {
     await step(`(c) latency at ${rate} req/s (${why})`, () => latency(ctx, rate, why));
   }
   if (want('d')) for (const n of ctx.cfg.manyWebhooks) await step(`(d) ${n} webhooks`, () => manyWebhooks(ctx, n));
+  if (want('e')) for (const r of await controlLoop(ctx)) await step(r.scenario, async () => r);
 }
 
 function header(cfg: BenchConfig, gen: { name: string; note?: string }, rows: Row[], wallS: number): string[] {

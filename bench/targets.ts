@@ -11,7 +11,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const ORLOJD = join(here, '..', 'cmd', 'orlojd.js');
 const BASELINE = join(here, 'baseline-server.js');
 const PEER = join(here, 'peer-server.js');
-const TOKEN = 'bench-admin-token';
+export const BENCH_TOKEN = 'bench-admin-token';
+const TOKEN = BENCH_TOKEN;
 
 export interface Target {
   url: string;
