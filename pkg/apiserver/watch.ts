@@ -43,10 +43,28 @@ export async function serveWatch(ctx: Context & { state: RequestState }, deps: S
     ctx.req.socket.setNoDelay(true);
   };
   const since = opts.since ?? (ctx.get('last-event-id') || undefined);
+  let gone = false;
+  res.once('close', () => (gone = true));
+  // A replay goes no faster than the client reads (memory stays at a page and the socket's
+  // buffer), and stops when the client goes away.
+  const nextPage = (): Promise<boolean> | boolean => {
+    if (gone || !res.writableNeedDrain) return !gone;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve(!gone);
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+  };
   const unsubscribe = await deps.store.watch({ kind: def.kind, namespace: opts.namespace }, since, (e) => {
+    if (gone) return;
     start();
     write(e);
-  });
+  }, nextPage);
+  if (gone) return unsubscribe();
   start();
   const beat = setInterval(() => res.write(sse ? ': heartbeat\n\n' : ''), HEARTBEAT_MS);
   const end = (): void => void res.end();

@@ -8,7 +8,7 @@ import { DEFAULT_NAMESPACE } from '../api/meta.js';
 import { lookupKind } from '../api/registry.js';
 import type { ObjectKey, Resource, Status, StoredResource, WatchEvent, WriteOrigin } from '../api/types.js';
 import { deepEqual } from '../util/json.js';
-import type { EventType, ListOptions, ListResult, ObjectEvent, Op, Store, WatchFilter } from './types.js';
+import type { BeforePage, EventType, ListOptions, ListResult, ObjectEvent, Op, Store, WatchFilter } from './types.js';
 
 export type ApplyOutcome = 'created' | 'configured' | 'unchanged';
 
@@ -75,8 +75,8 @@ export class Objects {
     return this.store.control.findByEndpointId(id);
   }
 
-  watch(filter: WatchFilter, since: string | undefined, onEvent: (e: WatchEvent) => void): Promise<() => void> {
-    return this.store.control.watch(filter, since, onEvent);
+  watch(filter: WatchFilter, since: string | undefined, onEvent: (e: WatchEvent) => void, beforePage?: BeforePage): Promise<() => void> {
+    return this.store.control.watch(filter, since, onEvent, beforePage);
   }
 
   revision(): string {

@@ -164,6 +164,8 @@ export interface ChangeEntry {
   origin: WriteOrigin;
 }
 
+export type BeforePage = () => Promise<boolean | void> | boolean | void;
+
 /** Resources: objects, their change log and indexes. */
 export interface ControlPlaneStore {
   get(key: ObjectKey): Promise<StoredResource | undefined>;
@@ -172,8 +174,10 @@ export interface ControlPlaneStore {
   /**
    * Replays the change log after `since` (410 Gone when compacted away) in pages, then
    * streams committed changes. Resolves once subscribed; `onEvent` may be called before.
+   * `beforePage` is awaited between replayed pages: a slow consumer holds the replay back,
+   * and `false` (the consumer went away) ends the watch.
    */
-  watch(filter: WatchFilter, since: string | undefined, onEvent: (e: WatchEvent) => void): Promise<() => void>;
+  watch(filter: WatchFilter, since: string | undefined, onEvent: (e: WatchEvent) => void, beforePage?: BeforePage): Promise<() => void>;
   /** The newest revision published to watchers. */
   revision(): string;
   /** Change-log entries after `after`, oldest first, up to the published revision (410 Gone when compacted away). */

@@ -1,6 +1,6 @@
 import { ApiError } from '../../api/errors.js';
 import { API_VERSION, type ObjectKey, type StoredResource, type WatchEvent, type WatchEventType, type WriteOrigin } from '../../api/types.js';
-import type { ChangeEntry, ControlPlaneStore, ListOptions, ListResult, ObjectEvent, WatchFilter } from '../types.js';
+import type { BeforePage, ChangeEntry, ControlPlaneStore, ListOptions, ListResult, ObjectEvent, WatchFilter } from '../types.js';
 import type { DB } from './db.js';
 import { encodeContinue, listQuery } from './list-query.js';
 import { RESOURCE_COLUMNS, rowToResource, type ResourceRow } from './rows.js';
@@ -133,7 +133,7 @@ export class SqliteControlPlane implements ControlPlaneStore {
     };
   }
 
-  async watch(filter: WatchFilter, since: string | undefined, onEvent: (e: WatchEvent) => void): Promise<() => void> {
+  async watch(filter: WatchFilter, since: string | undefined, onEvent: (e: WatchEvent) => void, beforePage?: BeforePage): Promise<() => void> {
     const sub: Subscriber = { filter, onEvent, cursor: this.published, live: false };
     const unsubscribe = (): void => void this.subs.delete(sub);
     // "0" is what a list of an empty store answers: everything, while the log still has it
@@ -156,6 +156,7 @@ export class SqliteControlPlane implements ControlPlaneStore {
       if (page.length < REPLAY_PAGE) break;
       sub.cursor = page[page.length - 1]!.revision;
       await immediate();
+      if ((await beforePage?.()) === false) unsubscribe();
       if (!this.subs.has(sub)) return unsubscribe;
     }
     sub.cursor = Math.max(sub.cursor, this.published);
