@@ -3,12 +3,21 @@
 // knowing any of them.
 import { anyTokenMatches, header } from './crypto.js';
 import type { ProfileOptions, SignatureProfile } from './profiles/types.js';
-import type { Authenticator } from './types.js';
+import type { Authenticator, DeliveryRequest, VerifyResult } from './types.js';
 
 /** A signature profile checked against every candidate key (each key of a Secret). */
-export function signature(profile: SignatureProfile, keys: Buffer[], opts: ProfileOptions): Authenticator {
-  return { verify: (req, nowMs) => profile.verify(req, keys, opts, nowMs) };
+class Signature implements Authenticator {
+  constructor(
+    private readonly profile: SignatureProfile,
+    private readonly keys: Buffer[],
+    private readonly opts: ProfileOptions,
+  ) {}
+  verify(req: DeliveryRequest, nowMs: number): VerifyResult {
+    return this.profile.verify(req, this.keys, this.opts, nowMs);
+  }
 }
+
+export const signature = (profile: SignatureProfile, keys: Buffer[], opts: ProfileOptions): Authenticator => new Signature(profile, keys, opts);
 
 /** The named header carries one of the keys verbatim (after an optional prefix such as "Bearer "). */
 export function staticHeader(name: string, keys: Buffer[], prefix = ''): Authenticator {

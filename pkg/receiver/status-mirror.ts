@@ -17,7 +17,8 @@ const COALESCE_MS = 600;
 const MAX_REWRITES = 256;
 
 interface Pending {
-  key: ObjectKey;
+  /** `Kind/namespace/name`: the receiver's own string, split only when written. */
+  owner: string;
   last: Status;
   /** When its oldest unwritten change was committed. */
   since: number;
@@ -43,7 +44,7 @@ export class StatusMirror {
   saw(uid: string, owner: string, last: Status): void {
     const p = this.pending.get(uid);
     if (p) Object.assign(p.last, last);
-    else this.pending.set(uid, { key: keyOfOwner(owner), last: { ...last }, since: Date.now() });
+    else this.pending.set(uid, { owner, last: { ...last }, since: Date.now() });
   }
 
   get lagging(): boolean {
@@ -64,7 +65,7 @@ export class StatusMirror {
       if (!due.length) return;
       try {
         const counters = await this.data.counters(due.map(([uid]) => uid));
-        const ops: Op[] = due.map(([uid, p]) => ({ op: 'status', key: p.key, uid, merge: true, status: { ...p.last, ...countsOf(counters.get(uid)) } }));
+        const ops: Op[] = due.map(([uid, p]) => ({ op: 'status', key: keyOfOwner(p.owner), uid, merge: true, status: { ...p.last, ...countsOf(counters.get(uid)) } }));
         await this.objects.store.commit({ origin: 'delivery', ops });
       } catch (e) {
         // Still due: the next flush tries again (newer deliveries' fields win).
@@ -98,7 +99,7 @@ export class StatusMirror {
         for (const o of page.items) {
           const want = countsOf(counters.get(o.metadata.uid));
           const shown = Object.entries(want).some(([f, v]) => o.status[f] !== v);
-          if (counters.has(o.metadata.uid) && shown) this.pending.set(o.metadata.uid, { key: keyOfOwner(`${o.kind}/${o.metadata.namespace}/${o.metadata.name}`), last: {}, since: 0 });
+          if (counters.has(o.metadata.uid) && shown) this.pending.set(o.metadata.uid, { owner: `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`, last: {}, since: 0 });
         }
         cont = page.continue;
       } while (cont);

@@ -1,10 +1,13 @@
 // TaskWebhook: a verified, new event creates one run task from the webhook's template task.
 import { secretValues } from '../../api/kinds/secret.js';
 import type { TaskWebhookSpec } from '../../api/kinds/task-webhook.js';
-import type { StoredResource } from '../../api/types.js';
+import type { Status, StoredResource } from '../../api/types.js';
 import { signature } from '../auth.js';
 import { buildRunTask, runTaskTemplate, type RunTaskTemplate } from '../run-task.js';
-import { Rejection, type Fetch, type Problem, type Receiver, type ReceiverKind, type VerifiedDelivery } from '../types.js';
+import type { ProfileOptions, SignatureProfile } from '../profiles/types.js';
+import {
+  Rejection, type Action, type Authenticator, type DeliveryRequest, type Fetch, type Outcome, type Problem, type Receiver, type ReceiverKind, type VerifiedDelivery,
+} from '../types.js';
 import { webhookProfile } from '../webhook-options.js';
 
 const ownerOf = (o: StoredResource): string => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
@@ -19,6 +22,8 @@ function templateProblem(name: string, template: StoredResource | undefined): st
   return template.spec.mode === 'template' ? undefined : `task "${name}" is not a template`;
 }
 
+const NO_PROBLEMS: Problem[] = [];
+
 /** For Ready: the template first (without it nothing can be created), then the signing keys. */
 function problems(spec: TaskWebhookSpec, ns: string, template: StoredResource | undefined, secret: StoredResource | undefined, keys: Buffer[]): Problem[] {
   const out: Problem[] = [];
@@ -26,7 +31,7 @@ function problems(spec: TaskWebhookSpec, ns: string, template: StoredResource | 
   else if (template.spec.mode !== 'template') out.push({ reason: 'TaskNotTemplate', message: `task "${spec.task_ref}" is not a template (spec.mode: template)` });
   if (!secret) out.push({ reason: 'SecretNotFound', message: `secret "${spec.auth.secret_ref}" not found in namespace "${ns}"` });
   else if (!keys.length) out.push({ reason: 'SecretEmpty', message: `secret "${spec.auth.secret_ref}" has no non-empty key` });
-  return out;
+  return out.length ? out : NO_PROBLEMS;
 }
 
 function payloadOf(spec: TaskWebhookSpec, body: Buffer): unknown {
@@ -39,44 +44,85 @@ function payloadOf(spec: TaskWebhookSpec, body: Buffer): unknown {
   }
 }
 
-async function compile(w: StoredResource, fetch: Fetch): Promise<Receiver> {
-  const spec = w.spec as TaskWebhookSpec;
-  const ns = w.metadata.namespace;
-  const { profile, opts } = webhookProfile(spec);
-  const secret = await fetch('Secret', ns, spec.auth.secret_ref);
-  const keys = secret ? secretValues(secret).filter((k) => k.length > 0) : [];
-  const template = await fetch('Task', ns, spec.task_ref);
-  const tplProblem = templateProblem(spec.task_ref, template);
-  const runTask: RunTaskTemplate | undefined = tplProblem ? undefined : runTaskTemplate(w, template!);
-  return {
-    owner: ownerOf(w),
+/** Each Secret's usable keys, decoded once: one copy serves every webhook naming it. */
+const keyCache = new WeakMap<StoredResource, Buffer[]>();
+function keysOf(secret: StoredResource | undefined): Buffer[] {
+  if (!secret) return [];
+  let keys = keyCache.get(secret);
+  if (!keys) keyCache.set(secret, (keys = secretValues(secret).filter((k) => k.length > 0)));
+  return keys;
+}
+
+/** A class rather than closures: thousands of webhooks share its methods. */
+class TaskWebhookReceiver implements Receiver {
+  readonly owner: string;
+  readonly object: StoredResource;
+  readonly maxBodyBytes: number;
+  readonly suspended: boolean;
+  readonly authenticators: Authenticator[];
+  readonly eventIdSource: string;
+  readonly dedupeWindowMs: number;
+
+  constructor(
+    w: StoredResource,
+    private readonly spec: TaskWebhookSpec,
+    private readonly profile: SignatureProfile,
+    private readonly opts: ProfileOptions,
+    keys: Buffer[],
+    private readonly runTask: RunTaskTemplate | undefined,
+    private readonly tplProblem: string | undefined,
+    readonly authProblem: string | undefined,
+    readonly problems: Problem[],
+  ) {
+    this.owner = ownerOf(w);
     // Status (counters, errors) is not needed here and changes every second.
-    object: { ...w, status: {} },
-    maxBodyBytes: spec.max_body_bytes,
-    suspended: spec.suspend,
-    authenticators: [signature(profile, keys, opts)],
-    authProblem: keyProblem(spec.auth.secret_ref, secret, keys),
-    eventId: (req) => profile.eventId(req, opts),
-    eventIdSource: opts.eventIdHeader || 'the payload',
-    dedupeWindowMs: (spec.idempotency?.dedupe_window_seconds ?? profile.defaults.dedupeWindowSeconds) * 1000,
-    act(d: VerifiedDelivery) {
-      const payload = payloadOf(spec, d.req.body);
-      if (!runTask) throw new Rejection(400, 'BadRequest', 'webhook task creation failed', `webhook task creation failed: ${tplProblem}`);
-      const eventType = profile.eventType(d.req, opts);
-      const task = buildRunTask(runTask, { eventId: d.eventId, eventType, profile: profile.name, payload, receivedAt: d.receivedAt, nowMs: d.nowMs });
-      // A replay accepted again after its window gets the next free name: `<name>-2`, ...
-      return { ops: [{ op: 'create', object: task, uniqueName: true }] };
-    },
-    answer: (o) => ({
+    this.object = { ...w, status: {} };
+    this.maxBodyBytes = spec.max_body_bytes;
+    this.suspended = spec.suspend;
+    this.authenticators = [signature(profile, keys, opts)];
+    this.eventIdSource = opts.eventIdHeader || 'the payload';
+    this.dedupeWindowMs = (spec.idempotency?.dedupe_window_seconds ?? profile.defaults.dedupeWindowSeconds) * 1000;
+  }
+
+  eventId(req: DeliveryRequest): string | undefined {
+    return this.profile.eventId(req, this.opts);
+  }
+
+  act(d: VerifiedDelivery): Action {
+    const payload = payloadOf(this.spec, d.req.body);
+    if (!this.runTask) throw new Rejection(400, 'BadRequest', 'webhook task creation failed', `webhook task creation failed: ${this.tplProblem}`);
+    const eventType = this.profile.eventType(d.req, this.opts);
+    const task = buildRunTask(this.runTask, { eventId: d.eventId, eventType, profile: this.profile.name, payload, receivedAt: d.receivedAt, nowMs: d.nowMs });
+    // A replay accepted again after its window gets the next free name: `<name>-2`, ...
+    return { ops: [{ op: 'create', object: task, uniqueName: true }] };
+  }
+
+  answer(o: Outcome): object {
+    return {
       accepted: true,
       duplicate: o.duplicate,
       event_id: o.eventId,
       task: o.result,
       message: o.duplicate ? 'duplicate delivery: task already created' : 'task created',
-    }),
-    lastDelivery: (o) => (o.duplicate ? {} : { lastTriggeredTask: o.result }),
-    problems: problems(spec, ns, template, secret, keys),
-  };
+    };
+  }
+
+  lastDelivery(o: Outcome): Status {
+    return o.duplicate ? {} : { lastTriggeredTask: o.result };
+  }
+}
+
+async function compile(w: StoredResource, fetch: Fetch): Promise<Receiver> {
+  const spec = w.spec as TaskWebhookSpec;
+  const ns = w.metadata.namespace;
+  const { profile, opts } = webhookProfile(spec);
+  const secret = await fetch('Secret', ns, spec.auth.secret_ref);
+  const keys = keysOf(secret);
+  const template = await fetch('Task', ns, spec.task_ref);
+  const tplProblem = templateProblem(spec.task_ref, template);
+  const runTask = tplProblem ? undefined : runTaskTemplate(w, template!);
+  const authProblem = keyProblem(spec.auth.secret_ref, secret, keys);
+  return new TaskWebhookReceiver(w, spec, profile, opts, keys, runTask, tplProblem, authProblem, problems(spec, ns, template, secret, keys));
 }
 
 export const taskWebhookReceiver: ReceiverKind = { kind: 'TaskWebhook', compile };
