@@ -212,8 +212,18 @@ export interface DeliveryQuery {
   before?: number;
 }
 
+export interface DeliveryWatchFilter {
+  owner?: string;
+  namespace?: string;
+}
+
 /** Data: claims, counters, delivery records (later documents and queues). */
 export interface DataPlaneStore {
+  /**
+   * Replays the records after id `since` (all kept ones for 0) in pages, then streams
+   * committed ones. Resolves once subscribed.
+   */
+  watchDeliveries(filter: DeliveryWatchFilter, since: number | undefined, onRecord: (r: DeliveryRecord) => void): Promise<() => void>;
   listDeliveries(q: DeliveryQuery): Promise<DeliveryRecord[]>;
   /** The unexpired claim of `key` in `scope`, if any. */
   claim(scope: string, key: string, nowMs: number): Promise<{ result: string; expiresAt: number } | undefined>;

@@ -363,6 +363,25 @@ export function runStoreConformance(name: string, driver: Driver): void {
         expect(await store.data.claim('p', 'r-0', t0)).to.equal(undefined);
       });
 
+      it('watches delivery records: replays those after an id, then streams new ones, by owner', async () => {
+        const now = Date.now();
+        await store.commit(deliveryUnit('w', 'r-1', now));
+        const [first] = await store.data.listDeliveries({ limit: 1 });
+        await store.commit(deliveryUnit('w', 'r-2', now));
+        const seen: string[] = [];
+        const stop = await store.data.watchDeliveries({ owner: 'TaskWebhook/default/wh' }, first!.id, (r) => seen.push(`${r.eventId}:${r.result ?? ''}`));
+        const other: string[] = [];
+        const stopOther = await store.data.watchDeliveries({ owner: 'TaskWebhook/default/other' }, undefined, (r) => other.push(r.eventId ?? ''));
+        const r3 = await store.commit(deliveryUnit('w', 'r-3', now));
+        await store.commit({ origin: 'delivery', ops: [{ op: 'record', record: { ts: new Date(now).toISOString(), owner: 'TaskWebhook/default/wh', eventId: 'r-4', outcome: 'rejected', httpStatus: 401 } }] });
+        stop();
+        stopOther();
+        await store.commit(deliveryUnit('w', 'r-5', now));
+        const created = r3.held ? '' : r3.writes[1]!.name;
+        expect(seen).to.deep.equal([`r-2:run-r-2`, `r-3:${created}`, 'r-4:']);
+        expect(other).to.deep.equal([]);
+      });
+
       it('records events about objects, a repeat counting up', async () => {
         for (let i = 0; i < 2; i++) await objects.recordEvent(key('a'), 'Warning', 'Broken', 'it broke');
         await objects.recordEvent(key('a'), 'Normal', 'Fixed', 'it works');

@@ -1,4 +1,4 @@
-import type { DataPlaneStore, DeliveryQuery, DeliveryRecord } from '../types.js';
+import type { DataPlaneStore, DeliveryQuery, DeliveryRecord, DeliveryWatchFilter } from '../types.js';
 import type { DB } from './db.js';
 
 interface RecordRow {
@@ -28,13 +28,69 @@ function toRecord(r: RecordRow): DeliveryRecord {
 }
 
 /** Reads of claims, counters and records on the main thread's connection; writes go through the writer. */
+interface RecordWatcher {
+  filter: DeliveryWatchFilter;
+  onRecord: (r: DeliveryRecord) => void;
+  /** The newest record id given. */
+  cursor: number;
+  live: boolean;
+}
+
+const RECORD_PAGE = 500;
+const COLUMNS = 'id, ts, owner, event_id, outcome, reason, http_status, duration_ms, result';
+
+const matches = (f: DeliveryWatchFilter, r: DeliveryRecord): boolean =>
+  (!f.owner || f.owner === r.owner) && (!f.namespace || f.namespace === r.owner.split('/')[1]);
+
 export class SqliteDataPlane implements DataPlaneStore {
   private readonly counterRows;
   private readonly claimRow;
+  private readonly recordsAfter;
+  private readonly watchers = new Set<RecordWatcher>();
 
   constructor(private readonly db: DB) {
     this.counterRows = db.prepare('SELECT name, value FROM counters WHERE scope = ?');
     this.claimRow = db.prepare('SELECT result, expires_at AS expiresAt FROM claims WHERE scope = ? AND key = ? AND expires_at > ?');
+    this.recordsAfter = db.prepare(`SELECT ${COLUMNS} FROM deliveries WHERE id > ? ORDER BY id LIMIT ${RECORD_PAGE}`);
+  }
+
+  get watched(): boolean {
+    return this.watchers.size > 0;
+  }
+
+  /** Records the writer committed, in id order. */
+  publish(records: DeliveryRecord[]): void {
+    for (const r of records) {
+      for (const w of this.watchers) {
+        if (!w.live || r.id! <= w.cursor) continue;
+        w.cursor = r.id!;
+        if (matches(w.filter, r)) w.onRecord(r);
+      }
+    }
+  }
+
+  /** Pages through the table until caught up, then goes live in the same synchronous stretch. */
+  async watchDeliveries(filter: DeliveryWatchFilter, since: number | undefined, onRecord: (r: DeliveryRecord) => void): Promise<() => void> {
+    const w: RecordWatcher = { filter, onRecord, cursor: since ?? Number.MAX_SAFE_INTEGER, live: false };
+    this.watchers.add(w);
+    const stop = (): void => void this.watchers.delete(w);
+    if (since === undefined) {
+      w.cursor = 0;
+      w.live = true;
+      return stop;
+    }
+    for (;;) {
+      const page = (this.recordsAfter.all(w.cursor) as RecordRow[]).map(toRecord);
+      for (const r of page) {
+        w.cursor = r.id!;
+        if (matches(filter, r)) onRecord(r);
+      }
+      if (page.length < RECORD_PAGE) break;
+      await new Promise((r) => setImmediate(r));
+      if (!this.watchers.has(w)) return stop;
+    }
+    w.live = true;
+    return stop;
   }
 
   async claim(scope: string, key: string, nowMs: number): Promise<{ result: string; expiresAt: number } | undefined> {
@@ -49,7 +105,7 @@ export class SqliteDataPlane implements DataPlaneStore {
     if (q.namespace) add('namespace = ?', q.namespace);
     if (q.outcome) add('outcome = ?', q.outcome);
     if (q.before) add('id < ?', q.before);
-    const sql = `SELECT id, ts, owner, event_id, outcome, reason, http_status, duration_ms, result FROM deliveries
+    const sql = `SELECT ${COLUMNS} FROM deliveries
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, Math.min(q.limit ?? 100, 1000)) as RecordRow[];
     return rows.map(toRecord);

@@ -27,7 +27,15 @@ export class SqliteStore implements Store {
     this.db = openDatabase(opts.dataDir);
     this.control = new SqliteControlPlane(this.db);
     this.data = new SqliteDataPlane(this.db);
-    this.writer = new Writer(join(opts.dataDir, 'orloj.db'), { namespacedKinds: opts.namespacedKinds, unindexedLabels: opts.unindexedLabels }, (rev, changes) => this.control.publish(rev, changes));
+    this.writer = new Writer(
+      join(opts.dataDir, 'orloj.db'),
+      { namespacedKinds: opts.namespacedKinds, unindexedLabels: opts.unindexedLabels },
+      (rev, changes, records) => {
+        this.control.publish(rev, changes);
+        this.data.publish(records);
+      },
+      () => this.data.watched,
+    );
     this.stopCheckpointer = startCheckpointer(opts.dataDir);
   }
 

@@ -189,9 +189,10 @@ function requireEmpty(namespace: string): void {
   if (n > 0) fail('Conflict', `namespace "${namespace}" is not empty: delete its ${n} object(s) first`, { kind: 'Namespace', name: namespace });
 }
 
-function addRecord(r: DeliveryRecord): void {
+function addRecord(r: DeliveryRecord): WireOpResult {
   const namespace = r.owner.split('/')[1] ?? '';
-  q.record.run(r.ts, r.owner, namespace, r.eventId ?? null, r.outcome, r.reason ?? null, r.httpStatus ?? null, r.durationMs ?? null, r.result ?? null);
+  const id = q.record.run(r.ts, r.owner, namespace, r.eventId ?? null, r.outcome, r.reason ?? null, r.httpStatus ?? null, r.durationMs ?? null, r.result ?? null).lastInsertRowid;
+  return { record: Number(id) };
 }
 
 function addCounts(scope: string, deltas: Record<string, number>): void {
@@ -223,7 +224,7 @@ function apply(op: Op, origin: string): WireOpResult {
     case 'exists': return void (q.live.get(op.key.kind, op.key.namespace, op.key.name) || notFound(op.key)), null;
     case 'empty': return requireEmpty(op.namespace), null;
     case 'count': return addCounts(op.scope, op.deltas), null;
-    case 'record': return addRecord(op.record), null;
+    case 'record': return addRecord(op.record);
     case 'event': return recordEvent(op), null;
     case 'claim': throw new Error('a claim must be the first op of its unit');
   }
@@ -245,7 +246,7 @@ function commitUnit(u: Unit): WireUnitResult {
     const op = u.ops[i]!;
     if (op.op === 'record' && op.record.result === undefined && created !== undefined) op.record.result = created;
     const r = apply(op, u.origin);
-    if (created === undefined && r?.name !== undefined) created = r.name;
+    if (created === undefined && r && 'name' in r && r.name !== undefined) created = r.name;
     ops.push(r);
   }
   if (claim) q.putClaim.run(claim.scope, claim.key, claim.expiresAt, claim.result ?? created ?? '');

@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { ApiError, type StatusReason } from '../../api/errors.js';
 import type { ObjectKey, StoredResource, WatchEvent, WatchEventType, WriteOrigin } from '../../api/types.js';
-import type { Maintenance, Op, Unit, UnitResult, WriteResult } from '../types.js';
+import type { DeliveryRecord, Maintenance, Op, Unit, UnitResult, WriteResult } from '../types.js';
 import { rowToResource, type ResourceRow } from './rows.js';
 import type { WireCommit, WireOpResult, WireRequest, WireUnitResult } from './wire.js';
 
@@ -47,7 +47,7 @@ class Change implements WatchEvent, WriteResult {
 }
 
 function changeOf(op: Op, r: WireOpResult, origin: WriteOrigin): Change | undefined {
-  if (!r) return undefined;
+  if (!r || 'record' in r) return undefined;
   switch (op.op) {
     case 'create': return new Change('ADDED', origin, r.rv, op.object, r.name ?? op.object.metadata.name);
     case 'update': return new Change('MODIFIED', origin, r.rv, op.object, op.object.metadata.name);
@@ -68,8 +68,18 @@ interface Sent {
   maintained?(n: number): void;
 }
 
-/** Publishes committed changes to watchers, in revision order, before any caller is answered. */
-export type Publish = (rev: number, changes: WatchEvent[]) => void;
+/** Publishes committed changes (and records) to watchers, in commit order, before any caller is answered. */
+export type Publish = (rev: number, changes: WatchEvent[], records: DeliveryRecord[]) => void;
+
+/** The records a unit wrote, with their ids and, as the writer filled it in, what the unit created. */
+function recordsOf(unit: Unit, results: WireOpResult[], writes: Array<Change | undefined>, out: DeliveryRecord[]): void {
+  const created = writes.find((w) => w?.type === 'ADDED')?.name;
+  unit.ops.forEach((op, i) => {
+    const r = results[i];
+    if (op.op !== 'record' || !r || !('record' in r)) return;
+    out.push({ ...op.record, id: r.record, ...(op.record.result === undefined && created !== undefined ? { result: created } : {}) });
+  });
+}
 
 /** Units that go to the writer without waiting for the end of the event-loop turn. */
 const EARLY_BATCH = 16;
@@ -88,6 +98,8 @@ export class Writer {
     private readonly path: string,
     private readonly ctx: WireContext,
     private readonly publish: Publish,
+    /** Whether anyone watches records: they are not built for nobody. */
+    private readonly wantRecords: () => boolean,
   ) {}
 
   commit(unit: Unit): Promise<UnitResult> {
@@ -164,19 +176,20 @@ export class Writer {
     }
     const answers: Array<() => void> = [];
     const changes: WatchEvent[] = [];
+    const records: DeliveryRecord[] = [];
     for (const reply of c.replies) {
       const sent = this.inFlight.get(reply.id)!;
       this.inFlight.delete(reply.id);
-      reply.results.forEach((res, i) => answers.push(this.answer(sent.waiting[i]!, res, changes)));
+      reply.results.forEach((res, i) => answers.push(this.answer(sent.waiting[i]!, res, changes, records)));
       if (sent.maintained) answers.push(() => sent.maintained!(reply.maintained));
     }
     // Published first: a caller who reads right after its answer finds what it was promised.
-    this.publish(c.rev, changes);
+    this.publish(c.rev, changes, records);
     for (const a of answers) a();
     this.wake();
   }
 
-  private answer(w: Waiting, res: WireUnitResult, changes: WatchEvent[]): () => void {
+  private answer(w: Waiting, res: WireUnitResult, changes: WatchEvent[], records: DeliveryRecord[]): () => void {
     if (!res.ok) {
       if ('held' in res) return () => w.resolve({ held: true, result: res.held.result, expiresAt: res.held.expiresAt });
       const e = res.error;
@@ -184,6 +197,7 @@ export class Writer {
     }
     const writes = w.unit.ops.map((op, i) => changeOf(op, res.ops[i] ?? null, w.unit.origin));
     for (const ch of writes) if (ch) changes.push(ch);
+    if (this.wantRecords()) recordsOf(w.unit, res.ops, writes, records);
     return () => w.resolve({ held: false, writes });
   }
 
