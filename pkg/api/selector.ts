@@ -5,6 +5,9 @@ export type Requirement =
   | { key: string; op: 'in' | 'notin'; values: string[] }
   | { key: string; op: 'exists' | '!exists' };
 
+/** Requirements one selector may hold: each is a subquery. */
+export const MAX_REQUIREMENTS = 32;
+
 export function parseSelector(text: string | undefined): Requirement[] {
   if (!text || !text.trim()) return [];
   const reqs: Requirement[] = [];
@@ -21,8 +24,12 @@ export function parseSelector(text: string | undefined): Requirement[] {
     } else if ((m = s.match(/^([^\s!=()]+)$/))) {
       reqs.push({ key: m[1]!, op: 'exists' });
     } else {
-      throw new ApiError('BadRequest', `invalid label selector "${text}"`);
+      throw new ApiError('BadRequest', `invalid label selector "${text.length > 200 ? `${text.slice(0, 200)}…` : text}"`);
     }
+  }
+  const values = reqs.reduce((n, r) => n + ('values' in r ? r.values.length : 1), 0);
+  if (reqs.length > MAX_REQUIREMENTS || values > MAX_REQUIREMENTS * 8) {
+    throw new ApiError('BadRequest', `a label selector may hold at most ${MAX_REQUIREMENTS} requirements and ${MAX_REQUIREMENTS * 8} values`);
   }
   return reqs;
 }

@@ -25,12 +25,17 @@ export function snakeCaseKeys(schema: JSONSchema, value: unknown, path: string, 
   if (!props || value === null || typeof value !== 'object' || Array.isArray(value)) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    const target = !(k in props) && snake(k) in props ? snake(k) : k;
+    // Assigning it would set the prototype, and ajv would see inherited fields.
+    if (k === '__proto__') {
+      causes.push({ field: `${path}.${k}`, message: 'key not allowed' });
+      continue;
+    }
+    const target = !Object.hasOwn(props, k) && Object.hasOwn(props, snake(k)) ? snake(k) : k;
     if (target !== k && target in (value as object)) {
       causes.push({ field: `${path}.${k}`, message: `duplicates ${path}.${target}` });
       continue;
     }
-    out[target] = props[target] ? snakeCaseKeys(props[target]!, v, `${path}.${target}`, causes) : v;
+    out[target] = Object.hasOwn(props, target) ? snakeCaseKeys(props[target]!, v, `${path}.${target}`, causes) : v;
   }
   return out;
 }

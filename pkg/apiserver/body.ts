@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { ApiError } from '../api/errors.js';
+import { checkInput } from './input.js';
 
 /**
  * Reads at most `limit` bytes. A larger declared length is refused before reading; a
@@ -26,7 +27,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     };
     req.on('data', onData);
     req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.once('error', reject);
+    // The client went away mid-body: nothing to answer, nothing to log as a failure.
+    req.once('error', () => reject(new ApiError('BadRequest', 'the request body was not received completely')));
   });
 }
 
@@ -34,8 +36,14 @@ export function tooLarge(limit: number): ApiError {
   return new ApiError('RequestEntityTooLarge', `request body exceeds the limit of ${limit} bytes`);
 }
 
-/** Parses a JSON (or YAML) request body into a value. */
+/** Parses a JSON (or YAML) request body into a value, within the input limits. */
 export function parseObjectBody(contentType: string | undefined, body: Buffer): unknown {
+  const value = parseBody(contentType, body);
+  checkInput(value);
+  return value;
+}
+
+function parseBody(contentType: string | undefined, body: Buffer): unknown {
   const type = (contentType ?? 'application/json').split(';')[0]!.trim().toLowerCase();
   const text = body.toString('utf8');
   if (!text.trim()) throw new ApiError('BadRequest', 'request body is empty');

@@ -10,7 +10,11 @@ import { validateResource } from '../api/validate.js';
 import { requireRole } from './auth.js';
 import { parseObjectBody, readBody } from './body.js';
 import type { RequestState, ServerDeps } from './context.js';
+import { intParam } from './input.js';
 import { serveWatch } from './watch.js';
+
+/** The largest page a list answers. */
+const MAX_PAGE = 10_000;
 
 type Ctx = Context & { state: RequestState; params: Record<string, string> };
 
@@ -57,8 +61,7 @@ export function resourceRoutes(router: Router, deps: ServerDeps): void {
       await serveWatch(c, deps, def, { namespace, labelSelector, since: c.query.resourceVersion as string | undefined });
       return;
     }
-    const limit = c.query.limit ? Number(c.query.limit) : undefined;
-    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new ApiError('BadRequest', 'limit must be a positive integer');
+    const limit = intParam(c.query.limit, 'limit', undefined, MAX_PAGE);
     const res = await store.list(def.kind, { namespace, labelSelector, limit, continue: c.query.continue as string | undefined });
     c.body = {
       apiVersion: 'orloj.dev/v1',
@@ -122,6 +125,7 @@ function validateBody(input: unknown, def: KindDef, namespace: string, urlName: 
     const o = input as Record<string, unknown>;
     if (o.kind === undefined) o.kind = def.kind;
     const meta = (o.metadata ?? (o.metadata = {})) as Record<string, unknown>;
+    if (typeof meta !== 'object' || Array.isArray(meta)) throw new ApiError('Invalid', 'metadata must be an object', { causes: [{ field: 'metadata', message: 'must be an object' }] });
     if (urlName && meta.name === undefined) meta.name = urlName;
     if (urlName && meta.name !== urlName) throw new ApiError('BadRequest', `metadata.name "${String(meta.name)}" does not match the URL name "${urlName}"`);
     if (def.namespaced && meta.namespace !== undefined && meta.namespace !== namespace) {

@@ -6,6 +6,7 @@ import { ApiError } from '../api/errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { RequestState, ServerDeps } from './context.js';
 import { statusErrors } from './errors.js';
+import { checkQuery, intParam } from './input.js';
 import { resourceRoutes } from './resources.js';
 
 /** Serves one path prefix outside Koa (the delivery path is hot and authenticates itself). */
@@ -41,7 +42,7 @@ export function createApp(opts: ApiServerOptions): Koa {
   });
   router.get('/v1/events', async (ctx) => {
     const q = ctx.query as Record<string, string | undefined>;
-    const items = await opts.store.listEvents({ kind: q.kind, namespace: q.namespace, name: q.name }, Number(q.limit ?? 50));
+    const items = await opts.store.listEvents({ kind: q.kind, namespace: q.namespace, name: q.name }, intParam(q.limit, 'limit', 50, 1000));
     ctx.body = { kind: 'EventList', items };
   });
   for (const add of opts.routes ?? []) add(router, opts);
@@ -62,11 +63,17 @@ export function createApp(opts: ApiServerOptions): Koa {
   });
   app.use(statusErrors);
   app.use(async (ctx, next) => {
+    checkQuery(ctx.query);
     if (!OPEN_PATHS.has(ctx.path)) (ctx.state as RequestState).role = opts.auth.authenticate(ctx.get('authorization') || undefined);
     await next();
   });
   app.use(router.routes());
-  app.use(router.allowedMethods());
+  // Methods no route serves answer 405 in the Status shape, known to HTTP or not.
+  app.use(router.allowedMethods({
+    throw: true,
+    notImplemented: () => new ApiError('MethodNotAllowed', 'method not allowed'),
+    methodNotAllowed: () => new ApiError('MethodNotAllowed', 'method not allowed'),
+  }));
   return app;
 }
 

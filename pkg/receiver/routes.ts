@@ -4,6 +4,7 @@ import { ApiError, notFound } from '../api/errors.js';
 import { DEFAULT_NAMESPACE } from '../api/meta.js';
 import { kindByPlural, lookupKind } from '../api/registry.js';
 import { requireRole } from '../apiserver/auth.js';
+import { intParam } from '../apiserver/input.js';
 import type { RequestState, ServerDeps } from '../apiserver/context.js';
 import { patchStatus } from '../controller/status.js';
 import type { DataPlaneStore } from '../store/types.js';
@@ -26,14 +27,13 @@ export function receiverRoutes(deliveries: DataPlaneStore, receiverKinds: Receiv
       const q = ctx.query as Record<string, string | undefined>;
       const namespace = q.namespace || DEFAULT_NAMESPACE;
       if (q.outcome && !OUTCOMES.has(q.outcome)) throw new ApiError('BadRequest', `unknown outcome "${q.outcome}"`);
-      const limit = q.limit ? Number(q.limit) : 100;
-      if (!Number.isInteger(limit) || limit < 1) throw new ApiError('BadRequest', 'limit must be a positive integer');
+      const limit = intParam(q.limit, 'limit', 100, 1000)!;
       const items = await deliveries.listDeliveries({
         owner: q.owner ? parseOwner(q.owner, namespace) : undefined,
         namespace: q.allNamespaces === 'true' ? undefined : namespace,
         outcome: q.outcome,
         limit,
-        before: q.before ? Number(q.before) : undefined,
+        before: intParam(q.before, 'before', undefined, Number.MAX_SAFE_INTEGER),
       });
       // `task`: what a TaskWebhook delivery created, as records have always named it.
       ctx.body = { apiVersion: 'orloj.dev/v1', kind: 'DeliveryList', items: items.map(({ result, ...r }) => (result === undefined ? r : { ...r, task: result })) };

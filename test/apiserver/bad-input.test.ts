@@ -1,0 +1,79 @@
+import { expect } from 'chai';
+import { request } from 'node:http';
+import { eventually, Orlojd } from '../helpers/orlojd.js';
+
+/** Malformed requests get a clear 4xx in the Status shape, never a 500, and change nothing. */
+describe('API server: bad input', function () {
+  let d: Orlojd;
+  before(async () => {
+    d = await Orlojd.start();
+  });
+  after(async () => d.destroy());
+
+  async function expectStatus(res: { status: number; body: { kind?: string; code?: number } }, code: number) {
+    expect(res.status, JSON.stringify(res.body)).to.equal(code);
+    expect(res.body).to.include({ kind: 'Status', code });
+  }
+  const noErrorLogged = () => expect(d.logs).not.to.match(/"level":50/);
+
+  it('refuses metadata that is not an object with 422', async () => {
+    await expectStatus(await d.api('PUT', '/v1/tasks/x', { kind: 'Task', metadata: 'nope', spec: {} }), 422);
+    await expectStatus(await d.api('POST', '/v1/tasks', { kind: 'Task', metadata: ['a'], spec: {} }), 422);
+    noErrorLogged();
+  });
+
+  it('refuses __proto__ keys in specs and statuses with 422, storing nothing', async () => {
+    const sneaky = '{"kind":"TaskWebhook","metadata":{"name":"p"},"spec":{"__proto__":{"task_ref":"a","auth":{"secret_ref":"s"}}}}';
+    const res = await d.api('PUT', '/v1/task-webhooks/p', sneaky);
+    await expectStatus(res, 422);
+    expect((await d.api('GET', '/v1/task-webhooks/p')).status).to.equal(404);
+    await d.api('PUT', '/v1/tasks/t', { kind: 'Task', metadata: { name: 't' }, spec: {} });
+    await expectStatus(await d.api('PUT', '/v1/tasks/t/status', '{"status":{"__proto__":{"phase":"Failed"}}}'), 422);
+    noErrorLogged();
+  });
+
+  it('refuses bodies nested too deep, and YAML that refers to itself, with 400', async () => {
+    const deep = `{"kind":"Task","metadata":{"name":"deep"},"spec":{"input":${'['.repeat(5000)}${']'.repeat(5000)}}}`;
+    await expectStatus(await d.api('PUT', '/v1/tasks/deep', deep), 400);
+    const selfAlias = 'kind: Task\nmetadata: {name: loop}\nspec: &a\n  input: {self: *a}\n';
+    await expectStatus(await d.api('PUT', '/v1/tasks/loop', selfAlias, { 'content-type': 'application/yaml' }), 400);
+    expect((await d.api('GET', '/v1/tasks/deep')).status).to.equal(404);
+    noErrorLogged();
+  });
+
+  it('bounds limits, selectors and query parameters with 400', async () => {
+    for (const q of ['limit=1e22', 'limit=0', 'limit=1.5', 'limit=abc']) await expectStatus(await d.api('GET', `/v1/tasks?${q}`), 400);
+    for (const q of ['abc', '1.5', 'NaN', 'Infinity', '-1']) await expectStatus(await d.api('GET', `/v1/events?limit=${q}`), 400);
+    const big = Array.from({ length: 1000 }, (_, i) => `k${i}=v`).join(',');
+    await expectStatus(await d.api('GET', `/v1/tasks?labelSelector=${big}`), 400);
+    await expectStatus(await d.api('GET', '/v1/events?kind=a&kind=b'), 400);
+    await expectStatus(await d.api('GET', '/v1/deliveries?owner=a&owner=b'), 400);
+    await expectStatus(await d.api('GET', `/v1/tasks?namespace=${'a'.repeat(9000)}`), 400);
+    expect((await d.api('GET', '/v1/events?limit=5')).status).to.equal(200);
+    noErrorLogged();
+  });
+
+  it('answers methods no route serves with 405 in the Status shape', async () => {
+    await expectStatus(await d.api('PATCH', '/v1/tasks/t', '{}'), 405);
+    await expectStatus(await d.api('PROPFIND', '/v1/tasks'), 405);
+  });
+
+  it('does not log a client that goes away mid-body as a failure', async () => {
+    const answered = async (): Promise<number> => {
+      const m = (await d.api('GET', '/metrics')).text.match(/orloj_api_requests_total\{method="PUT",resource="tasks",code="400"\} (\d+)/);
+      return Number(m?.[1] ?? 0);
+    };
+    const before = await answered();
+    const url = new URL(d.url);
+    await new Promise<void>((resolve) => {
+      const req = request({ host: url.hostname, port: url.port, path: '/v1/tasks/half', method: 'PUT', headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json', 'content-length': '1000' } });
+      req.on('error', () => resolve());
+      req.write('{"kind":"Task",', () => setImmediate(() => req.destroy()));
+      req.on('close', () => resolve());
+    });
+    // The server has finished with it (a 400 nobody reads), is still fine, and logged no error.
+    await eventually(async () => (await answered()) > before);
+    expect((await d.api('GET', '/v1/tasks?limit=1')).status).to.equal(200);
+    noErrorLogged();
+  });
+});
