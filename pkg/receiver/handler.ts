@@ -168,8 +168,9 @@ async function cappedBody(req: IncomingMessage, limit: number): Promise<Buffer> 
   try {
     return await readBody(req, limit);
   } catch (e) {
-    if (e instanceof ApiError) throw new Rejection(413, 'RequestEntityTooLarge', 'payload too large', `body exceeds max_body_bytes (${limit})`);
-    throw e;
+    if (!(e instanceof ApiError)) throw e;
+    if (e.reason === 'RequestEntityTooLarge') throw new Rejection(413, 'RequestEntityTooLarge', 'payload too large', `body exceeds max_body_bytes (${limit})`);
+    throw new Rejection(e.code, e.reason, e.message);
   }
 }
 

@@ -207,6 +207,21 @@ describe('TaskWebhook delivery rejections', function () {
     expect(dup.body.duplicate).to.equal(true);
   });
 
+  it('a sender that goes away mid-body is recorded as an incomplete request, not as too large or a failure', async () => {
+    const ep = await webhook('gone-mid-body');
+    const url = new URL(d.url + ep);
+    await new Promise<void>((resolve) => {
+      const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '1000' } });
+      req.on('error', () => resolve());
+      req.on('close', () => resolve());
+      req.write('{"half":', () => setImmediate(() => req.destroy()));
+    });
+    const { st, rec } = await afterRejection('gone-mid-body', 1);
+    expect(st.lastError).to.equal('the request body was not received completely');
+    expect(rec).to.include({ outcome: 'rejected', httpStatus: 400 });
+    expect(d.logs).not.to.include('delivery failed');
+  });
+
   it('405 for anything but POST', async () => {
     const ep = await webhook('method');
     const res = await fetch(d.url + ep, { method: 'GET' });
