@@ -50,7 +50,9 @@ export function createApp(opts: ApiServerOptions): Koa {
 
   app.use(async (ctx, next) => {
     const state = ctx.state as RequestState;
-    state.requestId = ctx.get('x-request-id') || randomUUID();
+    // A caller's request id is echoed only when it is short and plain; otherwise a new one is made.
+    const given = ctx.get('x-request-id');
+    state.requestId = /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
     state.log = opts.log.child({ reqId: state.requestId });
     ctx.set('X-Request-Id', state.requestId);
     // Shutting down: a keep-alive connection busy now must not be served again.
@@ -64,7 +66,8 @@ export function createApp(opts: ApiServerOptions): Koa {
   app.use(statusErrors);
   app.use(async (ctx, next) => {
     checkQuery(ctx.query);
-    if (!OPEN_PATHS.has(ctx.path)) (ctx.state as RequestState).role = opts.auth.authenticate(ctx.get('authorization') || undefined);
+    // A path no route has is 404 whoever asks; the others need a token.
+    if (!OPEN_PATHS.has(ctx.path) && router.match(ctx.path, ctx.method).path.length > 0) (ctx.state as RequestState).role = opts.auth.authenticate(ctx.get('authorization') || undefined);
     await next();
   });
   app.use(router.routes());

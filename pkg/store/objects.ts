@@ -27,6 +27,11 @@ const RETRIES = 5;
 
 const isReason = (e: unknown, ...reasons: string[]): boolean => e instanceof ApiError && reasons.includes(e.reason);
 
+/** A resourceVersion a caller names is a revision: a decimal number, or it is a bad request (not a conflict). */
+function checkVersion(rv: string | undefined): void {
+  if (rv !== undefined && !/^\d{1,16}$/.test(rv)) throw new ApiError('BadRequest', `invalid resourceVersion "${rv.slice(0, 40)}": a revision is a decimal number`);
+}
+
 export const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 /** A new object's system metadata. */
@@ -93,6 +98,7 @@ export class Objects {
     const { kind } = obj;
     const { name } = obj.metadata;
     const wantRv = obj.metadata.resourceVersion;
+    checkVersion(wantRv);
     for (let attempt = 1; ; attempt++) {
       const existing = await this.get(kind, ns, name);
       if (existing && opts.createOnly) throw new ApiError('AlreadyExists', `${kind} "${name}" already exists`, { kind, name });
@@ -113,6 +119,7 @@ export class Objects {
   }
 
   async updateStatus(key: ObjectKey, status: Status, pre: Precondition = {}): Promise<StoredResource> {
+    checkVersion(pre.resourceVersion);
     const o = await this.written([{ op: 'status', key, status, expect: pre.resourceVersion }]);
     return o ?? (await this.mustGet(key));
   }
@@ -123,6 +130,7 @@ export class Objects {
   }
 
   async delete(key: ObjectKey, pre: Precondition = {}): Promise<StoredResource> {
+    checkVersion(pre.resourceVersion);
     const existing = await this.mustGet(key);
     return this.write([...this.admit(existing, 'delete'), { op: 'delete', key, expect: pre.resourceVersion }]);
   }

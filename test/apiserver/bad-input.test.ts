@@ -53,6 +53,29 @@ describe('API server: bad input', function () {
     noErrorLogged();
   });
 
+  it('a resourceVersion that is not a revision is a bad request, not a conflict', async () => {
+    await d.api('PUT', '/v1/tasks/rv', { kind: 'Task', metadata: { name: 'rv' }, spec: {} });
+    await expectStatus(await d.api('PUT', '/v1/tasks/rv', { kind: 'Task', metadata: { name: 'rv', resourceVersion: 'abc' }, spec: {} }), 400);
+    await expectStatus(await d.api('PUT', '/v1/tasks/rv/status', { metadata: { resourceVersion: '1.5' }, status: { phase: 'Running' } }), 400);
+    await expectStatus(await d.api('DELETE', '/v1/tasks/rv?resourceVersion=x'), 400);
+    expect((await d.api('GET', '/v1/tasks/rv')).status).to.equal(200);
+  });
+
+  it('echoes a short, plain X-Request-Id and replaces any other', async () => {
+    expect((await d.api('GET', '/v1/tasks', undefined, { 'x-request-id': 'req-42.a' })).headers.get('x-request-id')).to.equal('req-42.a');
+    for (const bad of ['x'.repeat(200), 'has space', 'ünï']) {
+      const got = (await d.api('GET', '/v1/tasks', undefined, { 'x-request-id': encodeURIComponent(bad) === bad ? bad : bad.replace(/[^\x20-\x7e]/g, '?') })).headers.get('x-request-id');
+      expect(got).to.match(/^[0-9a-f-]{36}$/);
+    }
+  });
+
+  it('answers 404 for a path that does not exist, even without a token', async () => {
+    const res = await fetch(`${d.url}/no/such/path`);
+    expect(res.status).to.equal(404);
+    expect(await res.json()).to.include({ kind: 'Status', code: 404 });
+    expect((await fetch(`${d.url}/v1/tasks`)).status).to.equal(401);
+  });
+
   it('answers methods no route serves with 405 in the Status shape', async () => {
     await expectStatus(await d.api('PATCH', '/v1/tasks/t', '{}'), 405);
     await expectStatus(await d.api('PROPFIND', '/v1/tasks'), 405);
