@@ -1,9 +1,10 @@
 import type { Server } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { TokenAuth, loadOrCreateAdminToken, parseTokenList, type Role } from '../apiserver/auth.js';
 import { createHttpServer } from '../apiserver/server.js';
-import { clientConfigPath, writeClientConfig } from '../config/client-config.js';
+import { clientConfigPath, offerClientConfig } from '../config/client-config.js';
 import { Manager, type Reconciler } from '../controller/manager.js';
 import { createMetrics } from '../metrics/metrics.js';
 import { deliveryHandler } from '../receiver/handler.js';
@@ -82,8 +83,9 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
   const url = `http://${host}:${addr.port}`;
   if (generated) {
     const path = clientConfigPath();
-    writeClientConfig(path, { server: url, token: generated });
-    log.info({ path }, 'wrote client config for orlojctl');
+    const outcome = offerClientConfig(path, url, generated);
+    if (outcome === 'kept') log.warn({ path, tokenFile: join(opts.dataDir, 'admin-token') }, 'the client config points at another server: left as it is');
+    else if (outcome !== 'unchanged') log.info({ path }, `${outcome} the client config for orlojctl`);
   }
   const stopLeading = runWhileLeader(store.elector, manager, log);
   const background = startBackground(store, { notes, mirror, retention: opts.deliveryRetention, log });

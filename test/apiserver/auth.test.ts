@@ -1,5 +1,8 @@
 import { expect } from 'chai';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Orlojd } from '../helpers/orlojd.js';
 
 describe('API server: tokens and roles', function () {
@@ -67,5 +70,48 @@ describe('API server: first start without tokens', function () {
     await d.restart();
     expect(d.token).to.equal(before);
     expect((await d.api('GET', '/v1/tasks')).status).to.equal(200);
+  });
+});
+
+describe('orlojd and an existing client config', function () {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'orloj-cfg-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function freePort(): Promise<number> {
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const { port } = s.address() as { port: number };
+    await new Promise((r) => s.close(r));
+    return port;
+  }
+
+  it('leaves a config that points at another server alone, tightening it to 0600', async () => {
+    const path = join(dir, 'config.json');
+    const theirs = { server: 'https://orloj.example.com', token: 'their-token', namespace: 'team-a' };
+    writeFileSync(path, JSON.stringify(theirs), { mode: 0o644 });
+    const d = await Orlojd.start({ env: { ORLOJ_CONFIG: path } });
+    try {
+      expect(JSON.parse(readFileSync(path, 'utf8'))).to.deep.equal(theirs);
+      expect(statSync(path).mode & 0o777).to.equal(0o600);
+      expect(d.logs).to.include('points at another server');
+    } finally {
+      await d.destroy();
+    }
+  });
+
+  it('refreshes the token of a config that points at this server, keeping its other settings', async () => {
+    const path = join(dir, 'config.json');
+    const port = await freePort();
+    writeFileSync(path, JSON.stringify({ server: `http://127.0.0.1:${port}`, token: 'stale', namespace: 'team-a' }), { mode: 0o600 });
+    const d = await Orlojd.start({ env: { ORLOJ_CONFIG: path }, port });
+    try {
+      const cfg = JSON.parse(readFileSync(path, 'utf8'));
+      expect(cfg).to.deep.equal({ server: `http://127.0.0.1:${port}`, token: d.token, namespace: 'team-a' });
+    } finally {
+      await d.destroy();
+    }
   });
 });
