@@ -1,9 +1,11 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { singleProcessElector } from '../elector.js';
 import type { Elector, Maintenance, Store, Unit, UnitResult } from '../types.js';
 import { SqliteControlPlane } from './control-plane.js';
 import { SqliteDataPlane } from './data-plane.js';
 import { openDatabase, startCheckpointer } from './db.js';
+import { lockDataDir } from './lock.js';
 import { Writer } from './writer.js';
 
 export interface SqliteOptions {
@@ -23,7 +25,11 @@ export class SqliteStore implements Store {
   private readonly stopCheckpointer: () => Promise<void>;
   private readonly db;
 
+  private readonly unlock: () => void;
+
   constructor(opts: SqliteOptions) {
+    mkdirSync(opts.dataDir, { recursive: true });
+    this.unlock = lockDataDir(opts.dataDir);
     this.db = openDatabase(opts.dataDir);
     this.control = new SqliteControlPlane(this.db);
     this.data = new SqliteDataPlane(this.db);
@@ -53,5 +59,6 @@ export class SqliteStore implements Store {
     await this.elector.close();
     this.control.close();
     this.db.close();
+    this.unlock();
   }
 }
