@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { clientConfigPath, readClientConfig } from '../config/client-config.js';
 import type { Args, FlagDef } from './args.js';
 import { Client } from './client.js';
@@ -23,10 +24,15 @@ export interface CliContext {
   out(text: string): void;
 }
 
+/** `host:port` means plain HTTP on loopback setups; a URL with a scheme is taken as it is. */
+const withScheme = (server: string): string => (/^[a-z][a-z0-9+.-]*:\/\//i.test(server) ? server : `http://${server}`);
+
 /** Resolution order: flag > environment > client config file > default. */
 export function makeContext(args: Args, env: NodeJS.ProcessEnv): CliContext {
-  const cfg = readClientConfig(clientConfigPath(env));
-  const server = args.str('server') || env.ORLOJ_SERVER || cfg?.server || DEFAULT_SERVER;
+  const path = clientConfigPath(env);
+  const cfg = readClientConfig(path);
+  if (!cfg && existsSync(path)) process.stderr.write(`warning: ignoring the client config ${path}: it is not valid JSON\n`);
+  const server = withScheme(args.str('server') || env.ORLOJ_SERVER || cfg?.server || DEFAULT_SERVER);
   const token = args.str('token') || env.ORLOJ_TOKEN || cfg?.token || undefined;
   const namespace = args.str('namespace') || env.ORLOJ_NAMESPACE || cfg?.namespace || DEFAULT_NAMESPACE;
   return {

@@ -76,6 +76,18 @@ describe('API server: bad input', function () {
     expect((await fetch(`${d.url}/v1/tasks`)).status).to.equal(401);
   });
 
+  it('refuses a dedup window shorter than the timestamp skew, where the signature covers a timestamp', async () => {
+    const hook = (auth: Record<string, unknown>, window: number) => ({
+      kind: 'TaskWebhook', metadata: { name: 'short' }, spec: { task_ref: 't', auth: { secret_ref: 's', ...auth }, idempotency: { dedupe_window_seconds: window } },
+    });
+    const res = await d.api('PUT', '/v1/task-webhooks/short', hook({}, 60));
+    await expectStatus(res, 422);
+    expect(res.body.details.causes[0].field).to.equal('spec.idempotency.dedupe_window_seconds');
+    expect((await d.api('PUT', '/v1/task-webhooks/short', hook({ max_skew_seconds: 60 }, 60))).status).to.equal(201);
+    // GitHub signs no timestamp: dedup is its only replay guard, any window will do.
+    expect((await d.api('PUT', '/v1/task-webhooks/short', hook({ profile: 'github' }, 60))).status).to.equal(200);
+  });
+
   it('answers methods no route serves with 405 in the Status shape', async () => {
     await expectStatus(await d.api('PATCH', '/v1/tasks/t', '{}'), 405);
     await expectStatus(await d.api('PROPFIND', '/v1/tasks'), 405);

@@ -30,6 +30,22 @@ describe('orlojctl create secret, version, help', function () {
     expect(plain.stdout).to.contain('<redacted>').and.not.to.contain('file-value');
   });
 
+  it('create secret refuses an existing Secret, as kubectl does, and leaves it as it was', async () => {
+    expect((await ctl(d, ['create', 'secret', 'generic', 'rot', '-n', 's', '--from-literal', 'old=1', '--from-literal', 'new=2'])).code).to.equal(0);
+    const again = await ctl(d, ['create', 'secret', 'generic', 'rot', '-n', 's', '--from-literal', 'new=2']);
+    expect(again.code).to.equal(1);
+    expect(again.stderr).to.match(/AlreadyExists/);
+    const got = await d.api<SecretObj>('GET', '/v1/secrets/rot?namespace=s&reveal=true');
+    expect(Object.keys(got.body.spec.data).sort()).to.deep.equal(['new', 'old']);
+  });
+
+  it('takes --server without a scheme as http, and says when the client config is not valid JSON', async () => {
+    const hostPort = d.url.replace(/^http:\/\//, '');
+    const r = await ctl(d, ['get', 'tasks', '--server', hostPort, '--token', d.token], { env: { ORLOJ_CONFIG: join(tree({ 'c.json': '{not json' }), 'c.json') } });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.match(/warning: ignoring the client config .*c\.json: it is not valid JSON/);
+  });
+
   it('create secret --dry-run writes nothing; bad input is a usage error', async () => {
     const r = await ctl(d, ['create', 'secret', 'generic', 'dry', '--from-literal', 'k=v', '--dry-run']);
     expect(r.stdout).to.equal('secret/dry created (dry run)\n');

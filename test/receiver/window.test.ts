@@ -50,7 +50,7 @@ describe('TaskWebhook dedup window (injected clock)', function () {
     await api('PUT', '/v1/tasks/tpl', { kind: 'Task', metadata: { name: 'tpl' }, spec: { mode: 'template' } });
     await api('PUT', '/v1/task-webhooks/win', {
       kind: 'TaskWebhook', metadata: { name: 'win' },
-      spec: { task_ref: 'tpl', auth: { secret_ref: 's' }, idempotency: { dedupe_window_seconds: 60 } },
+      spec: { task_ref: 'tpl', auth: { secret_ref: 's', max_skew_seconds: 30 }, idempotency: { dedupe_window_seconds: 60 } },
     });
     const ep = await eventually(async () => {
       const w = (await api('GET', '/v1/task-webhooks/win')).body;

@@ -1,4 +1,6 @@
+import type { Cause } from '../errors.js';
 import type { KindDef } from '../kind.js';
+import type { Resource } from '../types.js';
 import { conditionsSchema } from '../conditions-schema.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -18,6 +20,21 @@ export interface TaskWebhookSpec {
   payload: { mode: 'raw' | 'json'; input_key: string };
   max_body_bytes: number;
   [extra: string]: unknown;
+}
+
+/** Profiles whose signature covers a timestamp, so a captured delivery stays valid for the skew. */
+const TIMESTAMPED = new Set(['generic', 'stripe', 'slack', 'standard-webhooks']);
+
+/**
+ * A dedup window shorter than the timestamp skew would accept a byte-identical replay again
+ * once the window passed while its signature still holds.
+ */
+function windowCoversSkew(w: Resource): Cause[] {
+  const spec = w.spec as TaskWebhookSpec;
+  const window = spec.idempotency?.dedupe_window_seconds;
+  const timestamped = TIMESTAMPED.has(spec.auth.profile) && !(spec.auth.profile === 'generic' && spec.auth.timestamp_header === '');
+  if (window === undefined || !timestamped || window >= spec.auth.max_skew_seconds) return [];
+  return [{ field: 'spec.idempotency.dedupe_window_seconds', message: `must be at least auth.max_skew_seconds (${spec.auth.max_skew_seconds}): a replay inside the skew would be accepted again` }];
 }
 
 export const TaskWebhookKind: KindDef = {
@@ -89,6 +106,7 @@ export const TaskWebhookKind: KindDef = {
       rejectedCount: { type: 'integer' },
     },
   },
+  validate: windowCoversSkew,
   refs: (w) => {
     const spec = w.spec as TaskWebhookSpec;
     return [{ kind: 'Secret', name: spec.auth.secret_ref }, { kind: 'Task', name: spec.task_ref }];

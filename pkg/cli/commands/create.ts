@@ -50,7 +50,8 @@ async function run(ctx: CliContext, args: Args): Promise<number> {
   const def = resolveKind('Secret');
   const obj = { apiVersion: 'orloj.dev/v1', kind: def.kind, metadata: { name, namespace: ctx.namespace }, spec: secretSpec(args) };
   const dryRun = args.bool('dry-run');
-  const reply = await ctx.client.request('PUT', resourcePath(def, name), { namespace: ctx.namespace, dryRun: dryRun ? 'true' : undefined }, obj);
+  // Create only, as kubectl does: replacing an existing Secret would drop keys a rotation still needs.
+  const reply = await ctx.client.request('POST', resourcePath(def), { namespace: ctx.namespace, dryRun: dryRun ? 'true' : undefined }, obj);
   const result = reply.headers.get('x-orloj-result') ?? 'created';
   ctx.out(`${ref(def, name)} ${result}${dryRun ? ' (dry run)' : ''}\n`);
   return 0;
