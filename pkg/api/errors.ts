@@ -74,4 +74,10 @@ export interface StatusBody {
 export const notFound = (kind: string, name: string, namespace?: string): ApiError =>
   new ApiError('NotFound', `${kind} "${namespace ? `${namespace}/` : ''}${name}" not found`, { kind, name });
 
+/** A write at a stale resourceVersion (the Kubernetes wording, which clients recognise). */
+export const conflict = (kind: string, name: string): ApiError =>
+  new ApiError('Conflict', `Operation cannot be fulfilled on ${kind} "${name}": the object has been modified; please apply your changes to the latest version and try again`, { kind, name });
+
+export const alreadyExists = (kind: string, name: string): ApiError => new ApiError('AlreadyExists', `${kind} "${name}" already exists`, { kind, name });
+
 export const isApiError = (e: unknown): e is ApiError => e instanceof ApiError;

@@ -41,3 +41,6 @@ export function stringMapProblems(path: string, m: unknown, checkLabels: boolean
   }
   return causes;
 }
+
+/** Now, to the second, as object timestamps show it. */
+export const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');

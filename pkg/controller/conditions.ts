@@ -1,6 +1,8 @@
 import type { Condition, ConditionStatus } from '../api/types.js';
 
-export const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+import { now } from '../api/meta.js';
+
+export { now };
 
 /** Sets a condition; its lastTransitionTime (`at`, or now) moves only when its status changes. */
 export function setCondition(

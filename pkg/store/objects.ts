@@ -3,8 +3,8 @@
 // an identical apply writing nothing, optimistic concurrency, and the admission
 // preconditions kinds declare. Drivers only commit units.
 import { randomUUID } from 'node:crypto';
-import { ApiError } from '../api/errors.js';
-import { DEFAULT_NAMESPACE } from '../api/meta.js';
+import { alreadyExists, ApiError, conflict, notFound } from '../api/errors.js';
+import { DEFAULT_NAMESPACE, now } from '../api/meta.js';
 import { lookupKind } from '../api/registry.js';
 import type { ObjectKey, Resource, Status, StoredResource, WatchEvent, WriteOrigin } from '../api/types.js';
 import { deepEqual } from '../util/json.js';
@@ -31,8 +31,6 @@ const isReason = (e: unknown, ...reasons: string[]): boolean => e instanceof Api
 function checkVersion(rv: string | undefined): void {
   if (rv !== undefined && !/^\d{1,16}$/.test(rv)) throw new ApiError('BadRequest', `invalid resourceVersion "${rv.slice(0, 40)}": a revision is a decimal number`);
 }
-
-export const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 /** A new object's system metadata. */
 export function draft(obj: Resource, namespace: string): StoredResource {
@@ -101,8 +99,8 @@ export class Objects {
     checkVersion(wantRv);
     for (let attempt = 1; ; attempt++) {
       const existing = await this.get(kind, ns, name);
-      if (existing && opts.createOnly) throw new ApiError('AlreadyExists', `${kind} "${name}" already exists`, { kind, name });
-      if (!existing && wantRv) throw new ApiError('NotFound', `${kind} "${name}" not found`, { kind, name });
+      if (existing && opts.createOnly) throw alreadyExists(kind, name);
+      if (!existing && wantRv) throw notFound(kind, name, ns);
       if (existing && wantRv && wantRv !== existing.metadata.resourceVersion) throw conflict(kind, name);
       const next = existing ? merged(existing, obj) : draft(obj, ns);
       if (!next) return { outcome: 'unchanged', object: existing! };
@@ -141,7 +139,7 @@ export class Objects {
 
   private async mustGet(key: ObjectKey): Promise<StoredResource> {
     const o = await this.get(key.kind, key.namespace, key.name);
-    if (!o) throw new ApiError('NotFound', `${key.kind} "${key.namespace ? `${key.namespace}/` : ''}${key.name}" not found`, { kind: key.kind, name: key.name });
+    if (!o) throw notFound(key.kind, key.name, key.namespace);
     return o;
   }
 
@@ -171,5 +169,3 @@ export class Objects {
   }
 }
 
-export const conflict = (kind: string, name: string): ApiError =>
-  new ApiError('Conflict', `Operation cannot be fulfilled on ${kind} "${name}": the object has been modified; please apply your changes to the latest version and try again`, { kind, name });

@@ -5,6 +5,7 @@
 // It knows storage, not product rules: units arrive as ops, already decided.
 import Database from 'better-sqlite3';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { alreadyExists, ApiError, conflict, notFound } from '../../api/errors.js';
 import type { ObjectKey, StoredResource } from '../../api/types.js';
 import type { ClaimOp, DeliveryRecord, EventOp, Maintenance, Op, StatusOp, Unit } from '../types.js';
 import { RESOURCE_COLUMNS, type ResourceRow } from './rows.js';
@@ -56,19 +57,11 @@ const q = {
     (SELECT id FROM deliveries WHERE id <= (SELECT MAX(id) FROM deliveries) - ? ORDER BY id LIMIT ?)`),
 };
 
-/** A unit that cannot be committed as asked (conflict, not found, ...): it alone is refused. */
-class UnitFailure extends Error {
-  constructor(readonly wire: WireError) {
-    super(wire.message);
-  }
-}
-
-const fail = (reason: string, message: string, k?: { kind: string; name: string }): never => {
-  throw new UnitFailure({ reason, message, details: k && { kind: k.kind, name: k.name } });
+/** A unit that cannot be committed as asked (conflict, not found, ...) throws an ApiError: it alone is refused. */
+const fail = (e: ApiError): never => {
+  throw e;
 };
-const notFound = (k: ObjectKey): never => fail('NotFound', `${k.kind} "${k.namespace ? `${k.namespace}/` : ''}${k.name}" not found`, k);
-const conflict = (k: ObjectKey): never =>
-  fail('Conflict', `Operation cannot be fulfilled on ${k.kind} "${k.name}": the object has been modified; please apply your changes to the latest version and try again`, k);
+const wireError = (e: ApiError): WireError => ({ reason: e.reason, message: e.message, details: e.details });
 
 /** The store's revision, kept here: this is the only writer. */
 let rev = Number(q.revision.get() ?? 0);
@@ -87,8 +80,8 @@ interface Current {
 const current = (k: ObjectKey): Current | undefined => q.current.get(k.kind, k.namespace, k.name) as Current | undefined;
 
 function mustBeAt(k: ObjectKey, expect: number): Current {
-  const cur = current(k) ?? notFound(k);
-  if (expect && cur.rv !== expect) conflict(k);
+  const cur = current(k) ?? fail(notFound(k.kind, k.name, k.namespace));
+  if (expect && cur.rv !== expect) fail(conflict(k.kind, k.name));
   return cur;
 }
 
@@ -123,8 +116,8 @@ function writeLabels(kind: string, createRv: number, add: string[], drop: string
 /** Unique constraints map to what the caller can act on. */
 function uniqueFailure(e: unknown, k: ObjectKey): never {
   const m = String((e as Error).message);
-  if (m.includes('resources.endpoint_id')) fail('Conflict', `endpoint ID of ${k.kind} "${k.name}" is already in use`, k);
-  if (m.includes('UNIQUE')) fail('AlreadyExists', `${k.kind} "${k.name}" already exists`, k);
+  if (m.includes('resources.endpoint_id')) fail(new ApiError('Conflict', `endpoint ID of ${k.kind} "${k.name}" is already in use`, { kind: k.kind, name: k.name }));
+  if (m.includes('UNIQUE')) fail(alreadyExists(k.kind, k.name));
   throw e;
 }
 
@@ -134,7 +127,7 @@ function create(o: StoredResource, unique: boolean, origin: string): WireOpResul
   const m = o.metadata;
   let name = m.name;
   if (unique) for (let n = 2; q.live.get(o.kind, m.namespace, name); n++) name = `${m.name}-${n}`;
-  else if (q.live.get(o.kind, m.namespace, name)) fail('AlreadyExists', `${o.kind} "${name}" already exists`, keyOf(o));
+  else if (q.live.get(o.kind, m.namespace, name)) fail(alreadyExists(o.kind, name));
   const v = logChange({ kind: o.kind, namespace: m.namespace, name }, m.uid, 'ADDED', origin);
   try {
     q.insert.run(v, o.kind, m.namespace, name, m.uid, v, m.generation, m.creationTimestamp, jsonOrNull(m.labels), jsonOrNull(m.annotations),
@@ -186,7 +179,7 @@ function remove(k: ObjectKey, expect: number, origin: string): WireOpResult {
 function requireEmpty(namespace: string): void {
   let n = 0;
   for (const kind of namespacedKinds) n += Number(q.inNamespace.get(kind, namespace));
-  if (n > 0) fail('Conflict', `namespace "${namespace}" is not empty: delete its ${n} object(s) first`, { kind: 'Namespace', name: namespace });
+  if (n > 0) fail(new ApiError('Conflict', `namespace "${namespace}" is not empty: delete its ${n} object(s) first`, { kind: 'Namespace', name: namespace }));
 }
 
 function addRecord(r: DeliveryRecord): WireOpResult {
@@ -221,7 +214,7 @@ function apply(op: Op, origin: string): WireOpResult {
     case 'update': return update(op.object, Number(op.expect), origin);
     case 'status': return status(op, origin);
     case 'delete': return remove(op.key, Number(op.expect ?? 0), origin);
-    case 'exists': return void (q.live.get(op.key.kind, op.key.namespace, op.key.name) || notFound(op.key)), null;
+    case 'exists': return void (q.live.get(op.key.kind, op.key.namespace, op.key.name) || fail(notFound(op.key.kind, op.key.name, op.key.namespace))), null;
     case 'empty': return requireEmpty(op.namespace), null;
     case 'count': return addCounts(op.scope, op.deltas), null;
     case 'record': return addRecord(op.record);
@@ -266,7 +259,7 @@ function runUnit(u: Unit, isolated: boolean): WireUnitResult {
     try {
       return commitUnit(u);
     } catch (e) {
-      if (e instanceof UnitFailure) return { ok: false, error: e.wire };
+      if (e instanceof ApiError) return { ok: false, error: wireError(e) };
       throw e;
     }
   }
@@ -277,7 +270,7 @@ function runUnit(u: Unit, isolated: boolean): WireUnitResult {
   } catch (e) {
     rev = mark;
     counts = marked;
-    if (e instanceof UnitFailure) return { ok: false, error: e.wire };
+    if (e instanceof ApiError) return { ok: false, error: wireError(e) };
     if (isolated) return { ok: false, error: { reason: 'InternalError', message: (e as Error).message } };
     throw e;
   }
