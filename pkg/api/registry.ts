@@ -1,11 +1,13 @@
 import type { KindDef } from './kind.js';
+import { CollectionKind } from './kinds/collection.js';
 import { NamespaceKind } from './kinds/namespace.js';
 import { SecretKind } from './kinds/secret.js';
+import { SourceKind } from './kinds/source.js';
 import { TaskKind } from './kinds/task.js';
 import { TaskWebhookKind } from './kinds/task-webhook.js';
 
 /** Every kind the server serves, in apply order (a Namespace before what lives in it). */
-export const kinds: readonly KindDef[] = [NamespaceKind, SecretKind, TaskKind, TaskWebhookKind];
+export const kinds: readonly KindDef[] = [NamespaceKind, SecretKind, CollectionKind, SourceKind, TaskKind, TaskWebhookKind];
 
 const byName = new Map<string, KindDef>();
 for (const k of kinds) {

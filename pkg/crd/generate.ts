@@ -8,6 +8,10 @@ export const GROUP = 'orloj.dev';
  * x-kubernetes-preserve-unknown-fields, closed ones rely on pruning.
  */
 function structural(schema: JSONSchema): JSONSchema {
+  // A value of several types has no structural form: the API server's own schema checks it.
+  if (Array.isArray(schema.type) || schema.oneOf) {
+    return { 'x-kubernetes-preserve-unknown-fields': true, ...(schema.description ? { description: schema.description } : {}) };
+  }
   const out: JSONSchema = {};
   for (const [k, v] of Object.entries(schema)) {
     if (k === 'additionalProperties') continue;

@@ -21,7 +21,18 @@ export const taskWebhook = (name: string, spec: Record<string, unknown>) => ({
   spec,
 });
 
-const plurals: Record<string, string> = { Secret: 'secrets', Task: 'tasks', TaskWebhook: 'task-webhooks', Namespace: 'namespaces' };
+const plurals: Record<string, string> = {
+  Secret: 'secrets',
+  Task: 'tasks',
+  TaskWebhook: 'task-webhooks',
+  Namespace: 'namespaces',
+  Collection: 'collections',
+  Source: 'sources',
+  InboundWebhook: 'inbound-webhooks',
+};
+
+/** Any kind's manifest in the default namespace. */
+export const resource = (kind: string, name: string, spec: Record<string, unknown>) => ({ apiVersion: 'orloj.dev/v1', kind, metadata: { name }, spec });
 
 /** PUTs an object (create or update) and fails loudly on anything but 200/201. */
 export async function put(d: Orlojd, obj: { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> } }) {
