@@ -9,6 +9,7 @@ export type StatusReason =
   | 'AlreadyExists'
   | 'Conflict'
   | 'Gone'
+  | 'PreconditionFailed'
   | 'Invalid'
   | 'RequestEntityTooLarge'
   | 'UnsupportedMediaType'
@@ -26,6 +27,7 @@ const codes: Record<StatusReason, number> = {
   AlreadyExists: 409,
   Conflict: 409,
   Gone: 410,
+  PreconditionFailed: 412,
   RequestEntityTooLarge: 413,
   UnsupportedMediaType: 415,
   Invalid: 422,

@@ -147,7 +147,8 @@ export class Objects {
   private async written(ops: Op[]): Promise<StoredResource | undefined> {
     const r = await this.store.commit({ origin: this.origin, ops });
     if (r.held) throw new Error('a unit without a claim was answered as held');
-    return r.writes[r.writes.length - 1]?.object;
+    const last = r.writes[r.writes.length - 1];
+    return last && 'object' in last ? last.object : undefined;
   }
 
   private async write(ops: Op[]): Promise<StoredResource> {

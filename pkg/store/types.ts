@@ -89,7 +89,64 @@ export interface EventOp {
   message: string;
 }
 
-export type Op = CreateOp | UpdateOp | StatusOp | DeleteOp | ExistsOp | EmptyOp | ClaimOp | CountOp | RecordOp | EventOp;
+// ---------------------------------------------------------------------------------------
+// Documents: data-plane objects of a collection, keyed by the collection's uid (a
+// re-created collection of the same name starts empty). Every write appends to the change
+// log under kind DOCUMENT_KIND with the document's origin.
+
+export const DOCUMENT_KIND = 'Document';
+
+/** Who last wrote a document (SPEC §3): the API, a receiver, a hook-marked API write, a trigger. */
+export type DocumentOrigin = 'api' | 'inbound_webhook' | 'hook' | 'trigger';
+
+export interface CollectionRef {
+  uid: string;
+  namespace: string;
+  name: string;
+}
+
+/** A JSON object, or opaque bytes (base64) with their content type. */
+export type DocumentBody = { data: Record<string, unknown> } | { raw: string; contentType: string };
+
+/**
+ * Writes a document: creates it, or replaces the body of the existing one (a deleted one
+ * comes back). `version` grows by one per write; createdAt stays.
+ */
+export interface PutDocumentOp {
+  op: 'putDocument';
+  collection: CollectionRef;
+  id: string;
+  body: DocumentBody;
+  origin: DocumentOrigin;
+  externalId?: string;
+  eventType?: string;
+  /** ISO timestamp of the write. */
+  now: string;
+  /** Fails AlreadyExists when a live document has this id. */
+  ifAbsent?: boolean;
+  /** Fails PreconditionFailed unless the live document is at this version. */
+  expectVersion?: number;
+}
+
+/** Soft-deletes a live document (meta.deletedAt); NotFound when there is none. */
+export interface DeleteDocumentOp {
+  op: 'deleteDocument';
+  collection: CollectionRef;
+  id: string;
+  origin: DocumentOrigin;
+  now: string;
+  expectVersion?: number;
+}
+
+/** Fails the unit (Conflict) while the collection holds live documents. */
+export interface NoDocumentsOp {
+  op: 'noDocuments';
+  collection: CollectionRef;
+}
+
+export type Op =
+  | CreateOp | UpdateOp | StatusOp | DeleteOp | ExistsOp | EmptyOp | ClaimOp | CountOp | RecordOp | EventOp
+  | PutDocumentOp | DeleteDocumentOp | NoDocumentsOp;
 
 export interface Unit {
   origin: WriteOrigin;
@@ -103,9 +160,18 @@ export interface WriteResult {
   readonly object: StoredResource;
 }
 
+/** A document a unit wrote. */
+export interface DocumentWrite {
+  /** The document's id. */
+  readonly name: string;
+  readonly resourceVersion: string;
+  readonly version: number;
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED';
+}
+
 export type UnitResult =
   /** `writes[i]` is what op i wrote (undefined for ops that write no object, or wrote nothing). */
-  | { held: false; writes: Array<WriteResult | undefined> }
+  | { held: false; writes: Array<WriteResult | DocumentWrite | undefined> }
   /** The unit's claim was held by an earlier unit: nothing else was written. */
   | { held: true; result: string; expiresAt: number };
 
@@ -117,6 +183,8 @@ export interface Maintenance {
   claimsBefore?: number;
   /** Delivery records beyond the newest `keepRecords`. */
   keepRecords?: number;
+  /** Every document of these collections (uids of deleted collections). */
+  dropDocuments?: string[];
   /** At most this many rows of each, so one write stays short. */
   chunk: number;
 }
@@ -161,7 +229,9 @@ export interface ChangeEntry {
   key: ObjectKey;
   uid: string;
   type: WatchEvent['type'];
-  origin: WriteOrigin;
+  origin: WriteOrigin | DocumentOrigin;
+  /** A document change: the document's id (key names its collection). */
+  item?: string;
 }
 
 export type BeforePage = () => Promise<boolean | void> | boolean | void;
@@ -217,8 +287,8 @@ export interface DeliveryWatchFilter {
   namespace?: string;
 }
 
-/** Data: claims, counters, delivery records (later documents and queues). */
-export interface DataPlaneStore {
+/** Data: claims, counters, delivery records, documents (later queues). */
+export interface DataPlaneStore extends DocumentStore {
   /**
    * Replays the records after id `since` (all kept ones for 0) in pages, then streams
    * committed ones. Resolves once subscribed.
@@ -229,6 +299,43 @@ export interface DataPlaneStore {
   claim(scope: string, key: string, nowMs: number): Promise<{ result: string; expiresAt: number } | undefined>;
   /** Every counter of each scope asked for (missing scopes are absent). */
   counters(scopes: string[]): Promise<Map<string, Record<string, number>>>;
+}
+
+export interface StoredDocument {
+  id: string;
+  /** null for a raw document. */
+  data: Record<string, unknown> | null;
+  /** A raw document's bytes, base64. */
+  raw?: string;
+  meta: {
+    origin: DocumentOrigin;
+    externalId?: string;
+    version: number;
+    eventType?: string;
+    contentType?: string;
+    createdAt: string;
+    updatedAt: string;
+    deletedAt?: string;
+    /** The store revision of its last write. */
+    revision: number;
+  };
+}
+
+export interface DocumentQuery {
+  /** Equality on top-level fields; a value matches a string or the JSON scalar it spells. */
+  where?: Record<string, string>;
+  includeDeleted?: boolean;
+  limit: number;
+  /** Ids after this one (the continue token's content). */
+  after?: string;
+}
+
+/** Documents of collections. */
+export interface DocumentStore {
+  getDocument(collectionUid: string, id: string): Promise<StoredDocument | undefined>;
+  listDocuments(collectionUid: string, q: DocumentQuery): Promise<{ items: StoredDocument[]; more: boolean }>;
+  /** Uids of the collections that hold documents (live or deleted). */
+  documentScopes(): Promise<string[]>;
 }
 
 /** Decides where what must run once runs (reconcilers, pruning). */

@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../pkg/store/factory.js';
 import type { Store } from '../../pkg/store/types.js';
-import { runStoreConformance } from './conformance.js';
+import { runStoreConformance, type Driver } from './conformance.js';
+import { runDocumentConformance } from './documents-conformance.js';
 
 /** The embedded driver in-process: a real database file and the real writer thread. */
 let dir = '';
-runStoreConformance('sqlite', {
+const sqlite: Driver = {
   async open(): Promise<Store> {
     dir = mkdtempSync(join(tmpdir(), 'orloj-store-'));
     return openStore({ storage: 'sqlite', dataDir: dir });
@@ -19,4 +20,7 @@ runStoreConformance('sqlite', {
   async cleanup(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   },
-});
+};
+
+runStoreConformance('sqlite', sqlite);
+runDocumentConformance('sqlite', sqlite);

@@ -1,6 +1,6 @@
 import { ApiError } from '../../api/errors.js';
 import { API_VERSION, type ObjectKey, type StoredResource, type WatchEvent, type WatchEventType, type WriteOrigin } from '../../api/types.js';
-import type { BeforePage, ChangeEntry, ControlPlaneStore, ListOptions, ListResult, ObjectEvent, WatchFilter } from '../types.js';
+import { DOCUMENT_KIND, type BeforePage, type ChangeEntry, type ControlPlaneStore, type ListOptions, type ListResult, type ObjectEvent, type WatchFilter } from '../types.js';
 import type { DB } from './db.js';
 import { encodeContinue, listQuery } from './list-query.js';
 import { RESOURCE_COLUMNS, rowToResource, type ResourceRow } from './rows.js';
@@ -22,13 +22,15 @@ interface ChangeRow {
   type: WatchEventType;
   origin: WriteOrigin;
   labels: string | null;
+  item?: string | null;
 }
 
 /** Change-log rows read per page of a replay: bounded memory, and the event loop breathes between pages. */
 const REPLAY_PAGE = 1000;
 
+/** Resource watches; document changes are in the same log but are not resources. */
 const matches = (f: WatchFilter, k: ObjectKey): boolean =>
-  (!f.kind || f.kind === k.kind) && (f.namespace === undefined || f.namespace === k.namespace);
+  (f.kind ? f.kind === k.kind : k.kind !== DOCUMENT_KIND) && (f.namespace === undefined || f.namespace === k.namespace);
 
 function deliver(s: Subscriber, e: WatchEvent): void {
   s.cursor = e.revision;
@@ -178,9 +180,11 @@ export class SqliteControlPlane implements ControlPlaneStore {
 
   async changes(after: number, limit: number): Promise<ChangeEntry[]> {
     this.requireHistory(after);
-    const rows = this.db.prepare('SELECT revision, kind, namespace, name, uid, type, origin FROM changes WHERE revision > ? AND revision <= ? ORDER BY revision LIMIT ?')
+    const rows = this.db.prepare('SELECT revision, kind, namespace, name, uid, type, origin, item FROM changes WHERE revision > ? AND revision <= ? ORDER BY revision LIMIT ?')
       .all(after, this.published, limit) as ChangeRow[];
-    return rows.map((c) => ({ revision: c.revision, key: { kind: c.kind, namespace: c.namespace, name: c.name }, uid: c.uid, type: c.type, origin: c.origin }));
+    return rows.map((c) => ({
+      revision: c.revision, key: { kind: c.kind, namespace: c.namespace, name: c.name }, uid: c.uid, type: c.type, origin: c.origin, ...(c.item ? { item: c.item } : {}),
+    }));
   }
 
   /**

@@ -1,5 +1,6 @@
-import type { DataPlaneStore, DeliveryQuery, DeliveryRecord, DeliveryWatchFilter } from '../types.js';
+import type { DataPlaneStore, DeliveryQuery, DeliveryRecord, DeliveryWatchFilter, DocumentQuery, StoredDocument } from '../types.js';
 import type { DB } from './db.js';
+import { SqliteDocuments } from './documents.js';
 
 interface RecordRow {
   id: number;
@@ -47,11 +48,25 @@ export class SqliteDataPlane implements DataPlaneStore {
   private readonly claimRow;
   private readonly recordsAfter;
   private readonly watchers = new Set<RecordWatcher>();
+  private readonly documents: SqliteDocuments;
 
   constructor(private readonly db: DB) {
+    this.documents = new SqliteDocuments(db);
     this.counterRows = db.prepare('SELECT name, value FROM counters WHERE scope = ?');
     this.claimRow = db.prepare('SELECT result, expires_at AS expiresAt FROM claims WHERE scope = ? AND key = ? AND expires_at > ?');
     this.recordsAfter = db.prepare(`SELECT ${COLUMNS} FROM deliveries WHERE id > ? ORDER BY id LIMIT ${RECORD_PAGE}`);
+  }
+
+  getDocument(collectionUid: string, id: string): Promise<StoredDocument | undefined> {
+    return this.documents.getDocument(collectionUid, id);
+  }
+
+  listDocuments(collectionUid: string, q: DocumentQuery): Promise<{ items: StoredDocument[]; more: boolean }> {
+    return this.documents.listDocuments(collectionUid, q);
+  }
+
+  documentScopes(): Promise<string[]> {
+    return this.documents.documentScopes();
   }
 
   get watched(): boolean {

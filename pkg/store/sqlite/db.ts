@@ -75,6 +75,13 @@ const migrations: string[] = [
    INSERT INTO counters SELECT owner_uid, 'rejected', rejected FROM receiver_counts;
    DROP TABLE receiver_counts;
    ALTER TABLE deliveries RENAME COLUMN task TO result;`,
+  // Documents: one row each, keyed by its collection's uid. Raw bodies are kept as bytes.
+  `CREATE TABLE documents (
+     collection TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL, revision INTEGER NOT NULL,
+     data TEXT, raw BLOB, content_type TEXT, origin TEXT NOT NULL, external_id TEXT, event_type TEXT,
+     created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deleted_at TEXT,
+     PRIMARY KEY (collection, id)) WITHOUT ROWID;
+   ALTER TABLE changes ADD COLUMN item TEXT;`,
 ];
 
 export function openDatabase(dataDir: string): DB {

@@ -16,7 +16,10 @@ export interface WireRequest {
  * What one op wrote: its revision, the name it took (create), and the stored row where the
  * main thread does not know the result (status writes, and the deleted object).
  */
-export type WireOpResult = null | { rv: number; name?: string; row?: ResourceRow } | { record: number };
+export type WireOpResult =
+  | null
+  | { rv: number; name?: string; row?: ResourceRow; doc?: { version: number; type: 'ADDED' | 'MODIFIED' | 'DELETED' } }
+  | { record: number };
 
 /** The failure of one unit, as an ApiError's parts. */
 export interface WireError {

@@ -7,7 +7,8 @@ import Database from 'better-sqlite3';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { alreadyExists, ApiError, conflict, notFound } from '../../api/errors.js';
 import type { ObjectKey, StoredResource } from '../../api/types.js';
-import type { ClaimOp, DeliveryRecord, EventOp, Maintenance, Op, StatusOp, Unit } from '../types.js';
+import { DOCUMENT_KIND, type ClaimOp, type DeliveryRecord, type EventOp, type Maintenance, type Op, type StatusOp, type Unit } from '../types.js';
+import { documentWriter } from './documents-writer.js';
 import { RESOURCE_COLUMNS, type ResourceRow } from './rows.js';
 import type { WireCommit, WireError, WireOpResult, WireReply, WireRequest, WireUnitResult } from './wire.js';
 
@@ -38,7 +39,7 @@ const q = {
   remove: db.prepare(`DELETE FROM resources WHERE create_rv = ? RETURNING ${RESOURCE_COLUMNS}`),
   addLabel: db.prepare('INSERT INTO labels (kind, key, value, create_rv) VALUES (?, ?, ?, ?)'),
   delLabel: db.prepare('DELETE FROM labels WHERE kind = ? AND key = ? AND value = ? AND create_rv = ?'),
-  change: db.prepare('INSERT INTO changes (revision, kind, namespace, name, uid, type, origin, labels) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+  change: db.prepare('INSERT INTO changes (revision, kind, namespace, name, uid, type, origin, labels, item) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
   inNamespace: db.prepare('SELECT COUNT(*) FROM resources WHERE kind = ? AND namespace = ?').pluck(),
   getClaim: db.prepare('SELECT expires_at, result FROM claims WHERE scope = ? AND key = ?'),
   putClaim: db.prepare('INSERT OR REPLACE INTO claims (scope, key, expires_at, result) VALUES (?, ?, ?, ?)'),
@@ -85,8 +86,8 @@ function mustBeAt(k: ObjectKey, expect: number): Current {
   return cur;
 }
 
-function logChange(k: ObjectKey, uid: string, type: string, origin: string, labels: string | null = null): number {
-  q.change.run(++rev, k.kind, k.namespace, k.name, uid, type, origin, labels);
+function logChange(k: ObjectKey, uid: string, type: string, origin: string, labels: string | null = null, item: string | null = null): number {
+  q.change.run(++rev, k.kind, k.namespace, k.name, uid, type, origin, labels, item);
   return rev;
 }
 
@@ -208,6 +209,11 @@ function recordEvent(op: EventOp): void {
   q.event.run(k.kind, k.namespace, k.name, op.type, op.reason, op.message, now, now, ++eventSeq);
 }
 
+const documents = documentWriter(db, {
+  logChange: (c, id, type, origin) => logChange({ kind: DOCUMENT_KIND, namespace: c.namespace, name: c.name }, c.uid, type, origin, null, id),
+  addCounts,
+});
+
 function apply(op: Op, origin: string): WireOpResult {
   switch (op.op) {
     case 'create': return create(op.object, !!op.uniqueName, origin);
@@ -219,6 +225,9 @@ function apply(op: Op, origin: string): WireOpResult {
     case 'count': return addCounts(op.scope, op.deltas), null;
     case 'record': return addRecord(op.record);
     case 'event': return recordEvent(op), null;
+    case 'putDocument': return documents.put(op);
+    case 'deleteDocument': return documents.remove(op);
+    case 'noDocuments': return documents.requireNone(op.collection), null;
     case 'claim': throw new Error('a claim must be the first op of its unit');
   }
 }
@@ -248,7 +257,8 @@ function commitUnit(u: Unit): WireUnitResult {
 
 /** Ops whose preconditions can fail after an earlier op of the unit wrote. */
 const checked = (op: Op): boolean =>
-  (op.op === 'create' && !op.uniqueName) || op.op === 'update' || op.op === 'delete' || op.op === 'exists' || op.op === 'empty' || (op.op === 'status' && !!op.expect);
+  (op.op === 'create' && !op.uniqueName) || op.op === 'update' || op.op === 'delete' || op.op === 'exists' || op.op === 'empty' || (op.op === 'status' && !!op.expect) ||
+  (op.op === 'putDocument' && (!!op.ifAbsent || op.expectVersion !== undefined)) || op.op === 'deleteDocument' || op.op === 'noDocuments';
 
 /** In a savepoint of its own (nested in the batch's transaction). */
 const commitUnitAlone = db.transaction(commitUnit);
@@ -284,6 +294,7 @@ function maintain(m: Maintenance): number {
   }
   if (m.claimsBefore) n += q.pruneClaims.run(m.claimsBefore, m.chunk).changes;
   if (m.keepRecords) n += q.pruneRecords.run(m.keepRecords, m.chunk).changes;
+  if (m.dropDocuments) n += documents.dropAll(m.dropDocuments, m.chunk);
   return n;
 }
 

@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { ApiError, type StatusReason } from '../../api/errors.js';
 import type { ObjectKey, StoredResource, WatchEvent, WatchEventType, WriteOrigin } from '../../api/types.js';
-import type { DeliveryRecord, Maintenance, Op, Unit, UnitResult, WriteResult } from '../types.js';
+import type { DeliveryRecord, DocumentWrite, Maintenance, Op, Unit, UnitResult, WriteResult } from '../types.js';
 import { rowToResource, type ResourceRow } from './rows.js';
 import type { WireCommit, WireOpResult, WireRequest, WireUnitResult } from './wire.js';
 
@@ -57,6 +57,12 @@ function changeOf(op: Op, r: WireOpResult, origin: WriteOrigin): Change | undefi
   }
 }
 
+/** A document op's result; documents are not shown to resource watchers. */
+function documentWriteOf(r: WireOpResult): DocumentWrite | undefined {
+  if (!r || !('doc' in r) || !r.doc) return undefined;
+  return { name: r.name!, resourceVersion: String(r.rv), version: r.doc.version, type: r.doc.type };
+}
+
 interface Waiting {
   unit: Unit;
   resolve(r: UnitResult): void;
@@ -72,8 +78,9 @@ interface Sent {
 export type Publish = (rev: number, changes: WatchEvent[], records: DeliveryRecord[]) => void;
 
 /** The records a unit wrote, with their ids and, as the writer filled it in, what the unit created. */
-function recordsOf(unit: Unit, results: WireOpResult[], writes: Array<Change | undefined>, out: DeliveryRecord[]): void {
-  const created = writes.find((w) => w?.type === 'ADDED')?.name;
+function recordsOf(unit: Unit, results: WireOpResult[], writes: Array<Change | DocumentWrite | undefined>, out: DeliveryRecord[]): void {
+  // As the writer thread decides it: a created object, or any document written.
+  const created = writes.find((w) => w && (w.type === 'ADDED' || !(w instanceof Change)))?.name;
   unit.ops.forEach((op, i) => {
     const r = results[i];
     if (op.op !== 'record' || !r || !('record' in r)) return;
@@ -195,8 +202,8 @@ export class Writer {
       const e = res.error;
       return () => w.reject(new ApiError(e.reason as StatusReason, e.message, e.details));
     }
-    const writes = w.unit.ops.map((op, i) => changeOf(op, res.ops[i] ?? null, w.unit.origin));
-    for (const ch of writes) if (ch) changes.push(ch);
+    const writes = w.unit.ops.map((op, i) => documentWriteOf(res.ops[i] ?? null) ?? changeOf(op, res.ops[i] ?? null, w.unit.origin));
+    for (const ch of writes) if (ch instanceof Change) changes.push(ch);
     if (this.wantRecords()) recordsOf(w.unit, res.ops, writes, records);
     return () => w.resolve({ held: false, writes });
   }

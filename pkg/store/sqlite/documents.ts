@@ -1,0 +1,81 @@
+import { ApiError } from '../../api/errors.js';
+import type { DocumentQuery, DocumentStore, StoredDocument } from '../types.js';
+import type { DB } from './db.js';
+
+interface DocumentRow {
+  id: string;
+  version: number;
+  revision: number;
+  data: string | null;
+  raw: Buffer | null;
+  content_type: string | null;
+  origin: StoredDocument['meta']['origin'];
+  external_id: string | null;
+  event_type: string | null;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
+const COLUMNS = 'id, version, revision, data, raw, content_type, origin, external_id, event_type, created_at, updated_at, deleted_at';
+
+function toDocument(r: DocumentRow): StoredDocument {
+  const meta: StoredDocument['meta'] = { origin: r.origin, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at, revision: r.revision };
+  if (r.external_id !== null) meta.externalId = r.external_id;
+  if (r.event_type !== null) meta.eventType = r.event_type;
+  if (r.content_type !== null) meta.contentType = r.content_type;
+  if (r.deleted_at !== null) meta.deletedAt = r.deleted_at;
+  const doc: StoredDocument = { id: r.id, data: r.data === null ? null : (JSON.parse(r.data) as Record<string, unknown>), meta };
+  if (r.raw !== null) doc.raw = r.raw.toString('base64');
+  return doc;
+}
+
+/** Field names a filter may name: a plain top-level key. */
+const FILTER_FIELD = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * The JSON texts a query value matches: the string itself, and the number, boolean or
+ * null it spells (`?count=3` finds 3 and "3").
+ */
+function jsonTextsOf(value: string): string[] {
+  const texts = [JSON.stringify(value)];
+  if (value === 'true' || value === 'false' || value === 'null') texts.push(value);
+  else if (/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(value) && Number.isFinite(Number(value))) texts.push(JSON.stringify(Number(value)));
+  return texts;
+}
+
+/** Reads of documents on the main thread's connection. */
+export class SqliteDocuments implements DocumentStore {
+  private readonly one;
+  private readonly scopes;
+
+  constructor(private readonly db: DB) {
+    this.one = db.prepare(`SELECT ${COLUMNS} FROM documents WHERE collection = ? AND id = ?`);
+    this.scopes = db.prepare('SELECT DISTINCT collection FROM documents').pluck();
+  }
+
+  async getDocument(collectionUid: string, id: string): Promise<StoredDocument | undefined> {
+    const r = this.one.get(collectionUid, id) as DocumentRow | undefined;
+    return r ? toDocument(r) : undefined;
+  }
+
+  async listDocuments(collectionUid: string, q: DocumentQuery): Promise<{ items: StoredDocument[]; more: boolean }> {
+    const where = ['collection = ?'];
+    const args: unknown[] = [collectionUid];
+    if (!q.includeDeleted) where.push('deleted_at IS NULL');
+    if (q.after !== undefined) (where.push('id > ?'), args.push(q.after));
+    for (const [field, value] of Object.entries(q.where ?? {})) {
+      if (!FILTER_FIELD.test(field)) throw new ApiError('BadRequest', `cannot filter on "${field}": a filter names a top-level field (letters, digits, _ and -)`);
+      const texts = jsonTextsOf(value);
+      where.push(`data -> ? IN (${texts.map(() => '?').join(', ')})`);
+      args.push(`$."${field}"`, ...texts);
+    }
+    const rows = this.db.prepare(`SELECT ${COLUMNS} FROM documents WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...args, q.limit + 1) as DocumentRow[];
+    const more = rows.length > q.limit;
+    return { items: (more ? rows.slice(0, q.limit) : rows).map(toDocument), more };
+  }
+
+  async documentScopes(): Promise<string[]> {
+    return this.scopes.all() as string[];
+  }
+}
