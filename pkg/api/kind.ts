@@ -38,8 +38,11 @@ export interface KindDef {
   redact?(obj: StoredResource): StoredResource;
   /** Checks beyond the schema, on every write through the API. */
   validate?(obj: Resource): Cause[];
-  /** Preconditions committed with a write (e.g. a Namespace must be empty to be deleted). */
-  admit?(obj: StoredResource, action: 'create' | 'update' | 'delete'): Op[];
+  /**
+   * Preconditions committed with a write (e.g. a Namespace must be empty to be deleted);
+   * `force` is the caller's ?force=true on a delete.
+   */
+  admit?(obj: StoredResource, action: 'create' | 'update' | 'delete', opts: { force: boolean }): Op[];
   /**
    * Label keys whose values are unique per object (an event id): not worth an index entry
    * each. Selectors on them still work, by scanning the kind.

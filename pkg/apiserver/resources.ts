@@ -104,7 +104,7 @@ export function resourceRoutes(router: Router, deps: ServerDeps): void {
     requireRole(c.state.role, 'writer');
     const def = kindOf(c);
     const rv = typeof c.query.resourceVersion === 'string' ? c.query.resourceVersion : undefined;
-    c.body = present(c, def, await store.delete(keyFor(c, def), { resourceVersion: rv }));
+    c.body = present(c, def, await store.delete(keyFor(c, def), { resourceVersion: rv, force: c.query.force === 'true' }));
   });
 
   router.put('/v1/:plural/:name/status', async (ctx) => {

@@ -3,6 +3,7 @@
 // only where the elector says.
 import type { Logger } from 'pino';
 import type { Manager } from '../controller/manager.js';
+import { dropOrphanDocuments } from '../documents/orphans.js';
 import type { Notes } from '../receiver/notes.js';
 import type { StatusMirror } from '../receiver/status-mirror.js';
 import type { Elector, Store } from '../store/types.js';
@@ -55,6 +56,7 @@ export function startBackground(store: Store, jobs: Jobs): { stop(): void } {
     every(TICK_MS, () => jobs.mirror.flush(), jobs.log, 'writing receiver statuses'),
     every(5_000, () => (store.elector.isLeader() ? prune(store, jobs.retention) : Promise.resolve()), jobs.log, 'pruning'),
     every(60_000, () => (store.elector.isLeader() ? compact() : Promise.resolve()), jobs.log, 'compacting the change log'),
+    every(10_000, () => (store.elector.isLeader() ? dropOrphanDocuments(store) : Promise.resolve()), jobs.log, 'dropping documents of deleted collections'),
   ];
   return { stop: () => timers.forEach(clearInterval) };
 }

@@ -20,6 +20,8 @@ export interface WriteOptions {
 
 export interface Precondition {
   resourceVersion?: string;
+  /** Delete even what a kind's admission would keep (a collection that holds documents). */
+  force?: boolean;
 }
 
 /** Retries of a write whose read went stale meanwhile (the caller named no resourceVersion). */
@@ -130,7 +132,7 @@ export class Objects {
   async delete(key: ObjectKey, pre: Precondition = {}): Promise<StoredResource> {
     checkVersion(pre.resourceVersion);
     const existing = await this.mustGet(key);
-    return this.write([...this.admit(existing, 'delete'), { op: 'delete', key, expect: pre.resourceVersion }]);
+    return this.write([...this.admit(existing, 'delete', !!pre.force), { op: 'delete', key, expect: pre.resourceVersion }]);
   }
 
   async recordEvent(key: ObjectKey, type: EventType, reason: string, message: string): Promise<void> {
@@ -161,12 +163,12 @@ export class Objects {
    * Preconditions committed with the write: a namespaced object's namespace exists, and
    * whatever its kind declares (a Namespace must be empty to go).
    */
-  private admit(o: StoredResource, action: 'create' | 'update' | 'delete'): Op[] {
+  private admit(o: StoredResource, action: 'create' | 'update' | 'delete', force = false): Op[] {
     const def = lookupKind(o.kind);
     const ops: Op[] = [];
     const ns = o.metadata.namespace;
     if (action === 'create' && def?.namespaced && ns !== DEFAULT_NAMESPACE) ops.push({ op: 'exists', key: { kind: 'Namespace', namespace: '', name: ns } });
-    return [...ops, ...(def?.admit?.(o, action) ?? [])];
+    return [...ops, ...(def?.admit?.(o, action, { force }) ?? [])];
   }
 }
 

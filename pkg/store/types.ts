@@ -96,6 +96,9 @@ export interface EventOp {
 
 export const DOCUMENT_KIND = 'Document';
 
+/** The counter (scope: the collection's uid) that drivers keep at its number of live documents. */
+export const DOCUMENT_COUNTER = 'documents';
+
 /** Who last wrote a document (SPEC §3): the API, a receiver, a hook-marked API write, a trigger. */
 export type DocumentOrigin = 'api' | 'inbound_webhook' | 'hook' | 'trigger';
 

@@ -40,5 +40,11 @@ export const CollectionKind: KindDef = {
     { name: 'READY', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
   ],
   validate: schemaCompiles,
-  server: () => import('../../controller/reconcilers/collection.js').then((m) => ({ reconciler: m.collectionReconciler })),
+  // Its documents go with it only when asked; then the store drops them in the background.
+  admit: (c, action, { force }) =>
+    action === 'delete' && !force ? [{ op: 'noDocuments', collection: { uid: c.metadata.uid, namespace: c.metadata.namespace, name: c.metadata.name } }] : [],
+  server: async () => {
+    const [{ collectionReconciler }, { documentRoutes }] = await Promise.all([import('../../controller/reconcilers/collection.js'), import('../../documents/routes.js')]);
+    return { reconciler: collectionReconciler, routes: documentRoutes };
+  },
 };

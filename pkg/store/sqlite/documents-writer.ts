@@ -3,7 +3,7 @@
 // collection's live-document counter exact, in the same transaction.
 import type Database from 'better-sqlite3';
 import { alreadyExists, ApiError } from '../../api/errors.js';
-import { DOCUMENT_KIND, type CollectionRef, type DeleteDocumentOp, type PutDocumentOp } from '../types.js';
+import { DOCUMENT_COUNTER, DOCUMENT_KIND, type CollectionRef, type DeleteDocumentOp, type PutDocumentOp } from '../types.js';
 import type { WireOpResult } from './wire.js';
 
 export interface DocumentWriterContext {
@@ -11,9 +11,6 @@ export interface DocumentWriterContext {
   logChange(c: CollectionRef, id: string, type: 'ADDED' | 'MODIFIED' | 'DELETED', origin: string): number;
   addCounts(scope: string, deltas: Record<string, number>): void;
 }
-
-/** The counter that holds a collection's number of live documents. */
-export const DOCUMENT_COUNTER = 'documents';
 
 interface Current {
   version: number;
