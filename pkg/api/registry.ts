@@ -1,5 +1,6 @@
 import type { KindDef } from './kind.js';
 import { CollectionKind } from './kinds/collection.js';
+import { InboundWebhookKind } from './kinds/inbound-webhook.js';
 import { NamespaceKind } from './kinds/namespace.js';
 import { SecretKind } from './kinds/secret.js';
 import { SourceKind } from './kinds/source.js';
@@ -7,7 +8,7 @@ import { TaskKind } from './kinds/task.js';
 import { TaskWebhookKind } from './kinds/task-webhook.js';
 
 /** Every kind the server serves, in apply order (a Namespace before what lives in it). */
-export const kinds: readonly KindDef[] = [NamespaceKind, SecretKind, CollectionKind, SourceKind, TaskKind, TaskWebhookKind];
+export const kinds: readonly KindDef[] = [NamespaceKind, SecretKind, CollectionKind, SourceKind, TaskKind, TaskWebhookKind, InboundWebhookKind];
 
 const byName = new Map<string, KindDef>();
 for (const k of kinds) {

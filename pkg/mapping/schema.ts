@@ -62,6 +62,7 @@ export const fieldMappingSchema = {
       },
     },
     computed: stringMap,
+    to_rekor: { ...stringMap, description: 'alias of to_native' },
     unmapped: { type: 'string', enum: ['keep', 'drop'], default: 'keep' },
   },
 } as const;

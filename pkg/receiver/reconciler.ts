@@ -11,10 +11,10 @@ import type { Objects } from '../store/objects.js';
 import { COUNTER_FIELDS } from './status-mirror.js';
 import type { Problem, ReceiverKind } from './types.js';
 
-function desiredStatus(w: StoredResource, problem: Problem | undefined, suspended: boolean): Status {
+function desiredStatus(kind: ReceiverKind, w: StoredResource, prepared: Status, problem: Problem | undefined, suspended: boolean): Status {
   const gen = w.metadata.generation;
-  const s: Status = { ...w.status, observedGeneration: gen };
   const endpointID = (w.status.endpointID as string | undefined) ?? newEndpointId();
+  const s: Status = { ...w.status, ...prepared, observedGeneration: gen, ...kind.statusOf?.(w, endpointID) };
   s.endpointID = endpointID;
   s.endpointPath = endpointPath(endpointID);
   // Zero until the delivery path counts (it owns these fields from then on).
@@ -47,9 +47,10 @@ export function receiverReconciler(kind: ReceiverKind, store: Objects): Reconcil
     async reconcile(key: ObjectKey) {
       const w = await store.get(key.kind, key.namespace, key.name);
       if (!w) return;
-      const r = await kind.compile(w, fetch);
+      const prepared = (await kind.prepare?.(w, store)) ?? {};
+      const r = await kind.compile({ ...w, status: { ...w.status, ...prepared } }, fetch);
       const before = findCondition(w.status.conditions, 'Ready');
-      const updated = await patchStatus(store, key, (cur) => desiredStatus(cur, r.problems[0], r.suspended));
+      const updated = await patchStatus(store, key, (cur) => desiredStatus(kind, cur, prepared, r.problems[0], r.suspended));
       const after = findCondition(updated?.status.conditions, 'Ready');
       if (after && (before?.status !== after.status || before.reason !== after.reason)) {
         await store.recordEvent(key, after.status === 'True' ? 'Normal' : 'Warning', after.reason, after.message);

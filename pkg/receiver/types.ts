@@ -2,6 +2,7 @@
 // steps for every kind (find → cap body → suspended? → authenticate → event id → dedup →
 // act → commit → answer); a kind compiles its object into a Receiver that fills them in.
 import type { Status, StoredResource } from '../api/types.js';
+import type { Objects } from '../store/objects.js';
 import type { Op } from '../store/types.js';
 import type { DeliveryRequest, VerifyResult } from './profiles/types.js';
 
@@ -36,6 +37,8 @@ export interface VerifiedDelivery {
 /** What a kind wants committed for a new event (after the handler's claim, before its record and count). */
 export interface Action {
   ops: Op[];
+  /** Facts about this delivery for its answer (e.g. the fields a document got). */
+  detail?: Record<string, unknown>;
 }
 
 /** The outcome the sender is answered with: a new event, or a duplicate of an earlier one. */
@@ -44,6 +47,8 @@ export interface Outcome {
   eventId: string;
   /** What the event's unit created (a run task's name, a document's id), as its claim remembers it. */
   result: string;
+  /** The action's detail, for a new event. */
+  detail?: Record<string, unknown>;
 }
 
 export interface Receiver {
@@ -80,6 +85,10 @@ export interface Problem {
 export interface ReceiverKind {
   readonly kind: string;
   compile(obj: StoredResource, fetch: Fetch): Promise<Receiver>;
+  /** Status fields of the kind's own that follow from the object and its endpoint ID (e.g. the URLs a sender uses). */
+  statusOf?(obj: StoredResource, endpointID: string): Status;
+  /** Creates what the object needs before it compiles (e.g. a generated key Secret); returns status fields naming it. */
+  prepare?(obj: StoredResource, store: Objects): Promise<Status>;
 }
 
 /** Reads a referenced object through the receiver cache (one copy serves every receiver naming it). */

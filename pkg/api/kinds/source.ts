@@ -87,7 +87,7 @@ export const SourceKind: KindDef = {
         required: ['url'],
         properties: { url: httpUrl, method: { type: 'string', enum: ['POST', 'PUT', 'PATCH'], default: 'POST' } },
       },
-      field_mapping: { ...fieldMappingSchema, properties: { ...fieldMappingSchema.properties, to_rekor: { type: 'object', additionalProperties: { type: 'string' }, description: 'alias of to_native' } } },
+      field_mapping: fieldMappingSchema,
     },
   },
   statusSchema: { type: 'object', properties: { observedGeneration: { type: 'integer' }, conditions: conditionsSchema } },

@@ -1,7 +1,7 @@
 import type { Cause } from '../errors.js';
 import type { KindDef } from '../kind.js';
 import type { Resource } from '../types.js';
-import { conditionsSchema } from '../conditions-schema.js';
+import { receiverColumns, receiverStatusSchema } from '../receiver-schema.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
@@ -89,37 +89,15 @@ export const TaskWebhookKind: KindDef = {
       max_body_bytes: { type: 'integer', minimum: 1, maximum: 67108864, default: DEFAULT_MAX_BODY_BYTES },
     },
   },
-  statusSchema: {
-    type: 'object',
-    properties: {
-      phase: { type: 'string' },
-      observedGeneration: { type: 'integer' },
-      conditions: conditionsSchema,
-      endpointID: { type: 'string' },
-      endpointPath: { type: 'string' },
-      lastError: { type: 'string' },
-      lastDeliveryTime: { type: 'string' },
-      lastEventID: { type: 'string' },
-      lastTriggeredTask: { type: 'string' },
-      acceptedCount: { type: 'integer' },
-      duplicateCount: { type: 'integer' },
-      rejectedCount: { type: 'integer' },
-    },
-  },
+  statusSchema: receiverStatusSchema({ lastTriggeredTask: { type: 'string' } }),
   validate: windowCoversSkew,
   refs: (w) => {
     const spec = w.spec as TaskWebhookSpec;
     return [{ kind: 'Secret', name: spec.auth.secret_ref }, { kind: 'Task', name: spec.task_ref }];
   },
   server: () => import('../../receiver/kinds/task-webhook.js').then((m) => ({ receiver: m.taskWebhookReceiver })),
-  columns: [
+  columns: receiverColumns([
     { name: 'PROFILE', jsonPath: '.spec.auth.profile' },
     { name: 'TASK', jsonPath: '.spec.task_ref' },
-    { name: 'ENDPOINT_PATH', jsonPath: '.status.endpointPath' },
-    { name: 'READY', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
-    { name: 'ACCEPTED', jsonPath: '.status.acceptedCount', wide: true },
-    { name: 'DUPLICATE', jsonPath: '.status.duplicateCount', wide: true },
-    { name: 'REJECTED', jsonPath: '.status.rejectedCount', wide: true },
-    { name: 'LAST_ERROR', jsonPath: '.status.lastError', wide: true },
-  ],
+  ]),
 };

@@ -1,8 +1,8 @@
 // TaskWebhook: a verified, new event creates one run task from the webhook's template task.
-import { secretValues } from '../../api/kinds/secret.js';
 import type { TaskWebhookSpec } from '../../api/kinds/task-webhook.js';
 import type { Status, StoredResource } from '../../api/types.js';
 import { signature } from '../auth.js';
+import { keysOf } from '../keys.js';
 import { buildRunTask, runTaskTemplate, type RunTaskTemplate } from '../run-task.js';
 import type { ProfileOptions, SignatureProfile } from '../profiles/types.js';
 import {
@@ -42,15 +42,6 @@ function payloadOf(spec: TaskWebhookSpec, body: Buffer): unknown {
   } catch {
     throw new Rejection(400, 'BadRequest', 'invalid JSON payload', 'webhook task creation failed: payload.mode is json but the body is not valid JSON');
   }
-}
-
-/** Each Secret's usable keys, decoded once: one copy serves every webhook naming it. */
-const keyCache = new WeakMap<StoredResource, Buffer[]>();
-function keysOf(secret: StoredResource | undefined): Buffer[] {
-  if (!secret) return [];
-  let keys = keyCache.get(secret);
-  if (!keys) keyCache.set(secret, (keys = secretValues(secret).filter((k) => k.length > 0)));
-  return keys;
 }
 
 /** A class rather than closures: thousands of webhooks share its methods. */

@@ -5,6 +5,8 @@
 export interface DeliveryRequest {
   headers: Record<string, string | undefined>;
   body: Buffer;
+  /** The URL's query (e.g. `?idField=`), for receivers that take options from it. */
+  query?: URLSearchParams;
 }
 
 /** Header names and limits, resolved from `spec.auth` over the profile's defaults. */
