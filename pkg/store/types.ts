@@ -247,6 +247,7 @@ export interface Store {
   /** Commits a unit of work atomically; resolves after the commit, once watchers have it. */
   commit(unit: Unit): Promise<UnitResult>;
   maintain(m: Maintenance): Promise<number>;
+  /** Idempotent: a second call waits for the first. */
   close(): Promise<void>;
 }
 

@@ -117,6 +117,8 @@ export function startCheckpointer(dataDir: string, busyMs = 5, idleMs = 200): ()
   worker.unref();
   return async () => {
     const exited = new Promise((r) => worker.once('exit', r));
+    // Held from here on: otherwise the process may end before the thread closes its connection.
+    worker.ref();
     worker.postMessage('stop');
     await exited;
   };

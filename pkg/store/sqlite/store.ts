@@ -24,8 +24,8 @@ export class SqliteStore implements Store {
   private readonly writer: Writer;
   private readonly stopCheckpointer: () => Promise<void>;
   private readonly db;
-
   private readonly unlock: () => void;
+  private closing?: Promise<void>;
 
   constructor(opts: SqliteOptions) {
     mkdirSync(opts.dataDir, { recursive: true });
@@ -53,7 +53,12 @@ export class SqliteStore implements Store {
     return this.writer.maintain(m);
   }
 
-  async close(): Promise<void> {
+  /** Commits what is queued and closes; again, it only waits for that. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutDown());
+  }
+
+  private async shutDown(): Promise<void> {
     await this.writer.close();
     await this.stopCheckpointer();
     await this.elector.close();
