@@ -14,11 +14,11 @@ import { Notes } from '../receiver/notes.js';
 import { ReceiverCache } from '../receiver/receivers.js';
 import { receiverRoutes } from '../receiver/routes.js';
 import { lastOfNote, StatusMirror } from '../receiver/status-mirror.js';
-import { openStore } from '../store/factory.js';
 import { Objects } from '../store/objects.js';
 import { VERSION } from '../version.js';
 import { runWhileLeader, startBackground } from './background.js';
 import type { DaemonOptions } from './options.js';
+import { openDaemonStore } from './store.js';
 
 export interface Daemon {
   url: string;
@@ -48,7 +48,7 @@ export interface DaemonHooks {
 /** Opens the store, starts the reconcilers and serves the API until close(). */
 export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}): Promise<Daemon> {
   const log = pino({ level: opts.logLevel, base: { svc: 'orlojd' } });
-  const store = openStore({ storage: opts.storage, dataDir: opts.dataDir, postgresUrl: opts.postgresUrl });
+  const store = await openDaemonStore(opts, log);
   const objects = new Objects(store, 'api');
   const metrics = createMetrics();
   const servers = await loadServers();

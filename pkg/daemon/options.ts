@@ -6,6 +6,8 @@ export interface DaemonOptions {
   storage: 'sqlite' | 'postgres';
   postgresUrl?: string;
   apiTokens?: string;
+  /** ORLOJ_ENCRYPTION_KEY (environment only): the key set that seals Secret data. */
+  encryptionKey?: string;
   logLevel: string;
   maxRequestBytes: number;
   resyncSeconds: number;
@@ -25,6 +27,12 @@ const USAGE = `Usage: orlojd [flags]
   --resync-seconds N      periodic full reconcile (ORLOJ_RESYNC_SECONDS, default 60)
   --delivery-retention N  delivery records kept, newest first (ORLOJ_DELIVERY_RETENTION, default 500000)
   -h, --help              show this help
+
+Environment only:
+  ORLOJ_ENCRYPTION_KEY    keys encrypting Secret data at rest: base64 of 32 bytes, or
+                          id:base64, comma-separated; the first encrypts, all decrypt
+                          (rotation: new,old). Without it orlojd keeps its keys in
+                          DATA_DIR/encryption.key, generated on first start.
 `;
 
 export class UsageError extends Error {}
@@ -76,6 +84,7 @@ export function parseDaemonOptions(argv: string[], env: NodeJS.ProcessEnv): Daem
     storage,
     postgresUrl: values['postgres-url'] ?? env.ORLOJ_POSTGRES_URL,
     apiTokens: values['api-tokens'] ?? env.ORLOJ_API_TOKENS,
+    encryptionKey: env.ORLOJ_ENCRYPTION_KEY,
     logLevel: values['log-level'] ?? env.ORLOJ_LOG_LEVEL ?? 'info',
     maxRequestBytes: positiveInt('max-request-bytes', values['max-request-bytes'] ?? env.ORLOJ_MAX_REQUEST_BYTES ?? '3145728'),
     resyncSeconds: positiveInt('resync-seconds', values['resync-seconds'] ?? env.ORLOJ_RESYNC_SECONDS ?? '60'),

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../pkg/store/factory.js';
+import { loadKeys } from '../../pkg/store/keys.js';
 import { Orlojd } from '../helpers/orlojd.js';
 
 describe('store: one orlojd per data dir', function () {
@@ -37,7 +38,7 @@ describe('store: closing', function () {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('releases the data dir even when closed right after opening, and may be closed again', async () => {
-    const store = openStore({ storage: 'sqlite', dataDir: dir });
+    const store = openStore({ storage: 'sqlite', dataDir: dir, keys: loadKeys(dir).keys });
     await store.close();
     expect(existsSync(join(dir, 'orlojd.lock'))).to.equal(false);
     await store.close();

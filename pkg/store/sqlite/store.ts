@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { singleProcessElector } from '../elector.js';
+import { BodyCodec, type KeySet } from '../sealing.js';
 import type { Elector, Maintenance, Store, Unit, UnitResult } from '../types.js';
 import { SqliteControlPlane } from './control-plane.js';
 import { SqliteDataPlane } from './data-plane.js';
@@ -14,6 +15,9 @@ export interface SqliteOptions {
   namespacedKinds: string[];
   /** Per kind, label keys left out of the label index. */
   unindexedLabels: Record<string, string[]>;
+  /** Kinds whose spec is encrypted at rest, with these keys. */
+  sealedKinds: string[];
+  keys: KeySet;
 }
 
 /** The embedded store: one SQLite file in WAL mode, one writer thread, reads on the main thread. */
@@ -30,12 +34,21 @@ export class SqliteStore implements Store {
   constructor(opts: SqliteOptions) {
     mkdirSync(opts.dataDir, { recursive: true });
     this.unlock = lockDataDir(opts.dataDir);
+    const codec = new BodyCodec(opts.keys, opts.sealedKinds);
     this.db = openDatabase(opts.dataDir);
-    this.control = new SqliteControlPlane(this.db);
+    this.control = new SqliteControlPlane(this.db, codec);
+    try {
+      this.control.checkKeys();
+    } catch (e) {
+      this.db.close();
+      this.unlock();
+      throw e;
+    }
     this.data = new SqliteDataPlane(this.db);
     this.writer = new Writer(
       join(opts.dataDir, 'orloj.db'),
       { namespacedKinds: opts.namespacedKinds, unindexedLabels: opts.unindexedLabels },
+      codec,
       (rev, changes, records) => {
         this.control.publish(rev, changes);
         this.data.publish(records);
