@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError } from '../api/errors.js';
+import { readOrCreatePrivateFile } from '../util/files.js';
 
 export type Role = 'reader' | 'writer' | 'admin';
 const rank: Record<Role, number> = { reader: 1, writer: 2, admin: 3 };
@@ -55,8 +55,7 @@ export function parseTokenList(text: string): Array<{ token: string; role: Role 
 /** The admin token generated on first start, kept (owner-only) in the data dir across restarts. */
 export function loadOrCreateAdminToken(dataDir: string): { token: string; created: boolean } {
   const file = join(dataDir, 'admin-token');
-  if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), created: false };
-  const token = `orloj_${randomBytes(32).toString('base64url')}`;
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return { token, created: true };
+  // Created exclusively: never written through a link planted there, never over another's.
+  const { text, created } = readOrCreatePrivateFile(file, () => `orloj_${randomBytes(32).toString('base64url')}\n`);
+  return { token: text.trim(), created };
 }

@@ -1,16 +1,17 @@
-// orlojd's store, opened safe at rest: Secret data sealed with the configured key set, and
-// whatever an older key (or no key) sealed sealed again with the first.
-import { mkdirSync, rmSync } from 'node:fs';
+// orlojd's store, opened safe at rest: an owner-only data dir, Secret data sealed with the
+// configured key set, and whatever an older key (or no key) sealed sealed again with the first.
+import { rmSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { openStore } from '../store/factory.js';
 import { loadKeys } from '../store/keys.js';
 import { resealStale } from '../store/reseal.js';
 import { SealingError } from '../store/sealing.js';
 import type { Store } from '../store/types.js';
+import { secureDataDir } from './data-dir.js';
 import type { DaemonOptions } from './options.js';
 
 export async function openDaemonStore(opts: DaemonOptions, log: Logger): Promise<Store> {
-  mkdirSync(opts.dataDir, { recursive: true });
+  secureDataDir(opts.dataDir, log);
   const { keys, source, created } = loadKeys(opts.dataDir, opts.encryptionKey);
   if (created) log.info({ path: source }, 'generated the encryption key for Secret data: back it up with the data dir');
   let store: Store;

@@ -32,7 +32,7 @@ export class SqliteStore implements Store {
   private closing?: Promise<void>;
 
   constructor(opts: SqliteOptions) {
-    mkdirSync(opts.dataDir, { recursive: true });
+    mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
     this.unlock = lockDataDir(opts.dataDir);
     const codec = new BodyCodec(opts.keys, opts.sealedKinds);
     this.db = openDatabase(opts.dataDir);
