@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ApiError } from '../api/errors.js';
 import { readOrCreatePrivateFile } from '../util/files.js';
+import { listEntries } from '../util/list.js';
 
 export type Role = 'reader' | 'writer' | 'admin';
 const rank: Record<Role, number> = { reader: 1, writer: 2, admin: 3 };
@@ -36,18 +37,18 @@ function digest(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/** Parses `tok:role,tok2:role2` (the --api-tokens flag). */
-export function parseTokenList(text: string): Array<{ token: string; role: Role }> {
-  return text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
+/**
+ * Parses `tok:role,tok2:role2` (the --api-tokens flag), also one per line with `#`
+ * comments (the --api-tokens-file); `source` names where they came from in errors.
+ */
+export function parseTokenList(text: string, source = '--api-tokens'): Array<{ token: string; role: Role }> {
+  return listEntries(text)
     .map((entry) => {
       const i = entry.lastIndexOf(':');
       const token = i > 0 ? entry.slice(0, i) : entry;
       const role = (i > 0 ? entry.slice(i + 1) : 'admin') as Role;
-      if (!ROLES.includes(role)) throw new Error(`unknown role "${role}" in --api-tokens (use reader, writer or admin)`);
-      if (token.length < 8) throw new Error('API tokens must be at least 8 characters');
+      if (!ROLES.includes(role)) throw new Error(`unknown role "${role}" in ${source} (use reader, writer or admin)`);
+      if (token.length < 8) throw new Error(`API tokens must be at least 8 characters (in ${source})`);
       return { token, role };
     });
 }

@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { pino, type Logger } from 'pino';
-import { TokenAuth, loadOrCreateAdminToken, parseTokenList, type Role } from '../apiserver/auth.js';
+import { pino } from 'pino';
+import { TokenAuth } from '../apiserver/auth.js';
 import { createHttpServer } from '../apiserver/server.js';
 import { clientConfigPath, offerClientConfig } from '../config/client-config.js';
 import { Manager, type Reconciler } from '../controller/manager.js';
@@ -19,17 +19,11 @@ import { VERSION } from '../version.js';
 import { runWhileLeader, startBackground } from './background.js';
 import type { DaemonOptions } from './options.js';
 import { openDaemonStore } from './store.js';
+import { resolveTokens } from './tokens.js';
 
 export interface Daemon {
   url: string;
   close(): Promise<void>;
-}
-
-function resolveTokens(opts: DaemonOptions, log: Logger): { tokens: Array<{ token: string; role: Role }>; generated?: string } {
-  if (opts.apiTokens) return { tokens: parseTokenList(opts.apiTokens) };
-  const { token, created } = loadOrCreateAdminToken(opts.dataDir);
-  if (created) log.info('generated an admin API token (kept in the data dir)');
-  return { tokens: [{ token, role: 'admin' }], generated: token };
 }
 
 /** Each kind's reconciler: its own, or for a receiver kind the shared receiver reconciler. */
