@@ -34,6 +34,11 @@ export interface KindDef {
   columns: Column[];
   /** Turns write-only input into its stored form (e.g. Secret stringData → data). */
   normalizeSpec?(spec: Spec): Spec;
+  /**
+   * Its spec is encrypted at rest (the store driver seals it as it stores it); metadata
+   * stays plain, so names and labels remain queryable.
+   */
+  sensitive?: boolean;
   /** Hides what a reader must not see (e.g. Secret values). */
   redact?(obj: StoredResource): StoredResource;
   /** Checks beyond the schema, on every write through the API. */

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError } from '../api/errors.js';
+import { readOrCreatePrivateFile } from '../util/files.js';
+import { listEntries } from '../util/list.js';
 
 export type Role = 'reader' | 'writer' | 'admin';
 const rank: Record<Role, number> = { reader: 1, writer: 2, admin: 3 };
@@ -36,18 +37,18 @@ function digest(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/** Parses `tok:role,tok2:role2` (the --api-tokens flag). */
-export function parseTokenList(text: string): Array<{ token: string; role: Role }> {
-  return text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
+/**
+ * Parses `tok:role,tok2:role2` (the --api-tokens flag), also one per line with `#`
+ * comments (the --api-tokens-file); `source` names where they came from in errors.
+ */
+export function parseTokenList(text: string, source = '--api-tokens'): Array<{ token: string; role: Role }> {
+  return listEntries(text)
     .map((entry) => {
       const i = entry.lastIndexOf(':');
       const token = i > 0 ? entry.slice(0, i) : entry;
       const role = (i > 0 ? entry.slice(i + 1) : 'admin') as Role;
-      if (!ROLES.includes(role)) throw new Error(`unknown role "${role}" in --api-tokens (use reader, writer or admin)`);
-      if (token.length < 8) throw new Error('API tokens must be at least 8 characters');
+      if (!ROLES.includes(role)) throw new Error(`unknown role "${role}" in ${source} (use reader, writer or admin)`);
+      if (token.length < 8) throw new Error(`API tokens must be at least 8 characters (in ${source})`);
       return { token, role };
     });
 }
@@ -55,8 +56,7 @@ export function parseTokenList(text: string): Array<{ token: string; role: Role 
 /** The admin token generated on first start, kept (owner-only) in the data dir across restarts. */
 export function loadOrCreateAdminToken(dataDir: string): { token: string; created: boolean } {
   const file = join(dataDir, 'admin-token');
-  if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), created: false };
-  const token = `orloj_${randomBytes(32).toString('base64url')}`;
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return { token, created: true };
+  // Created exclusively: never written through a link planted there, never over another's.
+  const { text, created } = readOrCreatePrivateFile(file, () => `orloj_${randomBytes(32).toString('base64url')}\n`);
+  return { token: text.trim(), created };
 }

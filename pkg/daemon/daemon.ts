@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { pino, type Logger } from 'pino';
-import { TokenAuth, loadOrCreateAdminToken, parseTokenList, type Role } from '../apiserver/auth.js';
+import { pino } from 'pino';
+import { TokenAuth } from '../apiserver/auth.js';
 import { createHttpServer } from '../apiserver/server.js';
 import { clientConfigPath, offerClientConfig } from '../config/client-config.js';
 import { Manager, type Reconciler } from '../controller/manager.js';
@@ -14,22 +14,16 @@ import { Notes } from '../receiver/notes.js';
 import { ReceiverCache } from '../receiver/receivers.js';
 import { receiverRoutes } from '../receiver/routes.js';
 import { lastOfNote, StatusMirror } from '../receiver/status-mirror.js';
-import { openStore } from '../store/factory.js';
 import { Objects } from '../store/objects.js';
 import { VERSION } from '../version.js';
 import { runWhileLeader, startBackground } from './background.js';
 import type { DaemonOptions } from './options.js';
+import { openDaemonStore } from './store.js';
+import { resolveTokens } from './tokens.js';
 
 export interface Daemon {
   url: string;
   close(): Promise<void>;
-}
-
-function resolveTokens(opts: DaemonOptions, log: Logger): { tokens: Array<{ token: string; role: Role }>; generated?: string } {
-  if (opts.apiTokens) return { tokens: parseTokenList(opts.apiTokens) };
-  const { token, created } = loadOrCreateAdminToken(opts.dataDir);
-  if (created) log.info('generated an admin API token (kept in the data dir)');
-  return { tokens: [{ token, role: 'admin' }], generated: token };
 }
 
 /** Each kind's reconciler: its own, or for a receiver kind the shared receiver reconciler. */
@@ -48,7 +42,7 @@ export interface DaemonHooks {
 /** Opens the store, starts the reconcilers and serves the API until close(). */
 export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}): Promise<Daemon> {
   const log = pino({ level: opts.logLevel, base: { svc: 'orlojd' } });
-  const store = openStore({ storage: opts.storage, dataDir: opts.dataDir, postgresUrl: opts.postgresUrl });
+  const store = await openDaemonStore(opts, log);
   const objects = new Objects(store, 'api');
   const metrics = createMetrics();
   const servers = await loadServers();

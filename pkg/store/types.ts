@@ -190,6 +190,12 @@ export interface Maintenance {
   dropDocuments?: string[];
   /** At most this many rows of each, so one write stays short. */
   chunk: number;
+  /**
+   * Rewrites the store's files from the live rows alone, so that no free page or old log
+   * frame keeps a copy of what was replaced: after Secrets stored in plain text (or sealed
+   * with a retired key) were sealed again. Counts 1 when done.
+   */
+  purge?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -256,6 +262,12 @@ export interface ControlPlaneStore {
   /** Change-log entries after `after`, oldest first, up to the published revision (410 Gone when compacted away). */
   changes(after: number, limit: number): Promise<ChangeEntry[]>;
   listEvents(key: Partial<ObjectKey>, limit?: number): Promise<ObjectEvent[]>;
+  /**
+   * Objects not stored as a write would store them now: a sensitive kind's body in plain
+   * text or sealed with a key that is no longer the primary. Rewritten through commit(),
+   * they are sealed with the primary key (see pkg/store/reseal.ts).
+   */
+  stale(): Promise<StoredResource[]>;
 }
 
 export type DeliveryOutcome =
@@ -357,6 +369,7 @@ export interface Store {
   /** Commits a unit of work atomically; resolves after the commit, once watchers have it. */
   commit(unit: Unit): Promise<UnitResult>;
   maintain(m: Maintenance): Promise<number>;
+  /** Idempotent: a second call waits for the first. */
   close(): Promise<void>;
 }
 

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { openStore } from '../../pkg/store/factory.js';
+import { loadKeys } from '../../pkg/store/keys.js';
 import type { ChangeEntry } from '../../pkg/store/types.js';
 import { send } from '../helpers/deliveries.js';
 import { eventually, Orlojd } from '../helpers/orlojd.js';
@@ -53,7 +54,7 @@ describe('store: the change log after kill -9', function () {
     hooks.close();
     await d.kill9();
 
-    const store = openStore({ storage: 'sqlite', dataDir: d.dataDir });
+    const store = openStore({ storage: 'sqlite', dataDir: d.dataDir, keys: loadKeys(d.dataDir).keys });
     let log: ChangeEntry[];
     try {
       log = await store.control.changes(Number(start), 100_000);

@@ -1,18 +1,21 @@
 // One conformance suite for the store interfaces (ControlPlaneStore, DataPlaneStore, the
 // unit of work, Elector): every driver runs it unchanged, from its own <driver>.test.ts.
 import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
 import { ApiError } from '../../pkg/api/errors.js';
 import { parseSelector } from '../../pkg/api/selector.js';
 import type { ObjectKey, Resource, WatchEvent } from '../../pkg/api/types.js';
 import { draft, Objects } from '../../pkg/store/objects.js';
+import { resealStale } from '../../pkg/store/reseal.js';
+import { KeySet, SealingError } from '../../pkg/store/sealing.js';
 import type { Store, Unit } from '../../pkg/store/types.js';
 import { eventually } from '../helpers/orlojd.js';
 
 export interface Driver {
   /** A new, empty store. */
   open(): Promise<Store>;
-  /** The same store opened again (as after a restart). */
-  reopen(old: Store): Promise<Store>;
+  /** The same store opened again (as after a restart), with these encryption keys if given. */
+  reopen(old: Store, keys?: KeySet): Promise<Store>;
   /** Removes what open() made. */
   cleanup(): Promise<void>;
 }
@@ -27,6 +30,16 @@ const task = (name: string, labels?: Record<string, string>, input: Record<strin
 });
 
 const key = (name: string, kind = 'Task', namespace = 'default'): ObjectKey => ({ kind, namespace, name });
+
+const secretOf = (name: string, value: string): Resource => ({
+  apiVersion: 'orloj.dev/v1',
+  kind: 'Secret',
+  metadata: { name, namespace: 'default' },
+  spec: { data: { k: Buffer.from(value).toString('base64') } },
+});
+const valueOf = (o: { spec: Record<string, unknown> } | undefined): string =>
+  Buffer.from((o?.spec.data as Record<string, string>).k!, 'base64').toString();
+const newKey = (id: string) => ({ id, key: randomBytes(32) });
 
 const failure = (p: Promise<unknown>): Promise<ApiError> =>
   p.then(
@@ -205,6 +218,43 @@ export function runStoreConformance(name: string, driver: Driver): void {
         w.stop();
         expect(w.names()).to.deep.equal(['DELETED:gone']);
         expect(JSON.stringify(w.seen[0]!.object)).not.to.include(Buffer.from('s3cret-value').toString('base64'));
+      });
+    });
+
+    describe('encryption at rest', () => {
+      it('reads Secrets sealed with any key of the set; a reseal moves them to the first, and the old key can go', async () => {
+        const [k1, k2] = [newKey('k1'), newKey('k2')];
+        store = await driver.reopen(store, new KeySet([k1]));
+        objects = new Objects(store);
+        await objects.apply(secretOf('old', 'sealed-with-k1'));
+        await objects.apply(task('plain'));
+        store = await driver.reopen(store, new KeySet([k2, k1]));
+        objects = new Objects(store);
+        expect(valueOf(await objects.get('Secret', 'default', 'old'))).to.equal('sealed-with-k1');
+        expect((await store.control.stale()).map((o) => o.metadata.name)).to.deep.equal(['old']);
+        expect(await resealStale(store)).to.deep.equal({ sealed: 1, purged: true });
+        expect(await store.control.stale()).to.deep.equal([]);
+        const status = await objects.updateStatus(key('old', 'Secret'), { keys: 1 });
+        expect(valueOf(status)).to.equal('sealed-with-k1');
+        store = await driver.reopen(store, new KeySet([k2]));
+        objects = new Objects(store);
+        expect(valueOf((await objects.list('Secret')).items[0])).to.equal('sealed-with-k1');
+        const refused = await driver.reopen(store, new KeySet([k1])).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(refused).to.be.instanceOf(SealingError);
+        expect((refused as Error).message).to.include('Secret default/old').and.include('"k2"');
+        store = await driver.reopen(store, new KeySet([k2]));
+      });
+
+      it('refuses a key set whose key has the id of the sealing one but other bytes', async () => {
+        const k1 = newKey('k1');
+        store = await driver.reopen(store, new KeySet([k1]));
+        await new Objects(store).apply(secretOf('s', 'v'));
+        const refused = await driver.reopen(store, new KeySet([newKey('k1')])).then(() => undefined, (e: unknown) => e);
+        expect((refused as Error).message).to.match(/encryption key "k1" does not open Secret default\/s/);
+        store = await driver.reopen(store, new KeySet([k1]));
       });
     });
 

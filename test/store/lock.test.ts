@@ -1,4 +1,9 @@
 import { expect } from 'chai';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '../../pkg/store/factory.js';
+import { loadKeys } from '../../pkg/store/keys.js';
 import { Orlojd } from '../helpers/orlojd.js';
 
 describe('store: one orlojd per data dir', function () {
@@ -22,5 +27,20 @@ describe('store: one orlojd per data dir', function () {
     await a.kill9();
     await a.restart();
     expect((await a.api('GET', '/v1/tasks')).status).to.equal(200);
+  });
+});
+
+describe('store: closing', function () {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'orloj-close-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('releases the data dir even when closed right after opening, and may be closed again', async () => {
+    const store = openStore({ storage: 'sqlite', dataDir: dir, keys: loadKeys(dir).keys });
+    await store.close();
+    expect(existsSync(join(dir, 'orlojd.lock'))).to.equal(false);
+    await store.close();
   });
 });

@@ -3,6 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { send } from '../helpers/deliveries.js';
+import { filesContaining } from '../helpers/files.js';
 import { distRoot, eventually, Orlojd } from '../helpers/orlojd.js';
 
 const FIXTURE = resolve(distRoot, '..', 'test', 'fixtures', 'data-v0.1', 'orloj.db');
@@ -20,6 +21,21 @@ describe('store: a data dir from before the change log', function () {
   after(async () => {
     await d.destroy();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('seals the Secret it stored in plain text, leaving no copy of its value in any file', async () => {
+    expect(d.logs).to.include('"count":1,');
+    expect(d.logs).to.include('sealed Secrets with the primary encryption key');
+    const s = (await d.api('GET', '/v1/secrets/s?reveal=true')).body;
+    expect(Buffer.from(s.spec.data.v, 'base64').toString()).to.equal('sek');
+    // The fixture holds the base64 form, as Secrets store values ("sek" itself never was).
+    const stored = [Buffer.from('sek').toString('base64')];
+    expect(filesContaining(join(dir, 'data'), stored)).to.deep.equal([]);
+    await d.kill9();
+    expect(filesContaining(join(dir, 'data'), stored)).to.deep.equal([]);
+    const mark = d.logs.length;
+    await d.restart({ args: ['--api-tokens', 'migration-token:admin'] });
+    expect(d.logs.slice(mark)).not.to.include('sealed Secrets');
   });
 
   it('keeps objects, endpoints, counters, claims and records; drops tombstones; old watches get 410', async () => {

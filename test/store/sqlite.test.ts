@@ -2,20 +2,25 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../pkg/store/factory.js';
+import { loadKeys } from '../../pkg/store/keys.js';
+import type { KeySet } from '../../pkg/store/sealing.js';
 import type { Store } from '../../pkg/store/types.js';
 import { runStoreConformance, type Driver } from './conformance.js';
 import { runDocumentConformance } from './documents-conformance.js';
 
 /** The embedded driver in-process: a real database file and the real writer thread. */
 let dir = '';
+let keys: KeySet;
 const sqlite: Driver = {
   async open(): Promise<Store> {
     dir = mkdtempSync(join(tmpdir(), 'orloj-store-'));
-    return openStore({ storage: 'sqlite', dataDir: dir });
+    keys = loadKeys(dir).keys;
+    return openStore({ storage: 'sqlite', dataDir: dir, keys });
   },
-  async reopen(old: Store): Promise<Store> {
+  async reopen(old: Store, newKeys?: KeySet): Promise<Store> {
     await old.close();
-    return openStore({ storage: 'sqlite', dataDir: dir });
+    keys = newKeys ?? keys;
+    return openStore({ storage: 'sqlite', dataDir: dir, keys });
   },
   async cleanup(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });

@@ -49,6 +49,7 @@ export const SecretKind: KindDef = {
   ],
   server: () => import('../../controller/reconcilers/secret.js').then((m) => ({ reconciler: m.secretReconciler })),
   normalizeSpec: normalizeSecretSpec,
+  sensitive: true,
   redact: redactSecret,
 };
 

@@ -1,5 +1,6 @@
 import { ApiError } from '../../api/errors.js';
 import { API_VERSION, type ObjectKey, type StoredResource, type WatchEvent, type WatchEventType, type WriteOrigin } from '../../api/types.js';
+import type { BodyCodec } from '../sealing.js';
 import { DOCUMENT_KIND, type BeforePage, type ChangeEntry, type ControlPlaneStore, type ListOptions, type ListResult, type ObjectEvent, type WatchFilter } from '../types.js';
 import type { DB } from './db.js';
 import { encodeContinue, listQuery } from './list-query.js';
@@ -62,7 +63,10 @@ export class SqliteControlPlane implements ControlPlaneStore {
   private readonly subs = new Set<Subscriber>();
   private readonly q;
 
-  constructor(private readonly db: DB) {
+  constructor(
+    private readonly db: DB,
+    private readonly codec: BodyCodec,
+  ) {
     this.q = {
       get: db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE kind = ? AND namespace = ? AND name = ?`),
       byEndpoint: db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE endpoint_id = ?`),
@@ -112,12 +116,29 @@ export class SqliteControlPlane implements ControlPlaneStore {
 
   async get(key: ObjectKey): Promise<StoredResource | undefined> {
     const r = this.row(key.kind, key.namespace, key.name);
-    return r ? rowToResource(r) : undefined;
+    return r ? rowToResource(r, this.codec) : undefined;
   }
 
   async findByEndpointId(endpointId: string): Promise<StoredResource | undefined> {
     const r = this.q.byEndpoint.get(endpointId) as ResourceRow | undefined;
-    return r ? rowToResource(r) : undefined;
+    return r ? rowToResource(r, this.codec) : undefined;
+  }
+
+  /** Every object of the sensitive kinds, as stored. */
+  private sealedRows(): ResourceRow[] {
+    const { sealedKinds } = this.codec;
+    if (!sealedKinds.length) return [];
+    const kinds = sealedKinds.map(() => '?').join(', ');
+    return this.db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE kind IN (${kinds})`).all(...sealedKinds) as ResourceRow[];
+  }
+
+  /** Opens every sealed body once, so a missing or wrong key fails the store's open, not some later read. */
+  checkKeys(): void {
+    for (const r of this.sealedRows()) rowToResource(r, this.codec);
+  }
+
+  async stale(): Promise<StoredResource[]> {
+    return this.sealedRows().filter((r) => this.codec.isStale(r.kind, r.spec)).map((r) => rowToResource(r, this.codec));
   }
 
   /** One read transaction: the page and the revision it was read at agree. */
@@ -129,7 +150,7 @@ export class SqliteControlPlane implements ControlPlaneStore {
     const page = more ? rows.slice(0, limit) : rows;
     const last = page[page.length - 1];
     return {
-      items: page.map(rowToResource),
+      items: page.map((r) => rowToResource(r, this.codec)),
       resourceVersion: String(Math.max(rev, this.published)),
       continue: more && last ? encodeContinue(last.namespace, last.name) : undefined,
     };
@@ -202,7 +223,7 @@ export class SqliteControlPlane implements ControlPlaneStore {
       }
       const r = this.row(c.kind, c.namespace, c.name);
       if (!r || r.uid !== c.uid || r.rv !== c.revision) continue;
-      deliver(s, event(r.create_rv > since ? 'ADDED' : 'MODIFIED', c, rowToResource(r)));
+      deliver(s, event(r.create_rv > since ? 'ADDED' : 'MODIFIED', c, rowToResource(r, this.codec)));
     }
   }
 

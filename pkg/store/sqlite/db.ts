@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 
@@ -85,8 +85,12 @@ const migrations: string[] = [
 ];
 
 export function openDatabase(dataDir: string): DB {
-  mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, 'orloj.db'));
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const path = join(dataDir, 'orloj.db');
+  // SQLite creates the -wal and -shm files with the mode of the database file, and would
+  // create that one 0644: made here first, owner-only, they all are.
+  closeSync(openSync(path, 'a', 0o600));
+  const db = new Database(path);
   db.pragma('journal_mode = WAL');
   // WAL + NORMAL: a commit is in the WAL before we answer, so a killed process loses
   // nothing it acknowledged; only an OS crash could lose the last commits.
@@ -124,6 +128,8 @@ export function startCheckpointer(dataDir: string, busyMs = 5, idleMs = 200): ()
   worker.unref();
   return async () => {
     const exited = new Promise((r) => worker.once('exit', r));
+    // Held from here on: otherwise the process may end before the thread closes its connection.
+    worker.ref();
     worker.postMessage('stop');
     await exited;
   };

@@ -1,4 +1,5 @@
 import { API_VERSION, type Status, type StoredResource } from '../../api/types.js';
+import type { BodyCodec } from '../sealing.js';
 
 export interface ResourceRow {
   kind: string;
@@ -19,7 +20,8 @@ export interface ResourceRow {
 export const RESOURCE_COLUMNS =
   'kind, namespace, name, uid, rv, create_rv, generation, created, labels, annotations, spec, status, endpoint_id';
 
-export function rowToResource(r: ResourceRow): StoredResource {
+/** The object a row holds; the codec opens the spec of a sensitive kind. */
+export function rowToResource(r: ResourceRow, codec: BodyCodec): StoredResource {
   const metadata: StoredResource['metadata'] = {
     name: r.name,
     namespace: r.namespace,
@@ -34,7 +36,7 @@ export function rowToResource(r: ResourceRow): StoredResource {
     apiVersion: API_VERSION,
     kind: r.kind,
     metadata,
-    spec: JSON.parse(r.spec) as Record<string, unknown>,
+    spec: codec.decode(r.kind, r.namespace, r.name, r.spec),
     status: JSON.parse(r.status) as Status,
   };
 }

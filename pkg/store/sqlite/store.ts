@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { singleProcessElector } from '../elector.js';
+import { BodyCodec, type KeySet } from '../sealing.js';
 import type { Elector, Maintenance, Store, Unit, UnitResult } from '../types.js';
 import { SqliteControlPlane } from './control-plane.js';
 import { SqliteDataPlane } from './data-plane.js';
@@ -14,6 +15,9 @@ export interface SqliteOptions {
   namespacedKinds: string[];
   /** Per kind, label keys left out of the label index. */
   unindexedLabels: Record<string, string[]>;
+  /** Kinds whose spec is encrypted at rest, with these keys. */
+  sealedKinds: string[];
+  keys: KeySet;
 }
 
 /** The embedded store: one SQLite file in WAL mode, one writer thread, reads on the main thread. */
@@ -24,18 +28,27 @@ export class SqliteStore implements Store {
   private readonly writer: Writer;
   private readonly stopCheckpointer: () => Promise<void>;
   private readonly db;
-
   private readonly unlock: () => void;
+  private closing?: Promise<void>;
 
   constructor(opts: SqliteOptions) {
-    mkdirSync(opts.dataDir, { recursive: true });
+    mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
     this.unlock = lockDataDir(opts.dataDir);
+    const codec = new BodyCodec(opts.keys, opts.sealedKinds);
     this.db = openDatabase(opts.dataDir);
-    this.control = new SqliteControlPlane(this.db);
+    this.control = new SqliteControlPlane(this.db, codec);
+    try {
+      this.control.checkKeys();
+    } catch (e) {
+      this.db.close();
+      this.unlock();
+      throw e;
+    }
     this.data = new SqliteDataPlane(this.db);
     this.writer = new Writer(
       join(opts.dataDir, 'orloj.db'),
       { namespacedKinds: opts.namespacedKinds, unindexedLabels: opts.unindexedLabels },
+      codec,
       (rev, changes, records) => {
         this.control.publish(rev, changes);
         this.data.publish(records);
@@ -53,7 +66,12 @@ export class SqliteStore implements Store {
     return this.writer.maintain(m);
   }
 
-  async close(): Promise<void> {
+  /** Commits what is queued and closes; again, it only waits for that. */
+  close(): Promise<void> {
+    return (this.closing ??= this.shutDown());
+  }
+
+  private async shutDown(): Promise<void> {
     await this.writer.close();
     await this.stopCheckpointer();
     await this.elector.close();

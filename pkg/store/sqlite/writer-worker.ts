@@ -7,12 +7,16 @@ import Database from 'better-sqlite3';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { alreadyExists, ApiError, conflict, notFound } from '../../api/errors.js';
 import type { ObjectKey, StoredResource } from '../../api/types.js';
+import { BodyCodec, KeySet } from '../sealing.js';
 import { DOCUMENT_KIND, type ClaimOp, type DeliveryRecord, type EventOp, type Maintenance, type Op, type StatusOp, type Unit } from '../types.js';
 import { documentWriter } from './documents-writer.js';
 import { RESOURCE_COLUMNS, type ResourceRow } from './rows.js';
 import type { WireCommit, WireError, WireOpResult, WireReply, WireRequest, WireUnitResult } from './wire.js';
+import type { WriterData } from './writer.js';
 
-const { path, unindexedLabels, namespacedKinds } = workerData as { path: string; unindexedLabels: Record<string, string[]>; namespacedKinds: string[] };
+const { path, unindexedLabels, namespacedKinds, sealedKinds, sealingKey } = workerData as WriterData;
+/** Specs are sealed here, as they become rows: the plain values never reach the database. */
+const codec = new BodyCodec(new KeySet([sealingKey]), sealedKinds);
 const db = new Database(path);
 const unindexed = new Map(Object.entries(unindexedLabels).map(([kind, keys]) => [kind, new Set(keys)]));
 db.pragma('busy_timeout = 5000');
@@ -132,7 +136,7 @@ function create(o: StoredResource, unique: boolean, origin: string): WireOpResul
   const v = logChange({ kind: o.kind, namespace: m.namespace, name }, m.uid, 'ADDED', origin);
   try {
     q.insert.run(v, o.kind, m.namespace, name, m.uid, v, m.generation, m.creationTimestamp, jsonOrNull(m.labels), jsonOrNull(m.annotations),
-      JSON.stringify(o.spec), JSON.stringify(o.status ?? {}), endpointIn(o.status));
+      codec.encode(o.kind, m.namespace, name, o.spec), JSON.stringify(o.status ?? {}), endpointIn(o.status));
   } catch (e) {
     uniqueFailure(e, keyOf(o));
   }
@@ -147,7 +151,8 @@ function update(o: StoredResource, expect: number, origin: string): WireOpResult
   const v = logChange(k, cur.uid, 'MODIFIED', origin);
   const labels = jsonOrNull(m.labels);
   try {
-    q.update.run(v, m.generation, labels, jsonOrNull(m.annotations), JSON.stringify(o.spec), JSON.stringify(o.status ?? {}), endpointIn(o.status), cur.create_rv);
+    const spec = codec.encode(o.kind, m.namespace, m.name, o.spec);
+    q.update.run(v, m.generation, labels, jsonOrNull(m.annotations), spec, JSON.stringify(o.status ?? {}), endpointIn(o.status), cur.create_rv);
   } catch (e) {
     uniqueFailure(e, k);
   }
@@ -338,6 +343,30 @@ function commit(reqs: WireRequest[], isolated = false): WireCommit {
   }
 }
 
+/**
+ * VACUUM rebuilds the file from live rows (secure_delete=FAST leaves free pages as they
+ * were) and the checkpoint empties the WAL. Neither can run in a transaction: this follows
+ * the batch's commit. A failure leaves the store as it was, copies included, until the next.
+ */
+function purge(): number {
+  try {
+    db.exec('VACUUM');
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    return 1;
+  } catch {
+    return 0;
+  }
+}
+
+function commitAndPurge(reqs: WireRequest[]): WireCommit {
+  const c = commit(reqs);
+  if (!('replies' in c)) return c;
+  c.replies.forEach((r, i) => {
+    if (reqs[i]!.maintenance?.purge) r.maintained += purge();
+  });
+  return c;
+}
+
 const port = parentPort!;
 port.on('message', (first: string) => {
   const reqs: WireRequest[] = [];
@@ -346,7 +375,7 @@ port.on('message', (first: string) => {
     if (m === 'stop') stop = true;
     else reqs.push(JSON.parse(m as string) as WireRequest);
   }
-  if (reqs.length) port.postMessage(commit(reqs));
+  if (reqs.length) port.postMessage(commitAndPurge(reqs));
   if (stop) {
     db.close();
     process.exit(0);

@@ -4,6 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { ApiError, type StatusReason } from '../../api/errors.js';
 import type { ObjectKey, StoredResource, WatchEvent, WatchEventType, WriteOrigin } from '../../api/types.js';
+import type { BodyCodec, EncryptionKey } from '../sealing.js';
 import type { DeliveryRecord, DocumentWrite, Maintenance, Op, Unit, UnitResult, WriteResult } from '../types.js';
 import { rowToResource, type ResourceRow } from './rows.js';
 import type { WireCommit, WireOpResult, WireRequest, WireUnitResult } from './wire.js';
@@ -14,6 +15,13 @@ export interface WireContext {
   namespacedKinds: string[];
   /** Per kind, label keys left out of the label index. */
   unindexedLabels: Record<string, string[]>;
+}
+
+/** What the writer thread starts with; of the keys, only the one that seals (it opens nothing). */
+export interface WriterData extends WireContext {
+  path: string;
+  sealedKinds: readonly string[];
+  sealingKey: EncryptionKey;
 }
 
 /**
@@ -29,6 +37,7 @@ class Change implements WatchEvent, WriteResult {
     readonly revision: number,
     private readonly source: StoredResource | ResourceRow,
     readonly name: string,
+    private readonly codec: BodyCodec,
   ) {
     const k = 'metadata' in source ? { kind: source.kind, namespace: source.metadata.namespace } : { kind: source.kind, namespace: source.namespace };
     this.key = { ...k, name };
@@ -39,20 +48,20 @@ class Change implements WatchEvent, WriteResult {
   get object(): StoredResource {
     if (!this.built) {
       const s = this.source;
-      const o = 'metadata' in s ? s : rowToResource(s);
+      const o = 'metadata' in s ? s : rowToResource(s, this.codec);
       this.built = { ...o, metadata: { ...o.metadata, name: this.name, resourceVersion: String(this.revision) } };
     }
     return this.built;
   }
 }
 
-function changeOf(op: Op, r: WireOpResult, origin: WriteOrigin): Change | undefined {
+function changeOf(op: Op, r: WireOpResult, origin: WriteOrigin, codec: BodyCodec): Change | undefined {
   if (!r || 'record' in r) return undefined;
   switch (op.op) {
-    case 'create': return new Change('ADDED', origin, r.rv, op.object, r.name ?? op.object.metadata.name);
-    case 'update': return new Change('MODIFIED', origin, r.rv, op.object, op.object.metadata.name);
-    case 'status': return new Change('MODIFIED', origin, r.rv, r.row!, op.key.name);
-    case 'delete': return new Change('DELETED', origin, r.rv, r.row!, op.key.name);
+    case 'create': return new Change('ADDED', origin, r.rv, op.object, r.name ?? op.object.metadata.name, codec);
+    case 'update': return new Change('MODIFIED', origin, r.rv, op.object, op.object.metadata.name, codec);
+    case 'status': return new Change('MODIFIED', origin, r.rv, r.row!, op.key.name, codec);
+    case 'delete': return new Change('DELETED', origin, r.rv, r.row!, op.key.name, codec);
     default: return undefined;
   }
 }
@@ -104,6 +113,8 @@ export class Writer {
   constructor(
     private readonly path: string,
     private readonly ctx: WireContext,
+    /** Opens the rows the writer sends back (status writes, deletions). */
+    private readonly codec: BodyCodec,
     private readonly publish: Publish,
     /** Whether anyone watches records: they are not built for nobody. */
     private readonly wantRecords: () => boolean,
@@ -160,7 +171,7 @@ export class Writer {
   private start(): Worker {
     // A small young generation: its live set is one batch, and the default would hold ~30 MB more.
     const w = new Worker(new URL('./writer-worker.js', import.meta.url), {
-      workerData: { path: this.path, ...this.ctx },
+      workerData: { path: this.path, ...this.ctx, sealedKinds: this.codec.sealedKinds, sealingKey: this.codec.keys.primary } satisfies WriterData,
       resourceLimits: { maxYoungGenerationSizeMb: 8 },
     });
     w.on('message', (c: WireCommit) => this.committed(c));
@@ -202,7 +213,7 @@ export class Writer {
       const e = res.error;
       return () => w.reject(new ApiError(e.reason as StatusReason, e.message, e.details));
     }
-    const writes = w.unit.ops.map((op, i) => documentWriteOf(res.ops[i] ?? null) ?? changeOf(op, res.ops[i] ?? null, w.unit.origin));
+    const writes = w.unit.ops.map((op, i) => documentWriteOf(res.ops[i] ?? null) ?? changeOf(op, res.ops[i] ?? null, w.unit.origin, this.codec));
     for (const ch of writes) if (ch instanceof Change) changes.push(ch);
     if (this.wantRecords()) recordsOf(w.unit, res.ops, writes, records);
     return () => w.resolve({ held: false, writes });
