@@ -45,6 +45,8 @@ export interface StatusDetails {
   kind?: string;
   name?: string;
   causes?: Cause[];
+  /** A busy server's hint (also sent as Retry-After): try again after this many seconds. */
+  retryAfterSeconds?: number;
 }
 
 export class ApiError extends Error {

@@ -19,13 +19,14 @@ export class TokenAuth {
     for (const t of tokens) this.byDigest.set(digest(t.token), t.role);
   }
 
-  /** The caller's role; throws 401 for a missing or unknown token. */
-  authenticate(authorization: string | undefined): Role {
+  /** The caller's role and subject (its token's digest); throws 401 for a missing or unknown token. */
+  authenticate(authorization: string | undefined): { role: Role; subject: string } {
     const m = authorization?.match(/^Bearer\s+(\S+)\s*$/i);
     if (!m) throw new ApiError('Unauthorized', 'missing bearer token');
-    const role = this.byDigest.get(digest(m[1]!));
+    const subject = digest(m[1]!);
+    const role = this.byDigest.get(subject);
     if (!role) throw new ApiError('Unauthorized', 'invalid token');
-    return role;
+    return { role, subject };
   }
 }
 

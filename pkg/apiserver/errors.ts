@@ -16,6 +16,7 @@ export async function statusErrors(ctx: Context & { state: RequestState }, next:
     const e = err instanceof ApiError ? err : internal(ctx, err);
     ctx.status = e.code;
     ctx.body = e.toStatus();
+    if (e.details?.retryAfterSeconds) ctx.set('Retry-After', String(e.details.retryAfterSeconds));
   }
 }
 

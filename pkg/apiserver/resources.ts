@@ -10,11 +10,16 @@ import { validateResource } from '../api/validate.js';
 import { requireRole } from './auth.js';
 import { parseObjectBody, readBody } from './body.js';
 import type { RequestState, ServerDeps } from './context.js';
-import { intParam } from './input.js';
+import { pageSize } from './input.js';
 import { serveWatch } from './watch.js';
 
-/** The largest page a list answers. */
-const MAX_PAGE = 10_000;
+/** A list's page when the client names none: bounded, as kubectl's own default of 500. */
+const DEFAULT_PAGE = 500;
+/**
+ * The largest page a list answers: a larger `limit` gets this many and a continue token,
+ * as a server may answer fewer than asked (clients follow `continue` until there is none).
+ */
+const MAX_PAGE = 1000;
 
 type Ctx = Context & { state: RequestState; params: Record<string, string> };
 
@@ -61,7 +66,7 @@ export function resourceRoutes(router: Router, deps: ServerDeps): void {
       await serveWatch(c, deps, def, { namespace, labelSelector, since: c.query.resourceVersion as string | undefined });
       return;
     }
-    const limit = intParam(c.query.limit, 'limit', undefined, MAX_PAGE);
+    const limit = pageSize(c.query.limit, DEFAULT_PAGE, MAX_PAGE);
     const res = await store.list(def.kind, { namespace, labelSelector, limit, continue: c.query.continue as string | undefined });
     c.body = {
       apiVersion: 'orloj.dev/v1',

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import Koa from 'koa';
+import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
 import { ApiError } from '../api/errors.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { RequestState, ServerDeps } from './context.js';
+import { kindByPlural } from '../api/registry.js';
+import type { HttpLimits, RequestState, ServerDeps } from './context.js';
 import { statusErrors } from './errors.js';
 import { checkQuery, intParam } from './input.js';
 import { resourceRoutes } from './resources.js';
@@ -20,6 +21,7 @@ export interface ApiServerOptions extends ServerDeps {
   /** Extra API routes (deliveries, rotation, ...) added by other packages. */
   routes?: Array<(router: Router, deps: ServerDeps) => void>;
   raw?: RawHandler[];
+  limits: HttpLimits;
 }
 
 const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/version']);
@@ -59,15 +61,17 @@ export function createApp(opts: ApiServerOptions): Koa {
     if (opts.closing?.aborted) ctx.set('Connection', 'close');
     const start = performance.now();
     await next();
-    const resource = ctx.path.split('/')[2] ?? ctx.path;
-    opts.metrics.apiRequests.inc({ method: ctx.method, resource, code: String(ctx.status) });
+    opts.metrics.apiRequests.inc({ method: ctx.method, ...routeOf(ctx), code: String(ctx.status) });
     state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: +(performance.now() - start).toFixed(2) }, 'request');
   });
   app.use(statusErrors);
   app.use(async (ctx, next) => {
+    const layers = router.match(ctx.path, ctx.method).path;
+    // Known before routing, so requests refused before it (400, 401, 405) are labelled too.
+    (ctx.state as RequestState).route = layers.find((l) => l.methods.length > 0)?.path;
     checkQuery(ctx.query);
     // A path no route has is 404 whoever asks; the others need a token.
-    if (!OPEN_PATHS.has(ctx.path) && router.match(ctx.path, ctx.method).path.length > 0) (ctx.state as RequestState).role = opts.auth.authenticate(ctx.get('authorization') || undefined);
+    if (!OPEN_PATHS.has(ctx.path) && layers.length > 0) Object.assign(ctx.state, opts.auth.authenticate(ctx.get('authorization') || undefined));
     await next();
   });
   app.use(router.routes());
@@ -80,16 +84,36 @@ export function createApp(opts: ApiServerOptions): Koa {
   return app;
 }
 
+/**
+ * Labels of a request's metrics: the route template that served it and the kind it named,
+ * never the raw path, so any number of unknown paths adds no series. (Methods are bounded
+ * by Node's parser, which refuses the ones it does not know.)
+ */
+function routeOf(ctx: Context): { route: string; resource: string } {
+  const matched = (ctx as Context & { _matchedRoute?: string | RegExp })._matchedRoute;
+  const route = String(matched ?? (ctx.state as RequestState).route ?? 'unmatched');
+  const plural = route.startsWith('/v1/:plural') ? ctx.path.split('/')[2] : undefined;
+  return { route, resource: plural && kindByPlural(plural) ? plural : '' };
+}
+
 export function createHttpServer(opts: ApiServerOptions): Server {
   const koa = createApp(opts).callback();
   const raw = opts.raw ?? [];
-  const server = createServer((req, res) => {
+  const { limits } = opts;
+  const server = createServer({
+    headersTimeout: limits.headerTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // How often the timeouts above are checked (Node's default, 30 s, would let a slow client
+    // hold its connection up to 30 s past them).
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(limits.headerTimeoutMs / 4))),
+  }, (req, res) => {
     const url = req.url ?? '/';
     for (const h of raw) if (url.startsWith(h.prefix)) return h.handle(req, res);
     void koa(req, res);
   });
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  server.maxConnections = limits.maxConnections;
+  server.on('drop', () => opts.metrics.connectionsDropped.inc());
   return server;
 }
 

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { TokenAuth } from '../apiserver/auth.js';
+import { bodyBudget } from '../apiserver/body.js';
 import { createHttpServer } from '../apiserver/server.js';
+import { Watches } from '../apiserver/watch.js';
 import { clientConfigPath, offerClientConfig } from '../config/client-config.js';
 import { Manager, type Reconciler } from '../controller/manager.js';
 import { createMetrics } from '../metrics/metrics.js';
@@ -56,6 +58,7 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
   const controller = objects.as('reconciler');
   const manager = new Manager({ store: controller, log: log.child({ component: 'controller' }), metrics, resyncMs: opts.resyncSeconds * 1000 }, reconcilersOf(servers, controller));
   const closing = new AbortController();
+  bodyBudget.capacity = opts.limits.maxBodyBytesInFlight;
   const server: Server = createHttpServer({
     closing: closing.signal,
     store: objects,
@@ -63,6 +66,8 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
     log,
     metrics,
     maxRequestBytes: opts.maxRequestBytes,
+    limits: opts.limits,
+    watches: new Watches(opts.limits.watch, metrics),
     version: VERSION,
     isReady: () => manager.hasSynced,
     routes: [receiverRoutes(store.data, receiverKinds), ...servers.flatMap(({ server: s }) => (s.routes ? [s.routes] : []))],

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { HttpLimits } from '../apiserver/context.js';
 
 export interface DaemonOptions {
   listen: { host: string; port: number };
@@ -14,6 +15,7 @@ export interface DaemonOptions {
   maxRequestBytes: number;
   resyncSeconds: number;
   deliveryRetention: number;
+  limits: HttpLimits;
 }
 
 const USAGE = `Usage: orlojd [flags]
@@ -33,12 +35,46 @@ const USAGE = `Usage: orlojd [flags]
   --delivery-retention N  delivery records kept, newest first (ORLOJ_DELIVERY_RETENTION, default 500000)
   -h, --help              show this help
 
+Load limits (each also from ORLOJ_ and the flag in capitals, e.g. ORLOJ_MAX_CONNECTIONS):
+  --max-connections N           open connections; more are closed on arrival (default 10000)
+  --header-timeout-ms N         a request's headers must arrive within this, or 408 (default 10000)
+  --request-timeout-ms N        its headers and body must arrive within this, or 408; a watch
+                                streams on past it (default 30000)
+  --keep-alive-timeout-ms N     an idle keep-alive connection is closed after this; keep it above
+                                the idle timeout of a proxy in front (default 65000)
+  --max-body-bytes-in-flight N  request bodies (API and deliveries) buffered at once; past it,
+                                503 with Retry-After (default 268435456)
+  --max-watches-per-token N     open watches per API token; past it, 429 (default 100)
+  --watch-buffer-bytes N        unsent bytes a watch may hold before it is dropped as too slow;
+                                the client resumes from its last revision (default 8388608)
+  --watch-heartbeat-ms N        a quiet watch gets a blank line (SSE: a comment) this often
+                                (default 15000)
+
 Environment only:
   ORLOJ_ENCRYPTION_KEY    keys encrypting Secret data at rest: base64 of 32 bytes, or
                           id:base64, comma-separated; the first encrypts, all decrypt
                           (rotation: new,old). Without it orlojd keeps its keys in
                           DATA_DIR/encryption.key, generated on first start.
 `;
+
+/** Integer flags: name → default. Each also comes from ORLOJ_<NAME>. */
+const INT_FLAGS = {
+  'max-request-bytes': 3 * 1024 * 1024,
+  'resync-seconds': 60,
+  'delivery-retention': 500_000,
+  'max-connections': 10_000,
+  'header-timeout-ms': 10_000,
+  'request-timeout-ms': 30_000,
+  // Above the 60 s upstream idle timeout of common proxies (AWS ALB, nginx): orlojd speaks
+  // plain HTTP, so senders reach it through one, and a proxy that reuses a connection the
+  // server is closing turns a delivery into a 502.
+  'keep-alive-timeout-ms': 65_000,
+  'max-body-bytes-in-flight': 256 * 1024 * 1024,
+  'max-watches-per-token': 100,
+  'watch-buffer-bytes': 8 * 1024 * 1024,
+  'watch-heartbeat-ms': 15_000,
+};
+type IntFlag = keyof typeof INT_FLAGS;
 
 export class UsageError extends Error {}
 
@@ -52,53 +88,65 @@ export function parseListen(v: string): { host: string; port: number } {
 
 function positiveInt(name: string, v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer, got "${v}"`);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer, got "${v}"`);
   return n;
 }
 
+function intOptions(values: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<IntFlag, number> {
+  const out = {} as Record<IntFlag, number>;
+  for (const [name, def] of Object.entries(INT_FLAGS) as Array<[IntFlag, number]>) {
+    const given = (values[name] as string | undefined) ?? env[`ORLOJ_${name.toUpperCase().replaceAll('-', '_')}`];
+    out[name] = given === undefined ? def : positiveInt(name, given);
+  }
+  return out;
+}
+
+function limitsOf(n: Record<IntFlag, number>): HttpLimits {
+  // Node refuses a header timeout longer than the whole request's.
+  if (n['header-timeout-ms'] > n['request-timeout-ms']) throw new UsageError('--header-timeout-ms must not be longer than --request-timeout-ms');
+  return {
+    maxConnections: n['max-connections'],
+    headerTimeoutMs: n['header-timeout-ms'],
+    requestTimeoutMs: n['request-timeout-ms'],
+    keepAliveTimeoutMs: n['keep-alive-timeout-ms'],
+    maxBodyBytesInFlight: n['max-body-bytes-in-flight'],
+    watch: { perToken: n['max-watches-per-token'], bufferBytes: n['watch-buffer-bytes'], heartbeatMs: n['watch-heartbeat-ms'] },
+  };
+}
+
+const STRING_FLAGS = ['listen', 'data-dir', 'storage', 'postgres-url', 'api-tokens', 'api-tokens-file', 'log-level'];
+
 /** Flags win over ORLOJ_* environment variables, which win over defaults. */
 export function parseDaemonOptions(argv: string[], env: NodeJS.ProcessEnv): DaemonOptions | 'help' {
-  let values;
+  let values: Record<string, unknown>;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        listen: { type: 'string' },
-        'data-dir': { type: 'string' },
-        storage: { type: 'string' },
-        'postgres-url': { type: 'string' },
-        'api-tokens': { type: 'string' },
-        'api-tokens-file': { type: 'string' },
-        'log-level': { type: 'string' },
-        'max-request-bytes': { type: 'string' },
-        'resync-seconds': { type: 'string' },
-        'delivery-retention': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
+    const options = Object.fromEntries([...STRING_FLAGS, ...Object.keys(INT_FLAGS)].map((f) => [f, { type: 'string' as const }]));
+    ({ values } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true }));
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\n\n${USAGE}`);
   }
   if (values.help) return 'help';
-  const storage = values.storage ?? env.ORLOJ_STORAGE ?? 'sqlite';
+  const str = (name: string): string | undefined => values[name] as string | undefined;
+  const storage = str('storage') ?? env.ORLOJ_STORAGE ?? 'sqlite';
   if (storage !== 'sqlite' && storage !== 'postgres') throw new UsageError(`--storage must be sqlite or postgres, got "${storage}"`);
   if (storage === 'postgres') throw new UsageError('--storage postgres is not available in this version; use sqlite');
-  const apiTokens = values['api-tokens'] ?? env.ORLOJ_API_TOKENS;
-  const apiTokensFile = values['api-tokens-file'] ?? env.ORLOJ_API_TOKENS_FILE;
+  const apiTokens = str('api-tokens') ?? env.ORLOJ_API_TOKENS;
+  const apiTokensFile = str('api-tokens-file') ?? env.ORLOJ_API_TOKENS_FILE;
   if (apiTokens && apiTokensFile) throw new UsageError('give --api-tokens (ORLOJ_API_TOKENS) or --api-tokens-file (ORLOJ_API_TOKENS_FILE), not both');
+  const n = intOptions(values, env);
   return {
-    listen: parseListen(values.listen ?? env.ORLOJ_LISTEN ?? '127.0.0.1:8080'),
-    dataDir: values['data-dir'] ?? env.ORLOJ_DATA_DIR ?? '.orloj',
+    listen: parseListen(str('listen') ?? env.ORLOJ_LISTEN ?? '127.0.0.1:8080'),
+    dataDir: str('data-dir') ?? env.ORLOJ_DATA_DIR ?? '.orloj',
     storage,
-    postgresUrl: values['postgres-url'] ?? env.ORLOJ_POSTGRES_URL,
+    postgresUrl: str('postgres-url') ?? env.ORLOJ_POSTGRES_URL,
     apiTokens,
     apiTokensFile,
     encryptionKey: env.ORLOJ_ENCRYPTION_KEY,
-    logLevel: values['log-level'] ?? env.ORLOJ_LOG_LEVEL ?? 'info',
-    maxRequestBytes: positiveInt('max-request-bytes', values['max-request-bytes'] ?? env.ORLOJ_MAX_REQUEST_BYTES ?? '3145728'),
-    resyncSeconds: positiveInt('resync-seconds', values['resync-seconds'] ?? env.ORLOJ_RESYNC_SECONDS ?? '60'),
-    deliveryRetention: positiveInt('delivery-retention', values['delivery-retention'] ?? env.ORLOJ_DELIVERY_RETENTION ?? '500000'),
+    logLevel: str('log-level') ?? env.ORLOJ_LOG_LEVEL ?? 'info',
+    maxRequestBytes: n['max-request-bytes'],
+    resyncSeconds: n['resync-seconds'],
+    deliveryRetention: n['delivery-retention'],
+    limits: limitsOf(n),
   };
 }
 

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** One registry per server, so tests can run several in one process. */
 export function createMetrics() {
@@ -8,8 +8,19 @@ export function createMetrics() {
     registry,
     apiRequests: new Counter({
       name: 'orloj_api_requests_total',
-      help: 'API requests by method, resource and HTTP status code',
-      labelNames: ['method', 'resource', 'code'] as const,
+      help: 'API requests by method, route template, resource type and HTTP status code',
+      labelNames: ['method', 'route', 'resource', 'code'] as const,
+      registers: [registry],
+    }),
+    watches: new Gauge({ name: 'orloj_api_watches', help: 'Open watch streams', registers: [registry] }),
+    watchesDropped: new Counter({
+      name: 'orloj_api_watches_dropped_total',
+      help: 'Watch streams closed because their client read too slowly',
+      registers: [registry],
+    }),
+    connectionsDropped: new Counter({
+      name: 'orloj_http_connections_dropped_total',
+      help: 'Connections closed on arrival because --max-connections were open',
       registers: [registry],
     }),
     deliveries: new Counter({

@@ -24,10 +24,11 @@ export interface DeliveryDeps {
   closing: () => boolean;
 }
 
-function send(res: ServerResponse, code: number, body: object, close = false): void {
+function send(res: ServerResponse, code: number, body: object, close = false, retryAfter?: number): void {
   const json = JSON.stringify(body);
   const headers = ['Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(json))];
   if (close) headers.push('Connection', 'close');
+  if (retryAfter) headers.push('Retry-After', String(retryAfter));
   res.writeHead(code, headers);
   res.end(json);
 }
@@ -71,7 +72,7 @@ export function deliveryHandler(deps: DeliveryDeps) {
       const r = err instanceof Rejection ? err : internalError(err);
       if (d.receiver && r.code !== 404) note(d, 'rejected', { ...recordOf(d, r.code), outcome: 'rejected', reason: r.detail });
       counted(d.receiver?.object.kind ?? 'unknown', 'rejected').inc();
-      send(res, r.code, rejectionBody(r), r.code === 413 || deps.closing());
+      send(res, r.code, rejectionBody(r), r.code === 413 || deps.closing(), r instanceof Busy ? r.retryAfter : undefined);
       if (r.code === 413) lingeringClose(d.req);
     } finally {
       deps.metrics.deliveryDuration.observe((performance.now() - d.start) / 1000);
@@ -164,12 +165,20 @@ function endpointOf(url: string): string {
   return url.slice(DELIVERY_PREFIX.length, q < 0 ? undefined : q);
 }
 
+/** The server has no room for the body now: the sender retries after `retryAfter` seconds. */
+class Busy extends Rejection {
+  constructor(readonly retryAfter: number, message: string) {
+    super(503, 'ServiceUnavailable', message);
+  }
+}
+
 async function cappedBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   try {
     return await readBody(req, limit);
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     if (e.reason === 'RequestEntityTooLarge') throw new Rejection(413, 'RequestEntityTooLarge', 'payload too large', `body exceeds max_body_bytes (${limit})`);
+    if (e.details?.retryAfterSeconds) throw new Busy(e.details.retryAfterSeconds, e.message);
     throw new Rejection(e.code, e.reason, e.message);
   }
 }

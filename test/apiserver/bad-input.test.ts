@@ -95,7 +95,7 @@ describe('API server: bad input', function () {
 
   it('does not log a client that goes away mid-body as a failure', async () => {
     const answered = async (): Promise<number> => {
-      const m = (await d.api('GET', '/metrics')).text.match(/orloj_api_requests_total\{method="PUT",resource="tasks",code="400"\} (\d+)/);
+      const m = (await d.api('GET', '/metrics')).text.match(/orloj_api_requests_total\{method="PUT",route="\/v1\/:plural\/:name",resource="tasks",code="400"\} (\d+)/);
       return Number(m?.[1] ?? 0);
     };
     const before = await answered();

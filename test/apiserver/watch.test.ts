@@ -2,60 +2,8 @@ import { expect } from 'chai';
 import { eventually, Orlojd } from '../helpers/orlojd.js';
 import { put, readyWebhook, templateTask } from '../helpers/fixtures.js';
 import { send } from '../helpers/deliveries.js';
-
-interface Line {
-  type: string;
-  object: {
-    kind: string;
-    metadata: { name: string; resourceVersion: string; generation?: number; labels?: Record<string, string> };
-    spec: Record<string, unknown> & { input?: Record<string, unknown> };
-    status: Record<string, unknown>;
-  };
-}
-
-/** Opens a watch (on tasks unless `plural` says otherwise) and collects its events until closed. */
-async function openWatch(d: Orlojd, query: string, accept?: string, plural = 'tasks') {
-  const ctl = new AbortController();
-  const res = await fetch(`${d.url}/v1/${plural}?watch=true&${query}`, {
-    headers: { authorization: `Bearer ${d.token}`, ...(accept ? { accept } : {}) },
-    signal: ctl.signal,
-  });
-  const events: Line[] = [];
-  const raw: string[] = [];
-  const waiters: Array<() => void> = [];
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buf = '';
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buf += decoder.decode(chunk);
-        raw.push(decoder.decode(chunk));
-        let i;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, i).trim();
-          buf = buf.slice(i + 1);
-          if (line.startsWith('{')) events.push(JSON.parse(line) as Line);
-          else if (line.startsWith('data: ')) events.push(JSON.parse(line.slice(6)) as Line);
-          waiters.splice(0).forEach((w) => w());
-        }
-      }
-    } catch {
-      // aborted
-    }
-  })();
-  const waitFor = async (n: number, ms = 3000): Promise<Line[]> => {
-    const end = Date.now() + ms;
-    while (events.length < n) {
-      if (Date.now() > end) throw new Error(`only ${events.length} of ${n} watch events`);
-      await new Promise<void>((r) => {
-        waiters.push(r);
-        setTimeout(r, 50);
-      });
-    }
-    return events;
-  };
-  return { res, events, waitFor, raw, close: () => ctl.abort() };
-}
+import { head, RawConnection } from '../helpers/raw.js';
+import { openWatch } from '../helpers/watch.js';
 
 describe('API server: watch', function () {
   let d: Orlojd;
@@ -141,5 +89,91 @@ describe('API server: watch', function () {
     expect(moved!.object.spec).to.include({ task_ref: 'watched-tpl' });
     tasks.close();
     hooks.close();
+  });
+});
+
+describe('API server: watch limits', function () {
+  let d: Orlojd;
+  before(async () => {
+    d = await Orlojd.start({ args: ['--header-timeout-ms', '200', '--request-timeout-ms', '400', '--watch-heartbeat-ms', '100', '--watch-buffer-bytes', String(1024 * 1024)] });
+  });
+  after(async () => d.destroy());
+
+  const dropped = async () => Number((await d.api('GET', '/metrics')).text.match(/^orloj_api_watches_dropped_total (\d+)/m)?.[1] ?? 0);
+
+  it('a quiet NDJSON watch gets blank lines as heartbeats', async () => {
+    const w = await openWatch(d, 'labelSelector=none%3Dnone');
+    await eventually(async () => w.raw.join('').includes('\n'));
+    expect(w.raw.join('').trim()).to.equal('');
+    w.close();
+  });
+
+  it('streams on past the request timeout: a watch is a GET, received in full at once', async () => {
+    const w = await openWatch(d, '');
+    // A request begun after the watch is cut off by the request timeout; the watch is not.
+    const probe = await RawConnection.open(d);
+    const answer = await probe.dripUntilClosed(head('PUT', '/v1/tasks/slow', { authorization: `Bearer ${d.token}`, 'content-length': 1000 }), ' ');
+    expect(answer).to.match(/^HTTP\/1.1 408/);
+    await put(d, templateTask('after-timeout'));
+    await eventually(async () => w.events.some((e) => e.object.metadata.name === 'after-timeout'));
+    w.close();
+  });
+
+  it('drops a live watch whose client stops reading, instead of buffering for it; one that reads stays', async () => {
+    const before = await dropped();
+    const reading = await openWatch(d, '');
+    const c = await RawConnection.open(d);
+    c.sock.write(head('GET', '/v1/tasks?watch=true', { authorization: `Bearer ${d.token}` }));
+    expect(await c.until((s) => s.includes('\r\n\r\n'))).to.equal(true);
+    c.sock.pause();
+    // Each write is a 128 KiB event: the socket buffers fill, then the server's own buffer.
+    for (let i = 0; (await dropped()) === before; i++) {
+      if (i === 400) throw new Error('a watch that reads nothing was never dropped');
+      await put(d, templateTask('big', { pad: `${i}`.padEnd(128 * 1024, 'x') }));
+    }
+    expect(d.logs).to.include('watch dropped: the client reads too slowly');
+    c.sock.resume();
+    await c.closed;
+    expect(await dropped()).to.equal(before + 1);
+    const rv = (await put(d, templateTask('big', { pad: 'last' }))).body.metadata.resourceVersion;
+    await eventually(async () => reading.events.some((e) => e.object.metadata.resourceVersion === rv));
+    reading.close();
+  });
+});
+
+describe('API server: watches per token', function () {
+  const ADMIN = 'admin-token-for-watches';
+  const OTHER = 'reader-token-for-watches';
+  let d: Orlojd;
+  before(async () => {
+    d = await Orlojd.start({ args: ['--max-watches-per-token', '2', '--api-tokens', `${ADMIN}:admin,${OTHER}:reader`] });
+    d.token = ADMIN;
+  });
+  after(async () => d.destroy());
+
+  const watch = (token: string) => {
+    const ctl = new AbortController();
+    const res = fetch(`${d.url}/v1/tasks?watch=true`, { headers: { authorization: `Bearer ${token}` }, signal: ctl.signal });
+    return { res, close: () => ctl.abort() };
+  };
+
+  it('answers 429 in the Status shape past the cap, for that token only, until one closes', async () => {
+    const held = [watch(ADMIN), watch(ADMIN)];
+    for (const w of held) expect((await w.res).status).to.equal(200);
+    const third = await (await watch(ADMIN).res);
+    expect(third.status).to.equal(429);
+    expect(third.headers.get('retry-after')).to.equal('1');
+    expect(await third.json()).to.include({ kind: 'Status', code: 429, reason: 'TooManyRequests' });
+    const other = watch(OTHER);
+    expect((await other.res).status).to.equal(200);
+    held[0]!.close();
+    const again = await eventually(async () => {
+      const w = watch(ADMIN);
+      const res = await w.res;
+      return res.status === 200 ? w : undefined;
+    });
+    again.close();
+    held[1]!.close();
+    other.close();
   });
 });

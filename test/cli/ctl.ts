@@ -129,7 +129,7 @@ export async function answeredGets(d: Orlojd, plural: string): Promise<number> {
   const text = (await d.api('GET', '/metrics')).text;
   const line = text
     .split('\n')
-    .find((l) => l.startsWith('orloj_api_requests_total{') && ['method="GET"', `resource="${plural}"`, 'code="200"'].every((x) => l.includes(x)));
+    .find((l) => l.startsWith('orloj_api_requests_total{') && ['method="GET"', 'route="/v1/:plural"', `resource="${plural}"`, 'code="200"'].every((x) => l.includes(x)));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
 }
 

@@ -37,5 +37,5 @@ export async function post(d: Orlojd, endpointPath: string, headers: Record<stri
   } catch {
     // leave empty
   }
-  return { status: res.status, body, text };
+  return { status: res.status, headers: res.headers, body, text };
 }
