@@ -1,4 +1,4 @@
-// (e) How fast the control plane reacts, measured rather than asserted in tests: apply →
+// (f) How fast the control plane reacts, measured rather than asserted in tests: apply →
 // Ready with an endpoint, a write → its watch event, and a removed Secret key → its
 // signatures refused. Sequential, one at a time, on an otherwise idle orlojd.
 import { getProfile, resolveOptions } from '../pkg/receiver/profiles/index.js';
@@ -101,9 +101,9 @@ export async function controlLoop(ctx: Ctx): Promise<Row[]> {
       keyRemoved.push(performance.now() - t0);
     }
     return [
-      row('e-ready', '(e) apply → Ready with an endpoint, seen on a watch', applyToReady),
-      row('e-watch', '(e) a write → its watch event', writeToEvent),
-      row('e-secret', '(e) a Secret key removed → its signatures refused', keyRemoved),
+      row('f-ready', '(f) apply → Ready with an endpoint, seen on a watch', applyToReady),
+      row('f-watch', '(f) a write → its watch event', writeToEvent),
+      row('f-secret', '(f) a Secret key removed → its signatures refused', keyRemoved),
     ];
   } finally {
     await o.stop();

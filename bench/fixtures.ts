@@ -2,7 +2,7 @@
 // read-only count of run tasks (orlojd) or stored deliveries (the peer) straight from the SQLite file.
 import { join } from 'node:path';
 import { getProfile, resolveOptions } from '../pkg/receiver/profiles/index.js';
-import { secret, taskWebhook, templateTask } from '../test/helpers/fixtures.js';
+import { resource, secret, taskWebhook, templateTask } from '../test/helpers/fixtures.js';
 import type { OrlojdTarget } from './targets.js';
 
 export const SECRET = 'bench-secret';
@@ -57,6 +57,19 @@ export async function createWebhooks(o: OrlojdTarget, n: number, concurrency: nu
     if (waited > 120_000) throw new Error(`only ${paths.length}/${n} webhooks got an endpoint`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** One InboundWebhook (generic HMAC, like the TaskWebhooks) on a collection with a small schema; its endpoint path. */
+export async function createInboundWebhook(o: OrlojdTarget): Promise<string> {
+  await put(o, 'secrets', secret('s', { value: SECRET }));
+  await put(o, 'collections', resource('Collection', 'events', { schema: { type: 'object', required: ['type'], properties: { type: { type: 'string' }, data: { type: 'object' } } } }));
+  await put(o, 'inbound-webhooks', resource('InboundWebhook', 'events', { collection: 'events', secret_ref: 's' }));
+  for (let waited = 0; waited < 30_000; waited += 100) {
+    const w = (await o.api<{ status?: { endpointPath?: string; conditions?: Array<{ type: string; status: string }> } }>('GET', '/v1/inbound-webhooks/events')).body;
+    if (w.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return w.status.endpointPath!;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the InboundWebhook did not become Ready');
 }
 
 /** Delivers `ids` once each (signed per request; this is setup, not measured). */
@@ -123,6 +136,15 @@ export const countTasks = (dataDir: string, prefix: string, probe: string[] = []
   countEvents(
     join(dataDir, 'orloj.db'),
     `SELECT json_extract(spec, '$.input.webhook_event_id') AS e FROM resources WHERE kind = 'Task' AND e LIKE ? || '%'`,
+    prefix,
+    probe,
+  );
+
+/** Documents in orlojd's database, per event id of the accepted delivery that wrote each. */
+export const countDocuments = (dataDir: string, prefix: string, probe: string[] = []): Promise<EventCount> =>
+  countEvents(
+    join(dataDir, 'orloj.db'),
+    `SELECT r.event_id AS e FROM deliveries r JOIN documents d ON d.id = r.result WHERE r.outcome = 'accepted' AND r.owner LIKE 'InboundWebhook/%' AND e LIKE ? || '%'`,
     prefix,
     probe,
   );

@@ -8,7 +8,7 @@ import { loadConfig, SCENARIOS, type BenchConfig, type ScenarioId } from './conf
 import { controlLoop } from './control-loop.js';
 import { pickGenerator } from './generator.js';
 import { goals, markdown } from './report.js';
-import { baseline, latency, manyWebhooks, peer, replays, uniqueEvents, type Ctx, type Row } from './scenarios.js';
+import { baseline, inboundDocuments, latency, manyWebhooks, peer, replays, uniqueEvents, type Ctx, type Row } from './scenarios.js';
 
 // dist/bench/run.js → <repo>/bench/results (the source tree, so results can be committed).
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
@@ -34,7 +34,8 @@ async function runScenarios(ctx: Ctx, step: Step): Promise<void> {
     await step(`(c) latency at ${rate} req/s (${why})`, () => latency(ctx, rate, why));
   }
   if (want('d')) for (const n of ctx.cfg.manyWebhooks) await step(`(d) ${n} webhooks`, () => manyWebhooks(ctx, n));
-  if (want('e')) for (const r of await controlLoop(ctx)) await step(r.scenario, async () => r);
+  if (want('e')) await step('(e) unique events, 1 InboundWebhook', () => inboundDocuments(ctx));
+  if (want('f')) for (const r of await controlLoop(ctx)) await step(r.scenario, async () => r);
 }
 
 function header(cfg: BenchConfig, gen: { name: string; note?: string }, rows: Row[], wallS: number): string[] {

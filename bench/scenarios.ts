@@ -1,7 +1,7 @@
 // The scenarios: each starts its own server, warms up (unmeasured), measures, reads the peak
 // RSS and checks that stored events (orlojd's run tasks, the peer's rows) match the accepted ones.
 import { OTHER_LOAD_LIMIT, type BenchConfig } from './config.js';
-import { BODY, countDeliveries, countTasks, createWebhooks, presend, presigned, SECRET, type EventCount } from './fixtures.js';
+import { BODY, countDeliveries, countDocuments, countTasks, createInboundWebhook, createWebhooks, presend, presigned, SECRET, type EventCount } from './fixtures.js';
 import { runOpenLoop, type Generator } from './generator.js';
 import type { LoadResult, LoadSpec } from './load.js';
 import { cpuSeconds, machineBusySeconds, peakRssMb } from './proc.js';
@@ -195,3 +195,10 @@ export const manyWebhooks = (ctx: Ctx, n: number): Promise<Row> =>
     const m = await measure(ctx, o, paths, `d${n}-`);
     return { id: `d${n}`, scenario: `(d) unique events over ${n} webhooks`, ...m, extra: { webhooks: n, setupSeconds } };
   }, checkTasks);
+
+/** (e): the same load as (a) to an InboundWebhook, each event one validated document. */
+export const inboundDocuments = (ctx: Ctx): Promise<Row> =>
+  withOrlojd(async (o) => {
+    const path = await createInboundWebhook(o);
+    return { id: 'e', scenario: '(e) unique events, 1 InboundWebhook: a document each', ...(await measure(ctx, o, [path], 'e-')) };
+  }, async (row, dataDir) => checkUnique(row, await countDocuments(dataDir, row.prefix!, row.load.unanswered), 'documents'));
