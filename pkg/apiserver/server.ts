@@ -28,7 +28,8 @@ export function createApp(opts: ApiServerOptions): Koa {
   const app = new Koa();
   app.proxy = false;
   app.silent = true;
-  const router = new Router();
+  // Strict: `/v1/tasks/` (an empty name) is no route, not the list of tasks.
+  const router = new Router({ strict: true });
   router.get('/healthz', (ctx) => void (ctx.body = { status: 'ok' }));
   router.get('/readyz', (ctx) => {
     const ready = opts.isReady();

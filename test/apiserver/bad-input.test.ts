@@ -88,6 +88,17 @@ describe('API server: bad input', function () {
     expect((await d.api('PUT', '/v1/task-webhooks/short', hook({ profile: 'github' }, 60))).status).to.equal(200);
   });
 
+  it('answers 404 for a trailing slash (an empty name), never the list', async () => {
+    for (const method of ['GET', 'PUT', 'DELETE']) {
+      for (const path of ['/v1/task-webhooks/', '/v1/namespaces/', '/v1/tasks//status', '/v1/namespaces/x/taskwebhooks/']) {
+        const res = await d.api(method, path, method === 'PUT' ? { kind: 'Task', metadata: { name: 'x' }, spec: {} } : undefined);
+        await expectStatus(res, 404);
+      }
+    }
+    expect((await fetch(`${d.url}/v1/tasks/`)).status).to.equal(404);
+    noErrorLogged();
+  });
+
   it('answers methods no route serves with 405 in the Status shape', async () => {
     await expectStatus(await d.api('PATCH', '/v1/tasks/t', '{}'), 405);
     await expectStatus(await d.api('PROPFIND', '/v1/tasks'), 405);

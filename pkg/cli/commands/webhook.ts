@@ -5,6 +5,7 @@ import type { TaskWebhookSpec } from '../../api/kinds/task-webhook.js';
 import type { StoredResource } from '../../api/types.js';
 import { webhookProfile } from '../../receiver/webhook-options.js';
 import type { Args } from '../args.js';
+import { checkNames } from '../client.js';
 import type { Command } from '../command.js';
 import type { CliContext } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
@@ -72,7 +73,8 @@ async function rotate(ctx: CliContext, name: string): Promise<number> {
 
 async function run(ctx: CliContext, args: Args): Promise<number> {
   const [sub, name, ...rest] = args.positionals;
-  if (!sub || !name || rest.length) throw new UsageError('expected: webhook send NAME -d DATA | webhook rotate-endpoint NAME', 'webhook');
+  if (!sub || name === undefined || rest.length) throw new UsageError('expected: webhook send NAME -d DATA | webhook rotate-endpoint NAME', 'webhook');
+  checkNames([name]);
   if (sub === 'send') return send(ctx, args, name);
   if (sub === 'rotate-endpoint') return rotate(ctx, name);
   throw new UsageError(`unknown webhook subcommand "${sub}" (send, rotate-endpoint)`, 'webhook');
