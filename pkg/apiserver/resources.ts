@@ -6,7 +6,7 @@ import { DEFAULT_NAMESPACE, nameProblem } from '../api/meta.js';
 import { kindByPlural } from '../api/registry.js';
 import { parseSelector } from '../api/selector.js';
 import type { ObjectKey, Status, StoredResource } from '../api/types.js';
-import { validateResource } from '../api/validate.js';
+import { requireKind, validateResource } from '../api/validate.js';
 import { requireRole } from './auth.js';
 import { parseObjectBody, readBody } from './body.js';
 import type { RequestState, ServerDeps } from './context.js';
@@ -131,7 +131,10 @@ function validateBody(input: unknown, def: KindDef, namespace: string, urlName: 
     if (def.namespaced && meta.namespace !== undefined && meta.namespace !== namespace) {
       throw new ApiError('BadRequest', `metadata.namespace "${String(meta.namespace)}" does not match the request namespace "${namespace}"`);
     }
-    if (o.kind !== def.kind) throw new ApiError('BadRequest', `kind "${String(o.kind)}" does not match the URL's resource type ${def.plural}`);
+    if (o.kind !== def.kind) {
+      requireKind(o.kind); // an unknown kind (`task`) is refused as such, naming the kind it may mean
+      throw new ApiError('BadRequest', `kind "${String(o.kind)}" does not match the URL's resource type ${def.plural}`);
+    }
   }
   return validateResource(input, namespace);
 }
