@@ -34,8 +34,12 @@ export interface KindDef {
   columns: Column[];
   /** Turns write-only input into its stored form (e.g. Secret stringData → data). */
   normalizeSpec?(spec: Spec): Spec;
-  /** Hides what a reader must not see (e.g. Secret values). */
-  redact?(obj: StoredResource): StoredResource;
+  /**
+   * Hides what a reader must not see (e.g. Secret values). Given the object as it was
+   * before an apply, it marks the hidden values the apply changes, so a dry run can say
+   * that a value changed without either value leaving the server.
+   */
+  redact?(obj: StoredResource, before?: StoredResource): StoredResource;
   /** Checks beyond the schema, on every write through the API. */
   validate?(obj: Resource): Cause[];
   /** Preconditions committed with a write (e.g. a Namespace must be empty to be deleted). */

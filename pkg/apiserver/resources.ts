@@ -37,9 +37,10 @@ export function keyFor(ctx: Ctx, def: KindDef): ObjectKey {
   return { kind: def.kind, namespace: namespaceOf(ctx, def), name: ctx.params.name ?? '' };
 }
 
-function present(ctx: Ctx, def: KindDef, o: StoredResource): StoredResource {
+/** `before`: the object as it was, so a dry-run answer marks the redacted values it changes. */
+function present(ctx: Ctx, def: KindDef, o: StoredResource, before?: StoredResource): StoredResource {
   const reveal = ctx.query.reveal === 'true' && ctx.state.role === 'admin';
-  return def.redact && !reveal ? def.redact(o) : o;
+  return def.redact && !reveal ? def.redact(o, before) : o;
 }
 
 async function readObject(ctx: Ctx, deps: ServerDeps): Promise<unknown> {
@@ -93,10 +94,13 @@ export function resourceRoutes(router: Router, deps: ServerDeps): void {
     requireRole(c.state.role, 'writer');
     const def = kindOf(c);
     const { obj } = validateBody(await readObject(c, deps), def, namespaceOf(c, def), c.params.name);
-    const res = await store.apply(obj, { dryRun: flag(c.query.dryRun) });
+    const dryRun = flag(c.query.dryRun);
+    // What `orlojctl diff` shows for a Secret whose values alone change.
+    const before = dryRun && def.redact ? await store.get(def.kind, obj.metadata.namespace ?? '', obj.metadata.name) : undefined;
+    const res = await store.apply(obj, { dryRun });
     c.status = res.outcome === 'created' ? 201 : 200;
     c.set('X-Orloj-Result', res.outcome);
-    c.body = present(c, def, res.object);
+    c.body = present(c, def, res.object, before);
   });
 
   router.delete('/v1/:plural/:name', async (ctx) => {
