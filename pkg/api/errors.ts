@@ -8,12 +8,15 @@ export type StatusReason =
   | 'NotFound'
   | 'AlreadyExists'
   | 'Conflict'
+  | 'RequestTimeout'
   | 'Gone'
   | 'Invalid'
   | 'RequestEntityTooLarge'
   | 'UnsupportedMediaType'
+  | 'ExpectationFailed'
   | 'MethodNotAllowed'
   | 'TooManyRequests'
+  | 'RequestHeaderFieldsTooLarge'
   | 'InternalError'
   | 'ServiceUnavailable';
 
@@ -24,12 +27,15 @@ const codes: Record<StatusReason, number> = {
   NotFound: 404,
   MethodNotAllowed: 405,
   AlreadyExists: 409,
+  RequestTimeout: 408,
   Conflict: 409,
   Gone: 410,
   RequestEntityTooLarge: 413,
   UnsupportedMediaType: 415,
+  ExpectationFailed: 417,
   Invalid: 422,
   TooManyRequests: 429,
+  RequestHeaderFieldsTooLarge: 431,
   InternalError: 500,
   ServiceUnavailable: 503,
 };

@@ -6,6 +6,7 @@ import { ApiError } from '../api/errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { RequestState, ServerDeps } from './context.js';
 import { statusErrors } from './errors.js';
+import { answerProtocolErrors } from './protocol-errors.js';
 import { checkQuery, intParam } from './input.js';
 import { resourceRoutes } from './resources.js';
 
@@ -89,6 +90,7 @@ export function createHttpServer(opts: ApiServerOptions): Server {
     for (const h of raw) if (url.startsWith(h.prefix)) return h.handle(req, res);
     void koa(req, res);
   });
+  answerProtocolErrors(server);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   return server;
