@@ -112,7 +112,16 @@ function* sweep(): Generator<{ c: Case; replay: string }> {
 
 /** The seeded cases, from `first` on. */
 function* seeded(t: Target): Generator<{ c: Case; replay: string }> {
-  for (let i = first; i < end; i++) yield { c: makeCase(new Rng(caseSeed(seed, i)), t), replay: `FUZZ_SEED=${seed} FUZZ_CASE=${i}` };
+  for (let i = first; i < end; i++) {
+    const replay = `FUZZ_SEED=${seed} FUZZ_CASE=${i}`;
+    let c: Case;
+    try {
+      c = makeCase(new Rng(caseSeed(seed, i)), t);
+    } catch (e) {
+      throw new Error(`the fuzzer itself failed to make a case (${replay}): ${(e as Error).message}`);
+    }
+    yield { c, replay };
+  }
 }
 
 /** The fixture webhooks deliveries are aimed at (in a namespace the cases never write to). */

@@ -63,8 +63,8 @@ export function validObject(def: KindDef, name: string): Record<string, unknown>
   return { apiVersion: 'orloj.dev/v1', kind: def.kind, metadata: { name }, spec: validValue(def.specSchema) };
 }
 
-/** Values of every JSON type and some no serializer writes, for any field. */
-const ANY_WRONG: readonly unknown[] = [
+/** Values of every JSON type and some no serializer writes, for any field; made anew each time, as cases mutate them. */
+const anyWrong = (): unknown[] => [
   null, true, 0, -1, 'x', [], {}, [{}], { x: 'y' }, new Raw('1e400'), new Raw('-0'), 2 ** 64, nested(70, true), 'x'.repeat(70_000),
 ];
 
@@ -79,7 +79,7 @@ export function wrongValues(schema: JSONSchema): unknown[] {
   };
   const first = Array.isArray(schema.enum) ? String((schema.enum as unknown[])[0]) : undefined;
   const en = first === undefined ? [] : [first.toUpperCase(), ` ${first}`];
-  return [...(typed[String(schema.type)] ?? []), ...en, ...ANY_WRONG];
+  return [...(typed[String(schema.type)] ?? []), ...en, ...anyWrong()];
 }
 
 export function wrongValue(rng: Rng, schema: JSONSchema): unknown {
