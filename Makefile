@@ -10,7 +10,7 @@ ifneq ($(wildcard $(NODE_PREFIX)/include/node/node.h),)
 export npm_config_nodedir ?= $(NODE_PREFIX)
 endif
 
-.PHONY: all install build run test crds bench crash-test clean
+.PHONY: all install build run test fuzz crds bench crash-test clean
 
 all: build
 
@@ -31,6 +31,11 @@ run: build
 
 test: build
 	npx mocha
+
+# The fuzz suite (test/fuzz), which make test runs for 15 s, for longer; FUZZ_SEED=n replays a run.
+FUZZ_SECONDS ?= 600
+fuzz: build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) npx mocha --no-config --timeout 0 'dist/test/fuzz/**/*.test.js'
 
 crds: build
 	node dist/cmd/gen-crds.js crds

@@ -8,13 +8,16 @@ export type StatusReason =
   | 'NotFound'
   | 'AlreadyExists'
   | 'Conflict'
+  | 'RequestTimeout'
   | 'Gone'
   | 'PreconditionFailed'
   | 'Invalid'
   | 'RequestEntityTooLarge'
   | 'UnsupportedMediaType'
+  | 'ExpectationFailed'
   | 'MethodNotAllowed'
   | 'TooManyRequests'
+  | 'RequestHeaderFieldsTooLarge'
   | 'InternalError'
   | 'ServiceUnavailable';
 
@@ -25,13 +28,16 @@ const codes: Record<StatusReason, number> = {
   NotFound: 404,
   MethodNotAllowed: 405,
   AlreadyExists: 409,
+  RequestTimeout: 408,
   Conflict: 409,
   Gone: 410,
   PreconditionFailed: 412,
   RequestEntityTooLarge: 413,
   UnsupportedMediaType: 415,
+  ExpectationFailed: 417,
   Invalid: 422,
   TooManyRequests: 429,
+  RequestHeaderFieldsTooLarge: 431,
   InternalError: 500,
   ServiceUnavailable: 503,
 };

@@ -39,8 +39,12 @@ export interface KindDef {
    * stays plain, so names and labels remain queryable.
    */
   sensitive?: boolean;
-  /** Hides what a reader must not see (e.g. Secret values). */
-  redact?(obj: StoredResource): StoredResource;
+  /**
+   * Hides what a reader must not see (e.g. Secret values). Given the object as it was
+   * before an apply, it marks the hidden values the apply changes, so a dry run can say
+   * that a value changed without either value leaving the server.
+   */
+  redact?(obj: StoredResource, before?: StoredResource): StoredResource;
   /** Checks beyond the schema, on every write through the API. */
   validate?(obj: Resource): Cause[];
   /**

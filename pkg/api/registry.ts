@@ -10,6 +10,7 @@ import { TaskWebhookKind } from './kinds/task-webhook.js';
 /** Every kind the server serves, in apply order (a Namespace before what lives in it). */
 export const kinds: readonly KindDef[] = [NamespaceKind, SecretKind, CollectionKind, SourceKind, TaskKind, TaskWebhookKind, InboundWebhookKind];
 
+const byKind = new Map(kinds.map((k) => [k.kind, k]));
 const byName = new Map<string, KindDef>();
 for (const k of kinds) {
   for (const n of [k.kind, k.plural, k.singular, ...k.aliases]) byName.set(n.toLowerCase(), k);
@@ -18,6 +19,17 @@ for (const k of kinds) {
 /** Resolves a kind from any accepted spelling: `TaskWebhook`, `task-webhooks`, `tw`, ... */
 export function lookupKind(name: string): KindDef | undefined {
   return byName.get(name.toLowerCase());
+}
+
+/** The kind a `kind:` field names: exact and case-sensitive, as in Kubernetes. */
+export function kindNamed(kind: string): KindDef | undefined {
+  return byKind.get(kind);
+}
+
+/** Why a `kind:` field names no kind, with the kind it was probably meant to be (`task`, `tw`). */
+export function unknownKind(kind: string): string {
+  const near = lookupKind(kind);
+  return `unknown kind "${kind}"${near ? `; did you mean "${near.kind}"?` : ''}`;
 }
 
 export function kindByPlural(plural: string): KindDef | undefined {

@@ -2,7 +2,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ApiError, type Cause } from './errors.js';
 import type { JSONSchema, KindDef } from './kind.js';
 import { DEFAULT_NAMESPACE, nameProblem, stringMapProblems } from './meta.js';
-import { lookupKind } from './registry.js';
+import { kindNamed, unknownKind } from './registry.js';
 import { API_VERSION, type ObjectMeta, type Resource, type Spec } from './types.js';
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
@@ -70,6 +70,14 @@ function checkMeta(def: KindDef, meta: Partial<ObjectMeta>): Cause[] {
   return causes;
 }
 
+/** The kind a body's `kind:` field names exactly, or a 400 that says which one it may mean. */
+export function requireKind(kind: unknown): KindDef {
+  if (typeof kind !== 'string' || !kind) throw new ApiError('BadRequest', 'kind is required');
+  const def = kindNamed(kind);
+  if (!def) throw new ApiError('BadRequest', unknownKind(kind));
+  return def;
+}
+
 /**
  * Turns untrusted input (parsed YAML or JSON) into a resource with defaults applied,
  * or throws an ApiError naming every bad field. Status in the input is dropped: it is
@@ -80,9 +88,7 @@ export function validateResource(input: unknown, defaultNamespace = DEFAULT_NAME
     throw new ApiError('BadRequest', 'a resource must be an object with apiVersion, kind, metadata and spec');
   }
   const raw = input as Record<string, unknown>;
-  if (typeof raw.kind !== 'string' || !raw.kind) throw new ApiError('BadRequest', 'kind is required');
-  const def = lookupKind(raw.kind);
-  if (!def || def.kind !== raw.kind) throw new ApiError('BadRequest', `unknown kind "${raw.kind}"`);
+  const def = requireKind(raw.kind);
   const meta = (raw.metadata ?? {}) as Partial<ObjectMeta>;
   const name = typeof meta.name === 'string' ? meta.name : '';
   const causes: Cause[] = [];

@@ -6,7 +6,7 @@ import { DEFAULT_NAMESPACE, nameProblem } from '../api/meta.js';
 import { kindByPlural } from '../api/registry.js';
 import { parseSelector } from '../api/selector.js';
 import type { ObjectKey, Status, StoredResource } from '../api/types.js';
-import { validateResource } from '../api/validate.js';
+import { requireKind, validateResource } from '../api/validate.js';
 import { requireRole } from './auth.js';
 import { parseObjectBody, readBody } from './body.js';
 import type { RequestState, ServerDeps } from './context.js';
@@ -42,9 +42,10 @@ export function keyFor(ctx: Ctx, def: KindDef): ObjectKey {
   return { kind: def.kind, namespace: namespaceOf(ctx, def), name: ctx.params.name ?? '' };
 }
 
-function present(ctx: Ctx, def: KindDef, o: StoredResource): StoredResource {
+/** `before`: the object as it was, so a dry-run answer marks the redacted values it changes. */
+function present(ctx: Ctx, def: KindDef, o: StoredResource, before?: StoredResource): StoredResource {
   const reveal = ctx.query.reveal === 'true' && ctx.state.role === 'admin';
-  return def.redact && !reveal ? def.redact(o) : o;
+  return def.redact && !reveal ? def.redact(o, before) : o;
 }
 
 async function readObject(ctx: Ctx, deps: ServerDeps): Promise<unknown> {
@@ -98,10 +99,13 @@ export function resourceRoutes(router: Router, deps: ServerDeps): void {
     requireRole(c.state.role, 'writer');
     const def = kindOf(c);
     const { obj } = validateBody(await readObject(c, deps), def, namespaceOf(c, def), c.params.name);
-    const res = await store.apply(obj, { dryRun: flag(c.query.dryRun) });
+    const dryRun = flag(c.query.dryRun);
+    // What `orlojctl diff` shows for a Secret whose values alone change.
+    const before = dryRun && def.redact ? await store.get(def.kind, obj.metadata.namespace ?? '', obj.metadata.name) : undefined;
+    const res = await store.apply(obj, { dryRun });
     c.status = res.outcome === 'created' ? 201 : 200;
     c.set('X-Orloj-Result', res.outcome);
-    c.body = present(c, def, res.object);
+    c.body = present(c, def, res.object, before);
   });
 
   router.delete('/v1/:plural/:name', async (ctx) => {
@@ -136,7 +140,10 @@ function validateBody(input: unknown, def: KindDef, namespace: string, urlName: 
     if (def.namespaced && meta.namespace !== undefined && meta.namespace !== namespace) {
       throw new ApiError('BadRequest', `metadata.namespace "${String(meta.namespace)}" does not match the request namespace "${namespace}"`);
     }
-    if (o.kind !== def.kind) throw new ApiError('BadRequest', `kind "${String(o.kind)}" does not match the URL's resource type ${def.plural}`);
+    if (o.kind !== def.kind) {
+      requireKind(o.kind); // an unknown kind (`task`) is refused as such, naming the kind it may mean
+      throw new ApiError('BadRequest', `kind "${String(o.kind)}" does not match the URL's resource type ${def.plural}`);
+    }
   }
   return validateResource(input, namespace);
 }

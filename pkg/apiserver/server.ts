@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { kindByPlural } from '../api/registry.js';
 import type { HttpLimits, RequestState, ServerDeps } from './context.js';
 import { statusErrors } from './errors.js';
+import { answerProtocolErrors } from './protocol-errors.js';
 import { checkQuery, intParam } from './input.js';
 import { resourceRoutes } from './resources.js';
 
@@ -30,7 +31,8 @@ export function createApp(opts: ApiServerOptions): Koa {
   const app = new Koa();
   app.proxy = false;
   app.silent = true;
-  const router = new Router();
+  // Strict: `/v1/tasks/` (an empty name) is no route, not the list of tasks.
+  const router = new Router({ strict: true });
   router.get('/healthz', (ctx) => void (ctx.body = { status: 'ok' }));
   router.get('/readyz', (ctx) => {
     const ready = opts.isReady();
@@ -114,6 +116,7 @@ export function createHttpServer(opts: ApiServerOptions): Server {
   });
   server.maxConnections = limits.maxConnections;
   server.on('drop', () => opts.metrics.connectionsDropped.inc());
+  answerProtocolErrors(server);
   return server;
 }
 

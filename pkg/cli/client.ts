@@ -1,5 +1,5 @@
 import type { KindDef } from '../api/kind.js';
-import { ConnectionError, ServerError, type StatusBody } from './errors.js';
+import { CliError, ConnectionError, ServerError, type StatusBody } from './errors.js';
 
 export type Query = Record<string, string | undefined>;
 
@@ -77,8 +77,22 @@ export class Client {
   }
 }
 
+/**
+ * Names from the command line, checked as kubectl does before anything is sent: an empty
+ * name would address the whole collection (a list, or a watch of every object), and `.`
+ * or `..` would be resolved away from the URL path.
+ */
+export function checkNames(names: string[]): string[] {
+  for (const n of names) {
+    if (n === '') throw new CliError('resource name may not be empty');
+    if (n === '.' || n === '..') throw new CliError(`resource name may not be "${n}"`);
+  }
+  return names;
+}
+
 /** `/v1/{plural}[/{name}]` and the namespace query for one kind. */
 export function resourcePath(def: KindDef, name?: string): string {
+  if (name !== undefined) checkNames([name]);
   return `/v1/${def.plural}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
 }
 

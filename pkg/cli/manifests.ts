@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { KindDef } from '../api/kind.js';
-import { applyOrder, lookupKind } from '../api/registry.js';
+import { applyOrder, kindNamed, unknownKind } from '../api/registry.js';
 import { CliError } from './errors.js';
 import type { Obj } from './table.js';
 
@@ -69,13 +69,14 @@ function toManifests(source: string, doc: number, value: unknown, problems: stri
     return (o.items as unknown[]).flatMap((item) => toManifests(source, doc, item, problems));
   }
   if (typeof o.kind !== 'string' || !o.kind) return void problems.push(`${where}: kind is required`), [];
-  const def = lookupKind(o.kind);
-  if (!def) return void problems.push(`${where}: unknown kind "${o.kind}"`), [];
+  // Exact, as the server takes it: `kind: task` is refused with a pointer to `Task`.
+  const def = kindNamed(o.kind);
+  if (!def) return void problems.push(`${where}: ${unknownKind(o.kind)}`), [];
   const meta = o.metadata as Obj['metadata'] | undefined;
   if (!meta || typeof meta !== 'object' || typeof meta.name !== 'string' || !meta.name) {
     return void problems.push(`${where}: metadata.name is required`), [];
   }
-  return [{ source: source === '-' ? '<stdin>' : source, doc, def, obj: { ...o, kind: def.kind } }];
+  return [{ source: source === '-' ? '<stdin>' : source, doc, def, obj: o }];
 }
 
 /**

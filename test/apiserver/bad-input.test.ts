@@ -88,6 +88,35 @@ describe('API server: bad input', function () {
     expect((await d.api('PUT', '/v1/task-webhooks/short', hook({ profile: 'github' }, 60))).status).to.equal(200);
   });
 
+  it('answers 404 for a trailing slash (an empty name), never the list', async () => {
+    for (const method of ['GET', 'PUT', 'DELETE']) {
+      for (const path of ['/v1/task-webhooks/', '/v1/namespaces/', '/v1/tasks//status', '/v1/namespaces/x/taskwebhooks/']) {
+        const res = await d.api(method, path, method === 'PUT' ? { kind: 'Task', metadata: { name: 'x' }, spec: {} } : undefined);
+        await expectStatus(res, 404);
+      }
+    }
+    expect((await fetch(`${d.url}/v1/tasks/`)).status).to.equal(404);
+    noErrorLogged();
+  });
+
+  it('takes a body\'s kind exactly, naming the kind a near miss means', async () => {
+    const cases: Array<[string, string, string]> = [
+      ['PUT', '/v1/tasks/near', 'unknown kind "task"; did you mean "Task"?'],
+      ['POST', '/v1/tasks', 'unknown kind "task"; did you mean "Task"?'],
+      ['PUT', '/v1/secrets/near', 'unknown kind "task"; did you mean "Task"?'],
+    ];
+    for (const [method, path, message] of cases) {
+      const res = await d.api(method, path, { kind: 'task', metadata: { name: 'near' }, spec: {} });
+      await expectStatus(res, 400);
+      expect(res.body.message).to.equal(message);
+    }
+    const hook = await d.api('PUT', '/v1/task-webhooks/near', { kind: 'taskWebhook', metadata: { name: 'near' }, spec: {} });
+    expect(hook.body.message).to.equal('unknown kind "taskWebhook"; did you mean "TaskWebhook"?');
+    expect((await d.api('PUT', '/v1/tasks/near', { kind: 'Widget', metadata: { name: 'near' } })).body.message).to.equal('unknown kind "Widget"');
+    expect((await d.api('PUT', '/v1/tasks/near', { kind: 'Secret', metadata: { name: 'near' } })).body.message).to.contain('does not match');
+    expect((await d.api('GET', '/v1/tasks/near')).status).to.equal(404);
+  });
+
   it('answers methods no route serves with 405 in the Status shape', async () => {
     await expectStatus(await d.api('PATCH', '/v1/tasks/t', '{}'), 405);
     await expectStatus(await d.api('PROPFIND', '/v1/tasks'), 405);

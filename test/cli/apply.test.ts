@@ -47,11 +47,24 @@ describe('orlojctl apply', function () {
     expect((await ctl(d, ['apply', '-f', changed, '-n', 'dir'])).stdout).to.equal('task/t1 configured\n');
   });
 
-  it('reads stdin with -f - and accepts kind aliases in documents', async () => {
-    const r = await ctl(d, ['apply', '-f', '-', '-n', 'stdin'], { input: 'kind: tasks\nmetadata: {name: from-stdin}\n' });
+  it('reads stdin with -f -', async () => {
+    const r = await ctl(d, ['apply', '-f', '-', '-n', 'stdin'], { input: 'kind: Task\nmetadata: {name: from-stdin}\n' });
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.equal('task/from-stdin created\n');
     expect((await d.api('GET', '/v1/tasks/from-stdin?namespace=stdin')).status).to.equal(200);
+  });
+
+  it('takes kind: exactly, as Kubernetes does, naming the kind a near miss means; type arguments stay loose', async () => {
+    for (const [kind, means] of [['task', 'Task'], ['tasks', 'Task'], ['taskwebhook', 'TaskWebhook'], ['SECRET', 'Secret']]) {
+      const r = await ctl(d, ['apply', '-f', '-', '-n', 'stdin'], { input: `kind: ${kind}\nmetadata: {name: near-miss}\n` });
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.equal(`error: <stdin>: document 1: unknown kind "${kind}"; did you mean "${means}"?\n`);
+    }
+    expect((await d.api('GET', '/v1/tasks/near-miss?namespace=stdin')).status).to.equal(404);
+    const diff = await ctl(d, ['diff', '-f', '-', '-n', 'stdin'], { input: 'kind: task\nmetadata: {name: near-miss}\n' });
+    expect(diff.code).to.equal(2);
+    expect(diff.stderr).to.contain('did you mean "Task"?');
+    for (const type of ['task', 'TASKS', 'Task']) expect((await ctl(d, ['get', type, 'from-stdin', '-n', 'stdin'])).code, type).to.equal(0);
   });
 
   it('--dry-run answers like a real apply and writes nothing', async () => {

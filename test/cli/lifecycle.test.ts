@@ -88,6 +88,25 @@ describe('orlojctl wait, describe, diff, delete', function () {
     expect(task.body.spec.input).to.deep.equal({});
   });
 
+  it('diff shows which Secret values an apply changes, never a value', async () => {
+    const secret = (data: Record<string, string>) => `kind: Secret\nmetadata: {name: creds}\nspec:\n  stringData: ${JSON.stringify(data)}\n`;
+    const dir = tree({ 's.yaml': secret({ password: 'old-pass', user: 'admin' }) });
+    expect((await ctl(d, ['apply', '-f', dir])).code).to.equal(0);
+    expect((await ctl(d, ['diff', '-f', dir])).code).to.equal(0);
+    writeFileSync(join(dir, 's.yaml'), secret({ password: 'new-pass', user: 'admin' }));
+    expect((await ctl(d, ['apply', '--dry-run', '-f', dir])).stdout).to.equal('secret/creds configured (dry run)\n');
+    const onlyValue = await ctl(d, ['diff', '-f', dir]);
+    expect(onlyValue.code, onlyValue.stderr).to.equal(1);
+    expect(onlyValue.stdout).to.match(/^- {4}password: <redacted>\n\+ {4}password: <redacted, changed>\n {5}user: <redacted>$/m);
+    writeFileSync(join(dir, 's.yaml'), secret({ password: 'old-pass', token: 'tok-value' }));
+    const keys = await ctl(d, ['diff', '-f', dir]);
+    expect(keys.stdout).to.match(/^ {5}password: <redacted>$/m).and.match(/^\+ {4}token: <redacted>$/m).and.match(/^- {4}user: <redacted>$/m);
+    for (const v of ['old-pass', 'new-pass', 'tok-value', 'admin']) {
+      const out = onlyValue.stdout + keys.stdout;
+      expect(out).not.to.contain(v).and.not.to.contain(Buffer.from(v).toString('base64'));
+    }
+  });
+
   it('diff shows a new object as all additions; errors exit 2', async () => {
     const dir = tree({ 'n.yaml': 'kind: Task\nmetadata: {name: brand-new}\n' });
     const r = await ctl(d, ['diff', '-f', dir, '-n', 'w']);

@@ -2,6 +2,8 @@ import type { KindDef } from '../kind.js';
 import type { Spec, StoredResource } from '../types.js';
 
 export const REDACTED = '<redacted>';
+/** A redacted value that the apply being answered changes (the key existed, with another value). */
+export const REDACTED_CHANGED = '<redacted, changed>';
 
 /** stringData is write-only: it is folded into base64 `data` before anything is stored. */
 function normalizeSecretSpec(spec: Spec): Spec {
@@ -12,9 +14,12 @@ function normalizeSecretSpec(spec: Spec): Spec {
   return { ...rest, data };
 }
 
-function redactSecret(obj: StoredResource): StoredResource {
+function redactSecret(obj: StoredResource, before?: StoredResource): StoredResource {
   const data = (obj.spec.data as Record<string, string>) ?? {};
-  const redacted = Object.fromEntries(Object.keys(data).map((k) => [k, REDACTED]));
+  const was = (before?.spec.data as Record<string, string> | undefined) ?? {};
+  // Compared here, on the server: the answer carries which keys changed, never a value or a digest of one.
+  const changed = (k: string): boolean => Object.hasOwn(was, k) && was[k] !== data[k];
+  const redacted = Object.fromEntries(Object.keys(data).map((k) => [k, changed(k) ? REDACTED_CHANGED : REDACTED]));
   return { ...obj, spec: { ...obj.spec, data: redacted } };
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Args } from '../args.js';
-import { resourcePath } from '../client.js';
+import { checkNames, resourcePath } from '../client.js';
 import { DRY_RUN, resolveKind, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
@@ -44,9 +44,10 @@ function secretSpec(args: Args): { stringData: Record<string, string>; data: Rec
 
 async function run(ctx: CliContext, args: Args): Promise<number> {
   const [what, type, name, ...extra] = args.positionals;
-  if (what !== 'secret' || type !== 'generic' || !name || extra.length) {
+  if (what !== 'secret' || type !== 'generic' || name === undefined || extra.length) {
     throw new UsageError('usage: orlojctl create secret generic NAME --from-literal KEY=VALUE ...', 'create');
   }
+  checkNames([name]);
   const def = resolveKind('Secret');
   const obj = { apiVersion: 'orloj.dev/v1', kind: def.kind, metadata: { name, namespace: ctx.namespace }, spec: secretSpec(args) };
   const dryRun = args.bool('dry-run');

@@ -1,6 +1,6 @@
 import type { KindDef } from '../../api/kind.js';
 import type { Args } from '../args.js';
-import { nsQuery, resourcePath } from '../client.js';
+import { checkNames, nsQuery, resourcePath } from '../client.js';
 import { FILENAME, RECURSIVE, resolveKind, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 import { ServerError, UsageError, isNotFound } from '../errors.js';
@@ -26,7 +26,7 @@ function targets(ctx: CliContext, args: Args): Target[] {
   const [kind, ...names] = args.positionals;
   if (!kind || !names.length) throw new UsageError('delete needs KIND NAME [NAME...] or -f FILE', 'delete');
   const def = resolveKind(kind);
-  return names.map((name) => ({ def, name, namespace: ctx.namespace }));
+  return checkNames(names).map((name) => ({ def, name, namespace: ctx.namespace }));
 }
 
 async function run(ctx: CliContext, args: Args): Promise<number> {

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import type { Args } from '../args.js';
-import { nsQuery, resourcePath } from '../client.js';
+import { checkNames, nsQuery, resourcePath } from '../client.js';
 import { resolveKind, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -76,6 +76,7 @@ async function run(ctx: CliContext, args: Args): Promise<number> {
   const [kind, ...names] = args.positionals;
   if (!kind || !names.length) throw new UsageError('describe needs KIND NAME [NAME...]', 'describe');
   const def = resolveKind(kind);
+  checkNames(names);
   const ns = def.namespaced ? ctx.namespace : '';
   const parts: string[] = [];
   for (const name of names) {

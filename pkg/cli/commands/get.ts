@@ -1,6 +1,6 @@
 import type { KindDef } from '../../api/kind.js';
 import type { Args } from '../args.js';
-import { nsQuery, resourcePath, type Query } from '../client.js';
+import { checkNames, nsQuery, resourcePath, type Query } from '../client.js';
 import { kindNames, resolveKind, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 import { UsageError, describeError, isNotFound } from '../errors.js';
@@ -66,6 +66,7 @@ async function run(ctx: CliContext, args: Args): Promise<number> {
   const extra = extraResources[kindArg.toLowerCase()];
   if (extra) return extra(ctx, args);
   const def = resolveKind(kindArg);
+  checkNames(names);
   const output = parseOutput(args.str('output'));
   const allNs = ctx.allNamespaces && def.namespaced;
   if (names.length && allNs) throw new UsageError('a resource cannot be retrieved by name across all namespaces', 'get');

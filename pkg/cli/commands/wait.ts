@@ -1,5 +1,5 @@
 import { parseDuration, type Args } from '../args.js';
-import { nsQuery, resourcePath } from '../client.js';
+import { checkNames, nsQuery, resourcePath } from '../client.js';
 import { resolveKind, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
@@ -29,6 +29,7 @@ async function run(ctx: CliContext, args: Args): Promise<number> {
   const [kind, ...names] = args.positionals;
   if (!kind || !names.length) throw new UsageError('wait needs KIND NAME [NAME...]', 'wait');
   const def = resolveKind(kind);
+  checkNames(names);
   const goal = parseGoal(args.str('for'));
   const timeoutMs = parseDuration(args.str('timeout') ?? '30s');
   const path = resourcePath(def);

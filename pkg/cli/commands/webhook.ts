@@ -5,9 +5,11 @@ import type { TaskWebhookSpec } from '../../api/kinds/task-webhook.js';
 import type { StoredResource } from '../../api/types.js';
 import { webhookProfile } from '../../receiver/webhook-options.js';
 import type { Args } from '../args.js';
+import { checkNames } from '../client.js';
 import type { Command } from '../command.js';
 import type { CliContext } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
+import { signDelivery, type SignedDelivery } from '../signed-delivery.js';
 
 /** `-d '{...}'`, `-d @file` or `-d -` (stdin), as curl takes it. */
 function readData(d: string | undefined): Buffer {
@@ -39,23 +41,28 @@ async function signingKey(ctx: CliContext, spec: TaskWebhookSpec, keyName: strin
   return key;
 }
 
+/** The body and headers to post: signed, with the event id and type where the profile reads them. */
+async function signedFor(ctx: CliContext, args: Args, spec: TaskWebhookSpec, body: Buffer): Promise<SignedDelivery> {
+  const given = args.str('event-id');
+  if (given === '') throw new UsageError('--event-id may not be empty', 'webhook');
+  const { profile, opts } = webhookProfile(spec);
+  const signing = { profile, opts, key: await signingKey(ctx, spec, args.str('key')), nowMs: Date.now() };
+  const signed = signDelivery(signing, body, given ?? `evt-${randomUUID()}`, given !== undefined);
+  if (signed.warning) process.stderr.write(`warning: ${signed.warning}\n`);
+  const eventType = args.str('event-type');
+  if (eventType) signed.headers[profile.defaults.eventTypeHeader ?? 'X-Event-Type'] = eventType;
+  return signed;
+}
+
 async function send(ctx: CliContext, args: Args, name: string): Promise<number> {
   const body = readData(args.str('data'));
   const webhook = await getWebhook(ctx, name);
-  const spec = webhook.spec as TaskWebhookSpec;
   const path = webhook.status.endpointPath as string | undefined;
   if (!path) throw new CliError(`task-webhook/${name} has no endpoint yet (is orlojd reconciling?)`);
-  const { profile, opts } = webhookProfile(spec);
-  const eventId = args.str('event-id') ?? `evt-${randomUUID()}`;
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    ...profile.sign(body, await signingKey(ctx, spec, args.str('key')), opts, Date.now(), eventId),
-  };
-  const eventType = args.str('event-type');
-  if (eventType) headers[profile.defaults.eventTypeHeader ?? 'X-Event-Type'] = eventType;
+  const signed = await signedFor(ctx, args, webhook.spec as TaskWebhookSpec, body);
   let res: Response;
   try {
-    res = await fetch(ctx.client.url(path), { method: 'POST', headers, body: new Blob([new Uint8Array(body)]) });
+    res = await fetch(ctx.client.url(path), { method: 'POST', headers: signed.headers, body: new Blob([new Uint8Array(signed.body)]) });
   } catch (e) {
     throw new CliError(`cannot reach orlojd at ${ctx.client.server}: ${(e as Error).message}`);
   }
@@ -72,7 +79,8 @@ async function rotate(ctx: CliContext, name: string): Promise<number> {
 
 async function run(ctx: CliContext, args: Args): Promise<number> {
   const [sub, name, ...rest] = args.positionals;
-  if (!sub || !name || rest.length) throw new UsageError('expected: webhook send NAME -d DATA | webhook rotate-endpoint NAME', 'webhook');
+  if (!sub || name === undefined || rest.length) throw new UsageError('expected: webhook send NAME -d DATA | webhook rotate-endpoint NAME', 'webhook');
+  checkNames([name]);
   if (sub === 'send') return send(ctx, args, name);
   if (sub === 'rotate-endpoint') return rotate(ctx, name);
   throw new UsageError(`unknown webhook subcommand "${sub}" (send, rotate-endpoint)`, 'webhook');
@@ -84,7 +92,7 @@ export const webhookCommand: Command = {
   usage: 'orlojctl webhook send NAME -d DATA|@FILE|- [--event-id ID] [--event-type TYPE] [--key KEY]\norlojctl webhook rotate-endpoint NAME',
   flags: [
     { name: 'data', short: 'd', type: 'string', arg: 'DATA', help: 'the body: text, @file, or - for stdin' },
-    { name: 'event-id', type: 'string', arg: 'ID', help: 'event id (default: a random one)' },
+    { name: 'event-id', type: 'string', arg: 'ID', help: "event id (default: a random one); where the profile reads it from the body (stripe: id, slack: event_id), it is set in the body's JSON" },
     { name: 'event-type', type: 'string', arg: 'TYPE', help: "event type, in the profile's event type header" },
     { name: 'key', type: 'string', arg: 'KEY', help: 'which key of the Secret signs (default: the first)' },
   ],
