@@ -6,6 +6,7 @@ import { deleteCommand } from './commands/delete.js';
 import { describeCommand } from './commands/describe.js';
 import { diffCommand } from './commands/diff.js';
 import { getCommand } from './commands/get.js';
+import { inboundWebhookCommand } from './commands/inbound-webhook.js';
 import { versionCommand } from './commands/version.js';
 import { waitCommand } from './commands/wait.js';
 import { webhookCommand } from './commands/webhook.js';
@@ -25,6 +26,7 @@ export const commands: Command[] = [
   waitCommand,
   createCommand,
   webhookCommand,
+  inboundWebhookCommand,
   versionCommand,
 ];
 

@@ -35,8 +35,9 @@ export function receiverRoutes(deliveries: DataPlaneStore, receiverKinds: Receiv
         limit,
         before: intParam(q.before, 'before', undefined, Number.MAX_SAFE_INTEGER),
       });
-      // `task`: what a TaskWebhook delivery created, as records have always named it.
-      ctx.body = { apiVersion: 'orloj.dev/v1', kind: 'DeliveryList', items: items.map(({ result, ...r }) => (result === undefined ? r : { ...r, task: result })) };
+      // `result`: what the delivery created or found; a TaskWebhook's also as `task`, as its records have always named it.
+      const shown = items.map((r) => (r.result !== undefined && r.owner.startsWith('TaskWebhook/') ? { ...r, task: r.result } : r));
+      ctx.body = { apiVersion: 'orloj.dev/v1', kind: 'DeliveryList', items: shown };
     });
 
     // Every receiver kind: a new endpoint ID; the old one answers 404 from then on.

@@ -90,7 +90,7 @@ curl -s -X POST "${d.url}${hook.status.endpointPath}" -H "Content-Type: applicat
       return g.stdout.trim().split('\n').length === 4 ? g : undefined;
     });
     const [header, newest, middle, oldest] = r.stdout.trim().split('\n');
-    expect(header).to.match(/^AGE\s+OWNER\s+EVENT\s+OUTCOME\s+HTTP\s+TASK/);
+    expect(header).to.match(/^AGE\s+OWNER\s+EVENT\s+OUTCOME\s+HTTP\s+RESULT/);
     expect(newest).to.match(/TaskWebhook\/deliv\/listed\s+<none>\s+rejected\s+401\s+<none>$/);
     expect(middle).to.match(new RegExp(`TaskWebhook/deliv/listed\\s+ls-1\\s+duplicate\\s+202\\s+${task}$`));
     expect(oldest).to.match(new RegExp(`TaskWebhook/deliv/listed\\s+ls-1\\s+accepted\\s+202\\s+${task}$`));

@@ -6,6 +6,8 @@ import { DRY_RUN, resolveKind, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import { ref } from '../manifests.js';
+import { lookupKind } from '../../api/registry.js';
+import { createInboundWebhook } from './create-inbound-webhook.js';
 
 function splitPair(flag: string, v: string): [string, string | undefined] {
   const i = v.indexOf('=');
@@ -44,6 +46,10 @@ function secretSpec(args: Args): { stringData: Record<string, string>; data: Rec
 
 async function run(ctx: CliContext, args: Args): Promise<number> {
   const [what, type, name, ...extra] = args.positionals;
+  if (what && lookupKind(what)?.kind === 'InboundWebhook') {
+    if (type === undefined || name !== undefined) throw new UsageError('usage: orlojctl create inbound-webhook NAME --collection C [--secret S] ...', 'create');
+    return createInboundWebhook(ctx, args, type);
+  }
   if (what !== 'secret' || type !== 'generic' || name === undefined || extra.length) {
     throw new UsageError('usage: orlojctl create secret generic NAME --from-literal KEY=VALUE ...', 'create');
   }
@@ -60,9 +66,17 @@ async function run(ctx: CliContext, args: Args): Promise<number> {
 
 export const createCommand: Command = {
   name: 'create',
-  summary: 'Create a Secret from literal values or files',
-  usage: 'orlojctl create secret generic NAME --from-literal KEY=VALUE [--from-literal ...] [--from-file [KEY=]PATH] [--dry-run]',
+  summary: 'Create a Secret from literal values or files, or an InboundWebhook from flags',
+  usage: [
+    'orlojctl create secret generic NAME --from-literal KEY=VALUE [--from-literal ...] [--from-file [KEY=]PATH] [--dry-run]',
+    'orlojctl create inbound-webhook NAME --collection C [--secret VALUE] [--ingest-auth JSON] [--source-binding JSON | --field-mapping JSON] [--dry-run]',
+  ].join('\n'),
   flags: [
+    { name: 'collection', type: 'string', arg: 'NAME', help: 'inbound-webhook: the collection deliveries write to' },
+    { name: 'secret', type: 'string', arg: 'VALUE', help: 'inbound-webhook: a key, stored in a Secret NAME-secret it creates' },
+    { name: 'ingest-auth', type: 'string', arg: 'JSON', help: 'inbound-webhook: e.g. {"type":"static_header","header":"X-Account-Key"} (default hmac, generic profile)' },
+    { name: 'source-binding', type: 'string', arg: 'JSON', help: 'inbound-webhook: {"collection":"C","source":"NAME"}: reuse a Source\'s mapping' },
+    { name: 'field-mapping', type: 'string', arg: 'JSON', help: 'inbound-webhook: an inline mapping, e.g. {"to_external":{"status":"state"}}' },
     { name: 'from-literal', type: 'list', arg: 'K=V', help: 'a key and its value (repeatable)' },
     { name: 'from-file', type: 'list', arg: '[K=]PATH', help: "a key and a file's content; the key defaults to the file name" },
     DRY_RUN,

@@ -14,16 +14,17 @@ interface Delivery {
   httpStatus?: number;
   durationMs?: number;
   task?: string;
+  result?: string;
 }
 
 /** `orlojctl get deliveries [--for task-webhook/NAME] [--outcome X] [--limit N]`: newest first. */
-export async function getDeliveries(ctx: CliContext, args: Args): Promise<number> {
+export async function getDeliveries(ctx: CliContext, args: Args, owner = args.str('for')): Promise<number> {
   const output = args.str('output') ?? 'table';
   if (!['table', 'wide', 'json', 'yaml'].includes(output)) throw new UsageError(`deliveries print as table, wide, json or yaml, not "${output}"`, 'get');
   const { items } = await ctx.client.get<{ items: Delivery[] }>('/v1/deliveries', {
     namespace: ctx.namespace,
     allNamespaces: ctx.allNamespaces ? 'true' : undefined,
-    owner: args.str('for'),
+    owner,
     outcome: args.str('outcome'),
     limit: args.str('limit'),
   });
@@ -34,14 +35,14 @@ export async function getDeliveries(ctx: CliContext, args: Args): Promise<number
     return 0;
   }
   const wide = output === 'wide';
-  const table = new Table(['AGE', 'OWNER', 'EVENT', 'OUTCOME', 'HTTP', 'TASK', ...(wide ? ['MS', 'REASON'] : [])]);
+  const table = new Table(['AGE', 'OWNER', 'EVENT', 'OUTCOME', 'HTTP', 'RESULT', ...(wide ? ['MS', 'REASON'] : [])]);
   const rows = items.map((d) => [
     age(d.ts),
     d.owner,
     d.eventId ?? NONE,
     d.outcome,
     String(d.httpStatus ?? NONE),
-    d.task ?? NONE,
+    d.result ?? d.task ?? NONE,
     ...(wide ? [d.durationMs?.toFixed(2) ?? NONE, d.reason ?? ''] : []),
   ]);
   ctx.out(table.render(rows));

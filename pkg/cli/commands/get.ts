@@ -8,9 +8,12 @@ import { makePrinter, parseOutput, type Printer } from '../printer.js';
 import type { Obj } from '../table.js';
 import { listAll, openWatch, type WatchEvent } from '../watch.js';
 import { getDeliveries } from './deliveries.js';
+import { getDocuments } from './documents.js';
 
 /** Things `get` shows that are not registry kinds. */
-const extraResources: Record<string, Command['run']> = { deliveries: getDeliveries, delivery: getDeliveries };
+const extraResources: Record<string, Command['run']> = {
+  deliveries: getDeliveries, delivery: getDeliveries, documents: getDocuments, document: getDocuments, docs: getDocuments, doc: getDocuments,
+};
 
 function listQuery(ctx: CliContext, def: KindDef, args: Args, allNs: boolean): Query {
   return { ...(allNs ? { allNamespaces: 'true' } : nsQuery(def, ctx.namespace)), labelSelector: args.str('selector') };
@@ -96,7 +99,7 @@ async function run(ctx: CliContext, args: Args): Promise<number> {
 export const getCommand: Command = {
   name: 'get',
   summary: 'List resources or show one, as a table, YAML, JSON or names; -w follows changes',
-  usage: 'orlojctl get KIND [NAME...] [-o table|wide|yaml|json|name] [-l SELECTOR] [-A] [-w]\norlojctl get deliveries [--for KIND/NAME] [--outcome OUTCOME] [--limit N] [-o wide|json|yaml]',
+  usage: 'orlojctl get KIND [NAME...] [-o table|wide|yaml|json|name] [-l SELECTOR] [-A] [-w]\norlojctl get deliveries [--for KIND/NAME] [--outcome OUTCOME] [--limit N] [-o wide|json|yaml]\norlojctl get documents -c COLLECTION [ID...] [--where FIELD=VALUE ...] [--include-deleted] [-o wide|json|yaml|name]',
   flags: [
     { name: 'output', short: 'o', type: 'string', arg: 'FORMAT', help: 'table (default), wide, yaml, json or name' },
     { name: 'selector', short: 'l', type: 'string', arg: 'SEL', help: 'label selector, e.g. app=x,tier!=web' },
@@ -104,6 +107,9 @@ export const getCommand: Command = {
     { name: 'for', type: 'string', arg: 'KIND/NAME', help: 'deliveries: only those of this receiver, e.g. task-webhook/NAME' },
     { name: 'outcome', type: 'string', arg: 'OUTCOME', help: 'deliveries: accepted, duplicate, rejected, ...' },
     { name: 'limit', type: 'string', arg: 'N', help: 'deliveries: how many, newest first (default 100)' },
+    { name: 'collection', short: 'c', type: 'string', arg: 'NAME', help: 'documents: the collection they belong to' },
+    { name: 'where', type: 'list', arg: 'FIELD=VALUE', help: 'documents: only those whose top-level field equals the value (repeatable)' },
+    { name: 'include-deleted', type: 'bool', help: 'documents: soft-deleted ones too' },
   ],
   run,
 };

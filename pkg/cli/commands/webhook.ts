@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { secretValues } from '../../api/kinds/secret.js';
 import type { TaskWebhookSpec } from '../../api/kinds/task-webhook.js';
 import type { StoredResource } from '../../api/types.js';
 import { webhookProfile } from '../../receiver/webhook-options.js';
 import type { Args } from '../args.js';
 import { checkNames } from '../client.js';
-import type { Command } from '../command.js';
+import { resolveKind, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
-import { CliError, UsageError } from '../errors.js';
+import { CliError, UsageError, isNotFound } from '../errors.js';
+import { signedInbound } from '../inbound-delivery.js';
+import { signingKey } from '../signing-key.js';
 import { signDelivery, type SignedDelivery } from '../signed-delivery.js';
 
 /** `-d '{...}'`, `-d @file` or `-d -` (stdin), as curl takes it. */
@@ -23,22 +24,26 @@ function readData(d: string | undefined): Buffer {
   return Buffer.from(d, 'utf8');
 }
 
-async function getWebhook(ctx: CliContext, name: string): Promise<StoredResource> {
-  return ctx.client.get<StoredResource>(`/v1/task-webhooks/${encodeURIComponent(name)}`, { namespace: ctx.namespace });
+async function getWebhook(ctx: CliContext, name: string, plural = 'task-webhooks'): Promise<StoredResource> {
+  return ctx.client.get<StoredResource>(`/v1/${plural}/${encodeURIComponent(name)}`, { namespace: ctx.namespace });
 }
 
-/** The signing key: the named key of the webhook's Secret, else its first non-empty key. */
-async function signingKey(ctx: CliContext, spec: TaskWebhookSpec, keyName: string | undefined): Promise<Buffer> {
-  const secret = await ctx.client.get<StoredResource>(`/v1/secrets/${encodeURIComponent(spec.auth.secret_ref)}`, { namespace: ctx.namespace, reveal: 'true' });
-  const data = (secret.spec.data as Record<string, string>) ?? {};
-  if (Object.values(data).some((v) => v === '<redacted>')) throw new CliError('reading the signing secret needs an admin token');
-  if (keyName) {
-    if (!(keyName in data)) throw new CliError(`secret "${spec.auth.secret_ref}" has no key "${keyName}"`);
-    return Buffer.from(data[keyName]!, 'base64');
+/** `NAME` is a TaskWebhook, else an InboundWebhook; `KIND/NAME` names the kind. */
+async function findReceiver(ctx: CliContext, target: string): Promise<StoredResource> {
+  const slash = target.indexOf('/');
+  if (slash >= 0) {
+    const def = resolveKind(target.slice(0, slash));
+    if (def.kind !== 'TaskWebhook' && def.kind !== 'InboundWebhook') throw new UsageError(`${def.plural} do not receive deliveries`, 'webhook');
+    return getWebhook(ctx, target.slice(slash + 1), def.plural);
   }
-  const key = secretValues(secret).find((k) => k.length > 0);
-  if (!key) throw new CliError(`secret "${spec.auth.secret_ref}" has no key to sign with`);
-  return key;
+  try {
+    return await getWebhook(ctx, target);
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+    return getWebhook(ctx, target, 'inbound-webhooks').catch((e2: unknown) => {
+      throw isNotFound(e2) ? new CliError(`no task-webhook or inbound-webhook named "${target}" in namespace "${ctx.namespace}"`) : e2;
+    });
+  }
 }
 
 /** The body and headers to post: signed, with the event id and type where the profile reads them. */
@@ -46,7 +51,7 @@ async function signedFor(ctx: CliContext, args: Args, spec: TaskWebhookSpec, bod
   const given = args.str('event-id');
   if (given === '') throw new UsageError('--event-id may not be empty', 'webhook');
   const { profile, opts } = webhookProfile(spec);
-  const signing = { profile, opts, key: await signingKey(ctx, spec, args.str('key')), nowMs: Date.now() };
+  const signing = { profile, opts, key: await signingKey(ctx, spec.auth.secret_ref, args.str('key')), nowMs: Date.now() };
   const signed = signDelivery(signing, body, given ?? `evt-${randomUUID()}`, given !== undefined);
   if (signed.warning) process.stderr.write(`warning: ${signed.warning}\n`);
   const eventType = args.str('event-type');
@@ -56,10 +61,12 @@ async function signedFor(ctx: CliContext, args: Args, spec: TaskWebhookSpec, bod
 
 async function send(ctx: CliContext, args: Args, name: string): Promise<number> {
   const body = readData(args.str('data'));
-  const webhook = await getWebhook(ctx, name);
+  const webhook = await findReceiver(ctx, name);
   const path = webhook.status.endpointPath as string | undefined;
-  if (!path) throw new CliError(`task-webhook/${name} has no endpoint yet (is orlojd reconciling?)`);
-  const signed = await signedFor(ctx, args, webhook.spec as TaskWebhookSpec, body);
+  if (!path) throw new CliError(`${webhook.kind}/${webhook.metadata.name} has no endpoint yet (is orlojd reconciling?)`);
+  const signed = webhook.kind === 'InboundWebhook'
+    ? await signedInbound(ctx, args, webhook, body)
+    : await signedFor(ctx, args, webhook.spec as TaskWebhookSpec, body);
   let res: Response;
   try {
     res = await fetch(ctx.client.url(path), { method: 'POST', headers: signed.headers, body: new Blob([new Uint8Array(signed.body)]) });
@@ -71,9 +78,10 @@ async function send(ctx: CliContext, args: Args, name: string): Promise<number> 
 }
 
 async function rotate(ctx: CliContext, name: string): Promise<number> {
-  const before = await getWebhook(ctx, name);
-  const after = (await ctx.client.request<StoredResource>('POST', `/v1/task-webhooks/${encodeURIComponent(name)}/rotate-endpoint`, { namespace: ctx.namespace })).body;
-  ctx.out(`task-webhook/${name} endpoint rotated\n  old: ${String(before.status.endpointPath ?? '<none>')} (now answers 404)\n  new: ${String(after.status.endpointPath)}\n`);
+  const before = await findReceiver(ctx, name);
+  const def = resolveKind(before.kind);
+  const after = (await ctx.client.request<StoredResource>('POST', `/v1/${def.plural}/${encodeURIComponent(before.metadata.name)}/rotate-endpoint`, { namespace: ctx.namespace })).body;
+  ctx.out(`${def.singular}/${before.metadata.name} endpoint rotated\n  old: ${String(before.status.endpointPath ?? '<none>')} (now answers 404)\n  new: ${String(after.status.endpointPath)}\n`);
   return 0;
 }
 
@@ -88,8 +96,8 @@ async function run(ctx: CliContext, args: Args): Promise<number> {
 
 export const webhookCommand: Command = {
   name: 'webhook',
-  summary: "Send a delivery signed with a TaskWebhook's own secret and profile, or rotate its endpoint",
-  usage: 'orlojctl webhook send NAME -d DATA|@FILE|- [--event-id ID] [--event-type TYPE] [--key KEY]\norlojctl webhook rotate-endpoint NAME',
+  summary: "Send a delivery signed with a webhook's own secret and scheme, or rotate its endpoint",
+  usage: 'orlojctl webhook send [KIND/]NAME -d DATA|@FILE|- [--event-id ID] [--event-type TYPE] [--key KEY]\norlojctl webhook rotate-endpoint [KIND/]NAME\n(NAME: a task-webhook, else an inbound-webhook)',
   flags: [
     { name: 'data', short: 'd', type: 'string', arg: 'DATA', help: 'the body: text, @file, or - for stdin' },
     { name: 'event-id', type: 'string', arg: 'ID', help: "event id (default: a random one); where the profile reads it from the body (stripe: id, slack: event_id), it is set in the body's JSON" },

@@ -11,7 +11,8 @@ import type { JsonObject } from '../../mapping/paths.js';
 import { bearer, pathToken, signature, staticHeader } from '../auth.js';
 import { header, jsonBody } from '../crypto.js';
 import { keysOf } from '../keys.js';
-import { getProfile, resolveOptions } from '../profiles/index.js';
+import { getProfile } from '../profiles/index.js';
+import { hmacProfile, SIGNED_INGEST } from '../webhook-options.js';
 import type { ProfileOptions, SignatureProfile } from '../profiles/types.js';
 import {
   Rejection, type Action, type Authenticator, type DeliveryRequest, type Fetch, type Outcome, type Problem, type Receiver, type ReceiverKind, type VerifiedDelivery,
@@ -20,22 +21,6 @@ import { ApiError } from '../../api/errors.js';
 import { ensureIngestKey, ingestURLs } from './inbound-webhook-status.js';
 
 const ownerOf = (o: StoredResource): string => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
-
-/** Seed 002's signature: `X-Webhook-Signature: sha256=<hex HMAC(timestamp.body)>`, 5 minutes of skew. */
-const SIGNED_INGEST: ProfileOptions = {
-  signatureHeader: 'X-Webhook-Signature', signaturePrefix: 'sha256=', timestampHeader: 'X-Webhook-Timestamp', eventIdHeader: '', maxSkewSeconds: 300,
-};
-
-/** The hmac scheme's profile and options, from ingest_auth over the profile's defaults. */
-export function hmacProfile(spec: InboundWebhookSpec): { profile: SignatureProfile; opts: ProfileOptions } | undefined {
-  const a = spec.ingest_auth;
-  if (a.type !== 'hmac') return undefined;
-  const profile = getProfile(a.profile ?? 'generic')!;
-  const opts = resolveOptions(profile, {
-    signatureHeader: a.signature_header, signaturePrefix: a.signature_prefix, timestampHeader: a.timestamp_header, maxSkewSeconds: a.max_skew_seconds,
-  });
-  return { profile, opts };
-}
 
 /** Everything compile fetched; a missing piece is a problem, in the order Ready shows them. */
 interface Parts {
