@@ -57,7 +57,8 @@ export interface EmptyOp {
  * An idempotency key. The first unit to claim `key` in `scope` commits and the claim
  * remembers what it created (the first created object's name, or `result`); until
  * `expiresAt`, a later unit claiming it commits nothing else and is answered `held`
- * with that result. Must be the unit's first op.
+ * with that result. Claims are the unit's first ops; a unit with several (an event id and
+ * a signature) is held when any one of them is, by the first held in op order.
  */
 export interface ClaimOp {
   op: 'claim';
@@ -79,6 +80,14 @@ export interface CountOp {
 export interface RecordOp {
   op: 'record';
   record: DeliveryRecord;
+}
+
+/** Keeps only the newest `keep` rejected records of `owner`: refusals are bounded per owner (a flood leaves nothing lasting). */
+export interface TrimOp {
+  op: 'trim';
+  owner: string;
+  outcome: 'rejected';
+  keep: number;
 }
 
 export interface EventOp {
@@ -148,7 +157,7 @@ export interface NoDocumentsOp {
 }
 
 export type Op =
-  | CreateOp | UpdateOp | StatusOp | DeleteOp | ExistsOp | EmptyOp | ClaimOp | CountOp | RecordOp | EventOp
+  | CreateOp | UpdateOp | StatusOp | DeleteOp | ExistsOp | EmptyOp | ClaimOp | CountOp | RecordOp | TrimOp | EventOp
   | PutDocumentOp | DeleteDocumentOp | NoDocumentsOp;
 
 export interface Unit {
@@ -175,8 +184,8 @@ export interface DocumentWrite {
 export type UnitResult =
   /** `writes[i]` is what op i wrote (undefined for ops that write no object, or wrote nothing). */
   | { held: false; writes: Array<WriteResult | DocumentWrite | undefined> }
-  /** The unit's claim was held by an earlier unit: nothing else was written. */
-  | { held: true; result: string; expiresAt: number };
+  /** A claim of the unit (op `op`) was held by an earlier unit: nothing was written. */
+  | { held: true; result: string; expiresAt: number; op: number };
 
 /** Store maintenance, written through the same writer as units. */
 export interface Maintenance {
@@ -184,7 +193,7 @@ export interface Maintenance {
   compactTo?: number;
   /** Expired claims older than this. */
   claimsBefore?: number;
-  /** Delivery records beyond the newest `keepRecords`. */
+  /** Delivery records beyond the newest `keepRecords` (counted, whatever gaps trimming left in their ids). */
   keepRecords?: number;
   /** Every document of these collections (uids of deleted collections). */
   dropDocuments?: string[];
@@ -368,6 +377,11 @@ export interface Store {
   readonly elector: Elector;
   /** Commits a unit of work atomically; resolves after the commit, once watchers have it. */
   commit(unit: Unit): Promise<UnitResult>;
+  /**
+   * True while a unit of another origin than `delivery` may be committed without its watch
+   * events published yet: a read can then see what no watch has shown (e.g. a new endpoint ID).
+   */
+  unpublished(): boolean;
   maintain(m: Maintenance): Promise<number>;
   /** Idempotent: a second call waits for the first. */
   close(): Promise<void>;

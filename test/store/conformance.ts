@@ -388,6 +388,47 @@ export function runStoreConformance(name: string, driver: Driver): void {
         expect(records.map((r) => r.result)).to.deep.equal([later, first]);
       });
 
+      it('holds a unit with two claims when either is held, and then claims neither', async () => {
+        const now = Date.now();
+        const twoClaims = (eventId: string, sig: string): Unit => {
+          const u = deliveryUnit('s', eventId, now);
+          u.ops.splice(1, 0, { op: 'claim', scope: 's/sig', key: sig, expiresAt: now + DAY, nowMs: now });
+          return u;
+        };
+        // In one batch and across batches alike: the second and third are held, by a different claim each.
+        const [first, sameSig, sameId] = await Promise.all([twoClaims('e-1', 'sig-1'), twoClaims('e-2', 'sig-1'), twoClaims('e-1', 'sig-2')].map((u) => store.commit(u)));
+        if (first!.held) throw new Error('the first unit was held');
+        const task = first!.writes[2]!.name;
+        expect(sameSig).to.include({ held: true, result: task, op: 1 });
+        expect(sameId).to.include({ held: true, result: task, op: 0 });
+        expect(await store.data.claim('s/sig', 'sig-1', now)).to.include({ result: task });
+        expect(await store.data.claim('s', 'e-2', now)).to.equal(undefined);
+        expect(await store.data.claim('s/sig', 'sig-2', now)).to.equal(undefined);
+        const late = await store.commit(twoClaims('e-3', 'sig-1'));
+        expect(late).to.include({ held: true, result: task, op: 1 });
+        expect((await objects.list('Task')).items).to.have.length(1);
+        expect((await store.data.counters(['s'])).get('s')).to.deep.equal({ accepted: 1 });
+      });
+
+      it('trims an owner\'s rejected records to its newest, leaving its other records and other owners\' alone', async () => {
+        const ts = new Date().toISOString();
+        const rec = (owner: string, eventId: string, outcome: 'accepted' | 'rejected') =>
+          ({ op: 'record', record: { ts, owner: `TaskWebhook/default/${owner}`, eventId, outcome, httpStatus: outcome === 'rejected' ? 401 : 202 } }) as const;
+        const ops = [];
+        for (let i = 0; i < 6; i++) ops.push(rec('flooded', `r-${i}`, 'rejected'), rec('other', `o-${i}`, 'rejected'));
+        ops.splice(3, 0, rec('flooded', 'a-1', 'accepted'));
+        await store.commit({ origin: 'delivery', ops });
+        await store.commit({ origin: 'delivery', ops: [rec('flooded', 'r-6', 'rejected'), { op: 'trim', owner: 'TaskWebhook/default/flooded', outcome: 'rejected', keep: 2 }] });
+        const ids = async (owner: string) => (await store.data.listDeliveries({ owner: `TaskWebhook/default/${owner}` })).map((r) => r.eventId);
+        expect(await ids('flooded')).to.deep.equal(['r-6', 'r-5', 'a-1']);
+        expect(await ids('other')).to.have.length(6);
+        // Retention counts the records that are left, not the ids trimming skipped.
+        expect(await store.maintain({ keepRecords: 8, chunk: 100 })).to.equal(1);
+        expect(await ids('other')).to.deep.equal(['o-5', 'o-4', 'o-3', 'o-2', 'o-1']);
+        expect(await ids('flooded')).to.deep.equal(['r-6', 'r-5', 'a-1']);
+        expect(await store.maintain({ keepRecords: 8, chunk: 100 })).to.equal(0);
+      });
+
       it('refuses a unit that cannot commit alone; the rest of its batch commits', async () => {
         await objects.apply(task('exists'));
         const now = Date.now();

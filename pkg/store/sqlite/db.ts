@@ -82,6 +82,9 @@ const migrations: string[] = [
      created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deleted_at TEXT,
      PRIMARY KEY (collection, id)) WITHOUT ROWID;
    ALTER TABLE changes ADD COLUMN item TEXT;`,
+  // Rejected records are bounded per owner: finding an owner's Nth newest refusal walks only
+  // refusals, and accepted deliveries (the hot path) do not pay for the index.
+  `CREATE INDEX deliveries_rejected ON deliveries (owner, id) WHERE outcome = 'rejected';`,
 ];
 
 export function openDatabase(dataDir: string): DB {

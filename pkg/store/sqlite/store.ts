@@ -62,6 +62,10 @@ export class SqliteStore implements Store {
     return this.writer.commit(unit);
   }
 
+  unpublished(): boolean {
+    return this.writer.unpublished();
+  }
+
   maintain(m: Maintenance): Promise<number> {
     return this.writer.maintain(m);
   }

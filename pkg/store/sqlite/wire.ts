@@ -30,7 +30,7 @@ export interface WireError {
 
 export type WireUnitResult =
   | { ok: true; ops: WireOpResult[] }
-  | { ok: false; held: { result: string; expiresAt: number } }
+  | { ok: false; held: { result: string; expiresAt: number; op: number } }
   | { ok: false; error: WireError };
 
 export interface WireReply {

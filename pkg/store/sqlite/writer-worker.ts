@@ -8,7 +8,7 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { alreadyExists, ApiError, conflict, notFound } from '../../api/errors.js';
 import type { ObjectKey, StoredResource } from '../../api/types.js';
 import { BodyCodec, KeySet } from '../sealing.js';
-import { DOCUMENT_KIND, type ClaimOp, type DeliveryRecord, type EventOp, type Maintenance, type Op, type StatusOp, type Unit } from '../types.js';
+import { DOCUMENT_KIND, type ClaimOp, type DeliveryRecord, type EventOp, type Maintenance, type Op, type StatusOp, type TrimOp, type Unit } from '../types.js';
 import { documentWriter } from './documents-writer.js';
 import { RESOURCE_COLUMNS, type ResourceRow } from './rows.js';
 import type { WireCommit, WireError, WireOpResult, WireReply, WireRequest, WireUnitResult } from './wire.js';
@@ -58,8 +58,11 @@ const q = {
   compact: db.prepare('DELETE FROM changes WHERE revision <= MIN(?, (SELECT MIN(revision) FROM changes) + ?)'),
   pruneClaims: db.prepare(`DELETE FROM claims WHERE (scope, key) IN
     (SELECT scope, key FROM claims WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`),
-  pruneRecords: db.prepare(`DELETE FROM deliveries WHERE id IN
-    (SELECT id FROM deliveries WHERE id <= (SELECT MAX(id) FROM deliveries) - ? ORDER BY id LIMIT ?)`),
+  pruneRecords: db.prepare('DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries ORDER BY id LIMIT ?)'),
+  countRecords: db.prepare('SELECT COUNT(*) FROM deliveries').pluck(),
+  // Both steps walk the partial index of rejected records: no other record is read.
+  trimRejected: db.prepare(`DELETE FROM deliveries WHERE owner = ? AND outcome = 'rejected' AND id <=
+    (SELECT id FROM deliveries WHERE owner = ? AND outcome = 'rejected' ORDER BY id DESC LIMIT 1 OFFSET ?)`),
 };
 
 /** A unit that cannot be committed as asked (conflict, not found, ...) throws an ApiError: it alone is refused. */
@@ -71,6 +74,8 @@ const wireError = (e: ApiError): WireError => ({ reason: e.reason, message: e.me
 /** The store's revision, kept here: this is the only writer. */
 let rev = Number(q.revision.get() ?? 0);
 let eventSeq = Number(q.lastEventSeq.get() ?? 0);
+/** Delivery records stored, kept here: trimming leaves gaps in their ids, so retention counts rows. */
+let records = Number(q.countRecords.get());
 /** Counter deltas of the current transaction, summed per counter and written once at its end. */
 let counts = new Map<string, number>();
 
@@ -191,7 +196,12 @@ function requireEmpty(namespace: string): void {
 function addRecord(r: DeliveryRecord): WireOpResult {
   const namespace = r.owner.split('/')[1] ?? '';
   const id = q.record.run(r.ts, r.owner, namespace, r.eventId ?? null, r.outcome, r.reason ?? null, r.httpStatus ?? null, r.durationMs ?? null, r.result ?? null).lastInsertRowid;
+  records++;
   return { record: Number(id) };
+}
+
+function trim(op: TrimOp): void {
+  records -= q.trimRejected.run(op.owner, op.owner, op.keep).changes;
 }
 
 function addCounts(scope: string, deltas: Record<string, number>): void {
@@ -229,24 +239,29 @@ function apply(op: Op, origin: string): WireOpResult {
     case 'empty': return requireEmpty(op.namespace), null;
     case 'count': return addCounts(op.scope, op.deltas), null;
     case 'record': return addRecord(op.record);
+    case 'trim': return trim(op), null;
     case 'event': return recordEvent(op), null;
     case 'putDocument': return documents.put(op);
     case 'deleteDocument': return documents.remove(op);
     case 'noDocuments': return documents.requireNone(op.collection), null;
-    case 'claim': throw new Error('a claim must be the first op of its unit');
+    case 'claim': throw new Error('claims must be the first ops of their unit');
   }
 }
 
-function commitUnit(u: Unit): WireUnitResult {
-  let first = 0;
-  let claim: ClaimOp | undefined;
-  if (u.ops[0]?.op === 'claim') {
-    claim = u.ops[0];
-    const held = q.getClaim.get(claim.scope, claim.key) as { expires_at: number; result: string } | undefined;
-    if (held && held.expires_at > claim.nowMs) return { ok: false, held: { result: held.result, expiresAt: held.expires_at } };
-    first = 1;
+/** How many claims lead the unit, or the first of them that is held. */
+function claimsOf(ops: Op[]): number | { result: string; expiresAt: number; op: number } {
+  let n = 0;
+  for (let op = ops[0]; op?.op === 'claim'; op = ops[++n]) {
+    const held = q.getClaim.get(op.scope, op.key) as { expires_at: number; result: string } | undefined;
+    if (held && held.expires_at > op.nowMs) return { result: held.result, expiresAt: held.expires_at, op: n };
   }
-  const ops: WireOpResult[] = first ? [null] : [];
+  return n;
+}
+
+function commitUnit(u: Unit): WireUnitResult {
+  const first = claimsOf(u.ops);
+  if (typeof first !== 'number') return { ok: false, held: first };
+  const ops: WireOpResult[] = first ? new Array<WireOpResult>(first).fill(null) : [];
   // What the unit created: its claim remembers it, and its records name it.
   let created: string | undefined;
   for (let i = first; i < u.ops.length; i++) {
@@ -256,7 +271,10 @@ function commitUnit(u: Unit): WireUnitResult {
     if (created === undefined && r && 'name' in r && r.name !== undefined) created = r.name;
     ops.push(r);
   }
-  if (claim) q.putClaim.run(claim.scope, claim.key, claim.expiresAt, claim.result ?? created ?? '');
+  for (let i = 0; i < first; i++) {
+    const claim = u.ops[i] as ClaimOp;
+    q.putClaim.run(claim.scope, claim.key, claim.expiresAt, claim.result ?? created ?? '');
+  }
   return { ok: true, ops };
 }
 
@@ -279,11 +297,13 @@ function runUnit(u: Unit, isolated: boolean): WireUnitResult {
     }
   }
   const mark = rev;
+  const markedRecords = records;
   const marked = new Map(counts);
   try {
     return commitUnitAlone(u);
   } catch (e) {
     rev = mark;
+    records = markedRecords;
     counts = marked;
     if (e instanceof ApiError) return { ok: false, error: wireError(e) };
     if (isolated) return { ok: false, error: { reason: 'InternalError', message: (e as Error).message } };
@@ -298,7 +318,11 @@ function maintain(m: Maintenance): number {
     q.setMeta.run('compacted_revision', String(Math.max(m.compactTo, compactedRevision())));
   }
   if (m.claimsBefore) n += q.pruneClaims.run(m.claimsBefore, m.chunk).changes;
-  if (m.keepRecords) n += q.pruneRecords.run(m.keepRecords, m.chunk).changes;
+  if (m.keepRecords && records > m.keepRecords) {
+    const pruned = q.pruneRecords.run(Math.min(m.chunk, records - m.keepRecords)).changes;
+    records -= pruned;
+    n += pruned;
+  }
   if (m.dropDocuments) n += documents.dropAll(m.dropDocuments, m.chunk);
   return n;
 }
@@ -333,11 +357,13 @@ const commitAll = db.transaction((reqs: WireRequest[], isolated: boolean): WireR
  */
 function commit(reqs: WireRequest[], isolated = false): WireCommit {
   const start = rev;
+  const startRecords = records;
   try {
     const replies = commitAll.immediate(reqs, isolated);
     return { rev, replies };
   } catch (e) {
     rev = start;
+    records = startRecords;
     if (!isolated) return commit(reqs, true);
     return { ids: reqs.map((r) => r.id), error: (e as Error).message };
   }

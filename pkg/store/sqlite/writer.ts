@@ -80,6 +80,8 @@ interface Waiting {
 
 interface Sent {
   waiting: Waiting[];
+  /** How many of its units are of another origin than `delivery`. */
+  control: number;
   maintained?(n: number): void;
 }
 
@@ -109,6 +111,10 @@ export class Writer {
   private idle: Array<() => void> = [];
   private scheduled = false;
   private closed = false;
+  /** Units of another origin than `delivery` sent and not yet published (see unpublished()). */
+  private control = 0;
+  /** The thread died with units in flight: some may be committed, unpublished until the next commit catches up. */
+  private lost = false;
 
   constructor(
     private readonly path: string,
@@ -129,6 +135,10 @@ export class Writer {
       if (this.waiting.length >= EARLY_BATCH) this.send();
       else this.schedule();
     });
+  }
+
+  unpublished(): boolean {
+    return this.control > 0 || this.lost;
   }
 
   maintain(m: Maintenance): Promise<number> {
@@ -157,7 +167,10 @@ export class Writer {
     const id = this.nextId++;
     const m = maint?.m;
     const req: WireRequest = { id, units: waiting.map((w) => w.unit), maintenance: m };
-    this.inFlight.set(id, { waiting, maintained: maint?.done });
+    let control = 0;
+    for (const w of waiting) if (w.unit.origin !== 'delivery') control++;
+    this.control += control;
+    this.inFlight.set(id, { waiting, control, maintained: maint?.done });
     let text: string;
     try {
       // One string: cloning it is a copy, where an object graph is walked value by value.
@@ -178,6 +191,7 @@ export class Writer {
     // Pending requests die with the thread: never acknowledged, so nothing is lost that was promised.
     const failAll = (why: string): void => {
       if (this.worker === w) this.worker = undefined;
+      if (this.inFlight.size) this.lost = true;
       for (const id of [...this.inFlight.keys()]) this.settle(id, new ApiError('ServiceUnavailable', why));
       this.wake();
     };
@@ -198,18 +212,21 @@ export class Writer {
     for (const reply of c.replies) {
       const sent = this.inFlight.get(reply.id)!;
       this.inFlight.delete(reply.id);
+      this.control -= sent.control;
       reply.results.forEach((res, i) => answers.push(this.answer(sent.waiting[i]!, res, changes, records)));
       if (sent.maintained) answers.push(() => sent.maintained!(reply.maintained));
     }
     // Published first: a caller who reads right after its answer finds what it was promised.
     this.publish(c.rev, changes, records);
+    // The publish replayed from the log whatever a dead thread had committed unreported.
+    this.lost = false;
     for (const a of answers) a();
     this.wake();
   }
 
   private answer(w: Waiting, res: WireUnitResult, changes: WatchEvent[], records: DeliveryRecord[]): () => void {
     if (!res.ok) {
-      if ('held' in res) return () => w.resolve({ held: true, result: res.held.result, expiresAt: res.held.expiresAt });
+      if ('held' in res) return () => w.resolve({ held: true, ...res.held });
       const e = res.error;
       return () => w.reject(new ApiError(e.reason as StatusReason, e.message, e.details));
     }
@@ -223,6 +240,7 @@ export class Writer {
     const s = this.inFlight.get(id);
     if (!s) return;
     this.inFlight.delete(id);
+    this.control -= s.control;
     for (const w of s.waiting) w.reject(err);
     s.maintained?.(0);
   }
