@@ -29,10 +29,10 @@ export interface Daemon {
 }
 
 /** Each kind's reconciler: its own, or for a receiver kind the shared receiver reconciler. */
-function reconcilersOf(servers: Awaited<ReturnType<typeof loadServers>>, store: Objects): Reconciler[] {
+function reconcilersOf(servers: Awaited<ReturnType<typeof loadServers>>, store: Objects, mirror: StatusMirror): Reconciler[] {
   return servers.flatMap(({ server: s }) => {
     if (s.reconciler) return [s.reconciler(store)];
-    return s.receiver ? [receiverReconciler(s.receiver, store)] : [];
+    return s.receiver ? [receiverReconciler(s.receiver, store, (uid) => mirror.recovered(uid))] : [];
   });
 }
 
@@ -49,14 +49,14 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
   const metrics = createMetrics();
   const servers = await loadServers();
   const receiverKinds = receiverKindsOf(servers);
-  const receivers = new ReceiverCache(objects, receiverKinds);
+  const receivers = new ReceiverCache(objects, receiverKinds, () => metrics.receiverLookups.inc());
   await receivers.start();
   const mirror = new StatusMirror(objects.as('delivery'), store.data, receiverKinds);
   await mirror.catchUp();
-  const notes = new Notes(store, (n) => mirror.saw(n.uid, n.record.owner, lastOfNote(n.outcome, n.record)));
+  const notes = new Notes(store, (n) => mirror.saw(n.uid, n.record.owner, lastOfNote(n.outcome, n.record)), opts.rejectedRecordsPerReceiver);
   const { tokens, generated } = resolveTokens(opts, log);
   const controller = objects.as('reconciler');
-  const manager = new Manager({ store: controller, log: log.child({ component: 'controller' }), metrics, resyncMs: opts.resyncSeconds * 1000 }, reconcilersOf(servers, controller));
+  const manager = new Manager({ store: controller, log: log.child({ component: 'controller' }), metrics, resyncMs: opts.resyncSeconds * 1000 }, reconcilersOf(servers, controller, mirror));
   const closing = new AbortController();
   bodyBudget.capacity = opts.limits.maxBodyBytesInFlight;
   const server: Server = createHttpServer({

@@ -16,6 +16,7 @@ export interface DaemonOptions {
   resyncSeconds: number;
   deliveryRetention: number;
   limits: HttpLimits;
+  rejectedRecordsPerReceiver: number;
 }
 
 const USAGE = `Usage: orlojd [flags]
@@ -33,6 +34,9 @@ const USAGE = `Usage: orlojd [flags]
   --max-request-bytes N   API request body limit (ORLOJ_MAX_REQUEST_BYTES, default 3145728)
   --resync-seconds N      periodic full reconcile (ORLOJ_RESYNC_SECONDS, default 60)
   --delivery-retention N  delivery records kept, newest first (ORLOJ_DELIVERY_RETENTION, default 500000)
+  --rejected-records-per-receiver N
+                          rejected delivery records each receiver keeps, newest first; refusals
+                          are still all counted (ORLOJ_REJECTED_RECORDS_PER_RECEIVER, default 1000)
   -h, --help              show this help
 
 Load limits (each also from ORLOJ_ and the flag in capitals, e.g. ORLOJ_MAX_CONNECTIONS):
@@ -62,6 +66,7 @@ const INT_FLAGS = {
   'max-request-bytes': 3 * 1024 * 1024,
   'resync-seconds': 60,
   'delivery-retention': 500_000,
+  'rejected-records-per-receiver': 1000,
   'max-connections': 10_000,
   'header-timeout-ms': 10_000,
   'request-timeout-ms': 30_000,
@@ -147,6 +152,7 @@ export function parseDaemonOptions(argv: string[], env: NodeJS.ProcessEnv): Daem
     resyncSeconds: n['resync-seconds'],
     deliveryRetention: n['delivery-retention'],
     limits: limitsOf(n),
+    rejectedRecordsPerReceiver: n['rejected-records-per-receiver'],
   };
 }
 

@@ -35,6 +35,11 @@ export function createMetrics() {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
       registers: [registry],
     }),
+    receiverLookups: new Counter({
+      name: 'orloj_receiver_store_lookups_total',
+      help: 'Endpoint IDs the delivery path read from the store: not compiled yet, and known or possibly just created (an unknown one is answered from memory)',
+      registers: [registry],
+    }),
     reconciles: new Counter({
       name: 'orloj_reconcile_total',
       help: 'Reconciles by kind and result',

@@ -1,6 +1,7 @@
 // Primitives shared by the signature profiles, written once so each profile stays a few lines.
+import { isUtf8 } from 'node:buffer';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { DeliveryRequest } from './profiles/types.js';
+import type { DeliveryRequest, VerifyResult } from './profiles/types.js';
 
 export function hmacSha256(key: Buffer, ...parts: (string | Buffer)[]): Buffer {
   const h = createHmac('sha256', key);
@@ -38,14 +39,16 @@ export function decodeBase64(s: string): Buffer | undefined {
   return BASE64.test(s) ? Buffer.from(s, 'base64') : undefined;
 }
 
-/** True when any key's HMAC over `parts` equals any candidate signature. */
-export function anyHmacMatches(keys: Buffer[], candidates: Buffer[], ...parts: (string | Buffer)[]): boolean {
-  if (candidates.length === 0) return false;
+const MISMATCH: VerifyResult = Object.freeze({ ok: false, reason: 'signature mismatch' });
+
+/** Passes when any key's HMAC over `parts` equals any candidate signature, and names the one that did. */
+export function verifyHmac(keys: Buffer[], candidates: Buffer[], ...parts: (string | Buffer)[]): VerifyResult {
+  if (candidates.length === 0) return MISMATCH;
   for (const key of keys) {
     const mac = hmacSha256(key, ...parts);
-    for (const c of candidates) if (safeEqual(mac, c)) return true;
+    for (const c of candidates) if (safeEqual(mac, c)) return { ok: true, signature: c };
   }
-  return false;
+  return MISMATCH;
 }
 
 /**
@@ -100,6 +103,19 @@ export function header(req: DeliveryRequest, name: string): string | undefined {
     lowered.set(name, lc);
   }
   return req.headers[lc];
+}
+
+const NOT_ASCII = /[^\x00-\x7f]/;
+const NOT_LATIN1 = /[^\x00-\xff]/;
+
+/**
+ * A header value as the sender wrote it. Node decodes header bytes as latin1, so UTF-8 sent
+ * as such (`évènement`) arrives garbled; bytes that are valid UTF-8 are read as UTF-8, others stay latin1.
+ */
+export function utf8Header(value: string): string {
+  if (!NOT_ASCII.test(value) || NOT_LATIN1.test(value)) return value;
+  const bytes = Buffer.from(value, 'latin1');
+  return isUtf8(bytes) ? bytes.toString('utf8') : value;
 }
 
 // Profiles may read several fields of one body (id, type); parse each body at most once.

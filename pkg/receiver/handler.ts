@@ -5,7 +5,8 @@ import { DELIVERY_PREFIX } from '../api/endpoint.js';
 import { ApiError } from '../api/errors.js';
 import { readBody } from '../apiserver/body.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { DeliveryRecord, Store } from '../store/types.js';
+import type { DeliveryRecord, Op, Store } from '../store/types.js';
+import { utf8Header } from './crypto.js';
 import type { Notes } from './notes.js';
 import type { ReceiverCache } from './receivers.js';
 import type { StatusMirror } from './status-mirror.js';
@@ -43,7 +44,21 @@ interface Delivery {
   receivedAt: string;
   receiver?: Receiver;
   eventId?: string;
+  /** The signature that verified it (base64url), for profiles that sign. */
+  signature?: string;
+  /** An event id header sent more than once. */
+  twice?: string;
+  /** Its body was read to the end: the connection can serve the next request. */
+  bodyRead: boolean;
 }
+
+/** Why a delivery with a fresh event id is a duplicate: its signature was accepted before. */
+const REPLAY = 'replay: signature already accepted';
+
+/** The claim scope of a receiver's accepted signatures, beside its event ids (scope = uid). */
+const sigScope = (uid: string): string => `${uid}/sig`;
+/** What the replay memory knows a delivery by: its event id, or its signature. */
+const memoryKey = (uid: string, d: Delivery, bySignature: boolean): string => (bySignature ? `${sigScope(uid)}\n${d.signature}` : `${uid}\n${d.eventId}`);
 
 /** Replayed events remembered: a replay storm is answered from memory after one commit each. */
 const RECENT_REPLAYS = 10_000;
@@ -72,8 +87,10 @@ export function deliveryHandler(deps: DeliveryDeps) {
       const r = err instanceof Rejection ? err : internalError(err);
       if (d.receiver && r.code !== 404) note(d, 'rejected', { ...recordOf(d, r.code), outcome: 'rejected', reason: r.detail });
       counted(d.receiver?.object.kind ?? 'unknown', 'rejected').inc();
-      send(res, r.code, rejectionBody(r), r.code === 413 || deps.closing(), r instanceof Busy ? r.retryAfter : undefined);
-      if (r.code === 413) lingeringClose(d.req);
+      // Answered before its body arrived (404, 405, 413, busy): close rather than drain a body of any size.
+      const early = !d.bodyRead && !d.req.complete;
+      send(res, r.code, rejectionBody(r), early || deps.closing(), r instanceof Busy ? r.retryAfter : undefined);
+      if (early) lingeringClose(d.req);
     } finally {
       deps.metrics.deliveryDuration.observe((performance.now() - d.start) / 1000);
     }
@@ -85,43 +102,73 @@ export function deliveryHandler(deps: DeliveryDeps) {
     const endpointId = endpointOf(req.url ?? '');
     const r = (d.receiver = deps.receivers.cached(endpointId) ?? (await deps.receivers.lookup(endpointId)));
     if (!r) throw new Rejection(404, 'NotFound', 'webhook endpoint not found');
+    readIdHeaders(r, d);
     const body = await cappedBody(req, r.maxBodyBytes);
+    d.bodyRead = true;
     if (r.suspended) throw new Rejection(409, 'Conflict', 'webhook is suspended', 'delivery refused: webhook is suspended');
     const dreq: DeliveryRequest = { headers: req.headers as Record<string, string | undefined>, body };
-    const eventId = (d.eventId = verify(r, dreq, d.nowMs));
+    const eventId = verify(r, dreq, d);
     const uid = r.object.metadata.uid;
-    const seen = recent.get(`${uid}\n${eventId}`);
-    if (seen && seen.expiresAt > d.nowMs) return duplicate(d, seen.result);
+    const seen = fromMemory(uid, d);
+    if (seen) return seen;
     let action;
     try {
       action = r.act({ req: dreq, eventId, receivedAt: d.receivedAt, nowMs: d.nowMs });
     } catch (e) {
       // An event accepted before the receiver broke is still a duplicate, not a refusal.
-      const held = await deps.store.data.claim(uid, eventId, d.nowMs);
-      if (held) return duplicate(d, held.result);
+      const held = await claimed(uid, d);
+      if (held) return held;
       throw e;
     }
-    const res = await deps.store.commit({
-      origin: 'delivery',
-      ops: [
-        { op: 'claim', scope: uid, key: eventId, expiresAt: d.nowMs + r.dedupeWindowMs, nowMs: d.nowMs },
-        ...action.ops,
-        { op: 'record', record: { ...recordOf(d, 202), outcome: 'accepted' } },
-        { op: 'count', scope: uid, deltas: { accepted: 1 } },
-      ],
-    });
-    if (res.held) {
-      // Only replayed events: caching every new one would churn the heap at full speed for nothing.
-      recent.set(`${uid}\n${eventId}`, { result: res.result, expiresAt: res.expiresAt });
-      return duplicate(d, res.result);
-    }
+    const res = await deps.store.commit({ origin: 'delivery', ops: opsOf(r, d, uid, action.ops) });
+    if (res.held) return heldBy(uid, d, res);
     const o = { duplicate: false, eventId, result: res.writes.find((w) => w)?.name ?? '' };
     deps.mirror.saw(uid, r.owner, { ...lastOf(d), ...r.lastDelivery(o) });
     return o;
   }
 
-  function duplicate(d: Delivery, result: string): Outcome {
-    note(d, 'duplicate', { ...recordOf(d, 202), outcome: 'duplicate', result });
+  /** A duplicate of a delivery answered as one before (by its event id or its signature), from memory. */
+  function fromMemory(uid: string, d: Delivery): Outcome | undefined {
+    const byId = remembered(memoryKey(uid, d, false), d.nowMs);
+    if (byId) return duplicate(d, byId.result, false);
+    const bySig = d.signature ? remembered(memoryKey(uid, d, true), d.nowMs) : undefined;
+    return bySig ? duplicate(d, bySig.result, true) : undefined;
+  }
+
+  function remembered(key: string, nowMs: number) {
+    const seen = recent.get(key);
+    return seen && seen.expiresAt > nowMs ? seen : undefined;
+  }
+
+  /** A unit refused for a claim held by an earlier delivery: its event id's (a duplicate) or its signature's (a replay). */
+  function heldBy(uid: string, d: Delivery, held: { result: string; expiresAt: number; op: number }): Outcome {
+    const replay = held.op !== 0;
+    // Only replayed events: caching every new one would churn the heap at full speed for nothing.
+    recent.set(memoryKey(uid, d, replay), { result: held.result, expiresAt: held.expiresAt });
+    return duplicate(d, held.result, replay);
+  }
+
+  /** A new event's unit: claims on its event id and on its signature (held by a replay under a fresh id), then what the kind commits. */
+  function opsOf(r: Receiver, d: Delivery, uid: string, action: Op[]): Op[] {
+    const expiresAt = d.nowMs + r.dedupeWindowMs;
+    const ops: Op[] = [{ op: 'claim', scope: uid, key: d.eventId!, expiresAt, nowMs: d.nowMs }];
+    if (d.signature) ops.push({ op: 'claim', scope: sigScope(uid), key: d.signature, expiresAt, nowMs: d.nowMs });
+    ops.push(...action, { op: 'record', record: { ...recordOf(d, 202), outcome: 'accepted' } }, { op: 'count', scope: uid, deltas: { accepted: 1 } });
+    return ops;
+  }
+
+  /** The earlier delivery this one repeats, by its event id or its signature, from the store. */
+  async function claimed(uid: string, d: Delivery): Promise<Outcome | undefined> {
+    const byId = await deps.store.data.claim(uid, d.eventId!, d.nowMs);
+    if (byId) return duplicate(d, byId.result, false);
+    const bySig = d.signature ? await deps.store.data.claim(sigScope(uid), d.signature, d.nowMs) : undefined;
+    return bySig ? duplicate(d, bySig.result, true) : undefined;
+  }
+
+  function duplicate(d: Delivery, result: string, replay: boolean): Outcome {
+    const record: DeliveryRecord = { ...recordOf(d, 202), outcome: 'duplicate', result };
+    if (replay) record.reason = REPLAY;
+    note(d, 'duplicate', record);
     return { duplicate: true, eventId: d.eventId!, result };
   }
 
@@ -138,7 +185,8 @@ export function deliveryHandler(deps: DeliveryDeps) {
     prefix: DELIVERY_PREFIX,
     handle(req: IncomingMessage, res: ServerResponse): void {
       const nowMs = deps.now();
-      void deliver({ req, start: performance.now(), nowMs, receivedAt: new Date(nowMs).toISOString() }, res);
+      const d: Delivery = { req, start: performance.now(), nowMs, receivedAt: new Date(nowMs).toISOString(), receiver: undefined, eventId: undefined, signature: undefined, twice: undefined, bodyRead: false };
+      void deliver(d, res);
     },
   };
 }
@@ -183,14 +231,33 @@ async function cappedBody(req: IncomingMessage, limit: number): Promise<Buffer> 
   }
 }
 
-/** Every authenticator, then the event id; returns the event id. */
-function verify(r: Receiver, req: DeliveryRequest, nowMs: number): string {
+/**
+ * The event id headers, read before the body and the signature: decoded as UTF-8 in place
+ * (the profile reads them there too), the first one sent names even a refused delivery in
+ * its record, and one sent twice (Node joins repeats with ", ") is refused once authenticated.
+ */
+function readIdHeaders(r: Receiver, d: Delivery): void {
+  const headers = d.req.headers as Record<string, string | undefined>;
+  for (const name of r.eventIdHeaders) {
+    const value = headers[name];
+    if (!value) continue;
+    if (value.includes(', ') && d.req.headersDistinct[name]!.length > 1) d.twice ??= name;
+    const text = utf8Header(value);
+    if (text !== value) headers[name] = text;
+    d.eventId ??= text;
+  }
+}
+
+/** Every authenticator, then the event id; returns the event id (and keeps it and the signature in `d`). */
+function verify(r: Receiver, req: DeliveryRequest, d: Delivery): string {
   if (r.authProblem) throw new Rejection(401, 'Unauthorized', 'signature verification failed', `signature verification failed: ${r.authProblem}`);
   for (const a of r.authenticators) {
-    const v = a.verify(req, nowMs);
+    const v = a.verify(req, d.nowMs);
     if (!v.ok) throw new Rejection(401, 'Unauthorized', 'signature verification failed', `signature verification failed: ${v.reason}`);
+    if (v.signature) d.signature ??= v.signature.toString('base64url');
   }
-  const eventId = r.eventId(req);
+  if (d.twice) throw new Rejection(400, 'BadRequest', 'event id sent more than once', `event id header ${d.twice} sent more than once`);
+  const eventId = (d.eventId = r.eventId(req));
   if (!eventId) throw new Rejection(400, 'BadRequest', 'missing event id', `missing event id (expected in ${r.eventIdSource})`);
   return eventId;
 }

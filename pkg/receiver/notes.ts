@@ -1,5 +1,7 @@
 // Deliveries with nothing of their own to commit (refusals, replays answered from memory)
 // are counted and recorded in batches: a flood of them costs a write per batch, not each.
+// Refusals are counted exactly, but each receiver keeps only its newest refused records, so
+// a flood of forgeries leaves nothing lasting and pushes no other receiver's records out.
 import type { DeliveryRecord, Op, Store } from '../store/types.js';
 import type { Counted } from './status-mirror.js';
 
@@ -26,6 +28,8 @@ export class Notes {
     private readonly store: Store,
     /** Called for each note once committed (the status mirror shows it). */
     private readonly committed: Noted,
+    /** Rejected records kept per receiver, newest first. */
+    private readonly rejectedPerOwner: number,
   ) {}
 
   add(n: Note): void {
@@ -61,8 +65,13 @@ export class Notes {
     this.notes = [];
     this.merged = new Map();
     const ops: Op[] = [];
-    for (const n of notes) ops.push({ op: 'record', record: n.record }, { op: 'count', scope: n.uid, deltas: { [n.outcome]: 1 } });
+    const refused = new Set<string>();
+    for (const n of notes) {
+      ops.push({ op: 'record', record: n.record }, { op: 'count', scope: n.uid, deltas: { [n.outcome]: 1 } });
+      if (n.outcome === 'rejected') refused.add(n.record.owner);
+    }
     for (const m of merged) ops.push({ op: 'count', scope: m.uid, deltas: { [m.outcome]: m.count } });
+    for (const owner of refused) ops.push({ op: 'trim', owner, outcome: 'rejected', keep: this.rejectedPerOwner });
     try {
       await this.store.commit({ origin: 'delivery', ops });
     } catch {

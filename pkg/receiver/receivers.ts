@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { ENDPOINT_ID_PATTERN } from '../api/endpoint.js';
 import type { StoredResource, WatchEvent } from '../api/types.js';
 import type { Objects } from '../store/objects.js';
 import { lookupKind } from '../api/registry.js';
@@ -12,12 +13,22 @@ interface Shared {
   obj?: StoredResource;
 }
 
+const endpointOf = (o: StoredResource): string | undefined => {
+  const id = o.status.endpointID;
+  return typeof id === 'string' && id ? id : undefined;
+};
+
 /**
  * Endpoint ID → compiled receiver, looked up through the store's endpoint index and kept
  * in an LRU. Watch events drop the entries whose object, or an object it refers to,
- * changed, found through small indexes so no event scans the cache.
+ * changed, found through small indexes so no event scans the cache. Every endpoint ID in
+ * use is known (listed at start, then followed by the watch), so an unknown one is
+ * answered without reading the store.
  */
 export class ReceiverCache {
+  /** Every receiver's endpoint ID, by uid, and the set of them. */
+  private readonly endpoints = new Map<string, string>();
+  private readonly known = new Set<string>();
   private readonly byUid = new Map<string, string>();
   private readonly byRef = new Map<string, Set<string>>();
   private readonly cache = new LRUCache<string, Receiver>({
@@ -32,10 +43,21 @@ export class ReceiverCache {
   constructor(
     private readonly store: Objects,
     private readonly receiverKinds: ReceiverKinds,
+    /** Called for each endpoint ID looked up in the store. */
+    private readonly lookedUp: () => void = () => undefined,
   ) {}
 
+  /** Watches first, then lists: a change made while listing is seen by the watch. */
   async start(): Promise<void> {
     this.stopWatch = await this.store.watch({}, undefined, (e) => this.invalidate(e));
+    for (const kind of this.receiverKinds.keys()) {
+      let cont: string | undefined;
+      do {
+        const page = await this.store.list(kind, { limit: 500, continue: cont });
+        for (const o of page.items) this.track(o.metadata.uid, endpointOf(o));
+        cont = page.continue;
+      } while (cont);
+    }
   }
 
   /** The compiled receiver when it is cached: the hot path needs no promise for a hit. */
@@ -46,7 +68,9 @@ export class ReceiverCache {
   async lookup(endpointId: string): Promise<Receiver | undefined> {
     const hit = this.cache.get(endpointId);
     if (hit) return hit;
+    if (!this.mayExist(endpointId)) return undefined;
     const epoch = this.epoch;
+    this.lookedUp();
     const o = await this.store.findByEndpointId(endpointId);
     const kind = o && this.receiverKinds.get(o.kind);
     if (!o || !kind) return undefined;
@@ -56,6 +80,22 @@ export class ReceiverCache {
       this.index(r, endpointId);
     }
     return r;
+  }
+
+  /**
+   * Known, or possibly just committed: a reader may see a new endpoint ID (a status read
+   * right after the reconciler's commit) before its watch event is published here.
+   */
+  private mayExist(endpointId: string): boolean {
+    return this.known.has(endpointId) || (this.store.store.unpublished() && ENDPOINT_ID_PATTERN.test(endpointId));
+  }
+
+  private track(uid: string, endpointId: string | undefined): void {
+    const was = this.endpoints.get(uid);
+    if (was === endpointId) return;
+    if (was !== undefined) this.known.delete(was);
+    if (endpointId === undefined) this.endpoints.delete(uid);
+    else (this.endpoints.set(uid, endpointId), this.known.add(endpointId));
   }
 
   private readonly fetchShared: Fetch = async (kind, namespace, name) => {
@@ -96,6 +136,7 @@ export class ReceiverCache {
     if (e.origin === 'delivery') return;
     const { kind, namespace, name } = e.key;
     if (this.receiverKinds.has(kind)) {
+      this.track(e.object.metadata.uid, e.type === 'DELETED' ? undefined : endpointOf(e.object));
       // Even when it is not cached: a lookup compiling it right now must not keep what it read.
       this.epoch++;
       const id = this.byUid.get(e.object.metadata.uid);

@@ -29,14 +29,19 @@ function desiredStatus(kind: ReceiverKind, w: StoredResource, prepared: Status, 
     s.conditions = ready(w.status.conditions, 'False', 'Suspended', 'deliveries are refused while spec.suspend is true', gen);
   } else {
     s.phase = 'Ready';
-    // A configuration error is over once the receiver is ready again; delivery errors stay.
-    if (!wasReady && findCondition(w.status.conditions, 'Ready')?.reason !== 'Suspended') delete s.lastError;
+    // Ready again: the error from before (its configuration, or a delivery refused meanwhile)
+    // is history, kept by the events and the delivery records. Delivery errors while Ready stay.
+    if (!wasReady) delete s.lastError;
     s.conditions = ready(w.status.conditions, 'True', 'Ready', 'accepting deliveries', gen);
   }
   return s;
 }
 
-export function receiverReconciler(kind: ReceiverKind, store: Objects): Reconciler {
+/**
+ * `recovering` is told before a receiver that was not Ready is made Ready, so that refusals
+ * from before, still on their way to its status, do not bring the old lastError back.
+ */
+export function receiverReconciler(kind: ReceiverKind, store: Objects, recovering: (uid: string) => void = () => undefined): Reconciler {
   const fetch = (k: string, namespace: string, name: string) => store.get(k, namespace, name);
   return {
     kind: kind.kind,
@@ -50,6 +55,7 @@ export function receiverReconciler(kind: ReceiverKind, store: Objects): Reconcil
       const prepared = (await kind.prepare?.(w, store)) ?? {};
       const r = await kind.compile({ ...w, status: { ...w.status, ...prepared } }, fetch);
       const before = findCondition(w.status.conditions, 'Ready');
+      if (before && before.status !== 'True' && !r.problems.length && !r.suspended) recovering(w.metadata.uid);
       const updated = await patchStatus(store, key, (cur) => desiredStatus(kind, cur, prepared, r.problems[0], r.suspended));
       const after = findCondition(updated?.status.conditions, 'Ready');
       if (after && (before?.status !== after.status || before.reason !== after.reason)) {

@@ -2,6 +2,7 @@
 // duplicateCount, rejectedCount) and the last delivery (lastDeliveryTime, lastEventID,
 // lastError, and what the kind adds), less than a second behind: a busy receiver's
 // deliveries share one status write instead of one each.
+import { LRUCache } from 'lru-cache';
 import type { ObjectKey, Status } from '../api/types.js';
 import type { Objects } from '../store/objects.js';
 import type { DataPlaneStore, DeliveryRecord, Op } from '../store/types.js';
@@ -22,7 +23,12 @@ interface Pending {
   last: Status;
   /** When its oldest unwritten change was committed. */
   since: number;
+  /** When the delivery refused that `last.lastError` tells of (ISO time). */
+  errorAt?: string;
 }
+
+/** Receivers that recovered lately, remembered long enough for refusals still on their way. */
+const RECOVERIES = 10_000;
 
 const keyOfOwner = (owner: string): ObjectKey => {
   const [kind, namespace, name] = owner.split('/');
@@ -32,6 +38,8 @@ const keyOfOwner = (owner: string): ObjectKey => {
 export class StatusMirror {
   /** Receivers whose status lags what was committed, by uid, oldest change first. */
   private readonly pending = new Map<string, Pending>();
+  /** When each receiver's reconciler last made it Ready again (ISO time), by uid. */
+  private readonly readySince = new LRUCache<string, string>({ max: RECOVERIES });
   private running?: Promise<void>;
 
   constructor(
@@ -42,9 +50,18 @@ export class StatusMirror {
 
   /** A delivery of receiver `uid` was committed; `last` are the status fields it moves. */
   saw(uid: string, owner: string, last: Status): void {
-    const p = this.pending.get(uid);
+    let p = this.pending.get(uid);
     if (p) Object.assign(p.last, last);
-    else this.pending.set(uid, { owner, last: { ...last }, since: Date.now() });
+    else this.pending.set(uid, (p = { owner, last: { ...last }, since: Date.now() }));
+    if (last.lastError !== undefined) p.errorAt = last.lastDeliveryTime as string;
+  }
+
+  /**
+   * Receiver `uid` is about to be Ready again, and its reconciler clears lastError: a
+   * refusal from before now (still to be written here) is history, not its lastError.
+   */
+  recovered(uid: string): void {
+    this.readySince.set(uid, new Date().toISOString());
   }
 
   get lagging(): boolean {
@@ -65,17 +82,24 @@ export class StatusMirror {
       if (!due.length) return;
       try {
         const counters = await this.data.counters(due.map(([uid]) => uid));
+        // Right before the commit: a recovery noted meanwhile is committed after this unit, or seen here.
+        for (const [uid, p] of due) this.dropStaleError(uid, p);
         const ops: Op[] = due.map(([uid, p]) => ({ op: 'status', key: keyOfOwner(p.owner), uid, merge: true, status: { ...p.last, ...countsOf(counters.get(uid)) } }));
         await this.objects.store.commit({ origin: 'delivery', ops });
       } catch (e) {
         // Still due: the next flush tries again (newer deliveries' fields win).
         for (const [uid, p] of due) {
           const newer = this.pending.get(uid);
-          this.pending.set(uid, newer ? { ...p, last: { ...p.last, ...newer.last } } : p);
+          this.pending.set(uid, newer ? { ...p, last: { ...p.last, ...newer.last }, errorAt: newer.errorAt ?? p.errorAt } : p);
         }
         throw e;
       }
     } while (all && this.pending.size);
+  }
+
+  private dropStaleError(uid: string, p: Pending): void {
+    const since = this.readySince.get(uid);
+    if (since !== undefined && p.errorAt !== undefined && p.errorAt <= since) delete p.last.lastError;
   }
 
   private takeDue(all: boolean): Array<[string, Pending]> {

@@ -64,6 +64,12 @@ export interface Receiver {
   /** The sender's event id, or undefined; `eventIdSource` names where it was expected. */
   eventId(req: DeliveryRequest): string | undefined;
   readonly eventIdSource: string;
+  /**
+   * Lower-cased names of the headers an event id may come from, first the preferred one.
+   * The handler reads them before anything else (so even a refusal's record names its
+   * event), refuses one sent twice, and decodes them as UTF-8.
+   */
+  readonly eventIdHeaders: readonly string[];
   readonly dedupeWindowMs: number;
   /** Decides what a new event commits, or refuses it. */
   act(d: VerifiedDelivery): Action;

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { eventually, Orlojd } from '../helpers/orlojd.js';
 import { put, readyOf, secret, taskWebhook, templateTask } from '../helpers/fixtures.js';
+import { send } from '../helpers/deliveries.js';
 
 describe('TaskWebhook reconciler', function () {
   let d: Orlojd;
@@ -55,6 +56,41 @@ describe('TaskWebhook reconciler', function () {
     await put(d, taskWebhook('sus', { task_ref: 'tpl2', auth: { secret_ref: 'sec' }, suspend: true }));
     const w = await waitReason('sus', 'False', 'Suspended');
     expect(w.status.phase).to.equal('Suspended');
+  });
+
+  it('clears lastError once Ready again, a refusal recorded meanwhile included; the events keep the past error', async () => {
+    await put(d, templateTask('tpl-r'));
+    await put(d, taskWebhook('recovers', { task_ref: 'tpl-r', auth: { secret_ref: 'recovers-secret' } }));
+    const broken = await waitReason('recovers', 'False', 'SecretNotFound');
+    expect(broken.status.lastError).to.equal('secret "recovers-secret" not found in namespace "default"');
+    // The sender keeps trying; its refusal reaches the status only after the fix below.
+    expect((await send(d, broken.status.endpointPath, { secret: 'k', body: '{}' })).status).to.equal(401);
+    await put(d, secret('recovers-secret', { value: 'k' }));
+    await waitReason('recovers', 'True', 'Ready');
+    const st = await eventually(async () => {
+      const s = (await webhook('recovers')).status;
+      return s.rejectedCount === 1 ? s : undefined;
+    });
+    expect(readyOf({ status: st })?.status).to.equal('True');
+    expect(st).not.to.have.property('lastError');
+    const events = (await d.api('GET', '/v1/events?kind=TaskWebhook&namespace=default&name=recovers')).body.items as Array<{ type: string; reason: string; message: string }>;
+    expect(events.map((e) => `${e.type} ${e.reason}: ${e.message}`)).to.include.members([
+      'Warning SecretNotFound: secret "recovers-secret" not found in namespace "default"',
+      'Normal Ready: accepting deliveries',
+    ]);
+    // A delivery refused while Ready is its lastError again.
+    expect((await send(d, broken.status.endpointPath, { secret: 'not-k', body: '{}' })).status).to.equal(401);
+    await eventually(async () => (await webhook('recovers')).status.lastError === 'signature verification failed: signature mismatch');
+  });
+
+  it('clears lastError when a suspended webhook resumes', async () => {
+    await put(d, taskWebhook('pauses', { task_ref: 'tpl-r', auth: { secret_ref: 'recovers-secret' }, suspend: true }));
+    const paused = await waitReason('pauses', 'False', 'Suspended');
+    expect((await send(d, paused.status.endpointPath, { secret: 'k', body: '{}' })).status).to.equal(409);
+    await eventually(async () => (await webhook('pauses')).status.lastError === 'delivery refused: webhook is suspended');
+    await put(d, taskWebhook('pauses', { task_ref: 'tpl-r', auth: { secret_ref: 'recovers-secret' } }));
+    const resumed = await waitReason('pauses', 'True', 'Ready');
+    expect(resumed.status).not.to.have.property('lastError');
   });
 
   it('records events on Ready transitions', async () => {

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { getProfile, resolveOptions } from '../../pkg/receiver/profiles/index.js';
 import type { Orlojd } from './orlojd.js';
 
@@ -38,4 +39,23 @@ export async function post(d: Orlojd, endpointPath: string, headers: Record<stri
     // leave empty
   }
   return { status: res.status, headers: res.headers, body, text };
+}
+
+/** A header value as its UTF-8 bytes on the wire, one char per byte (postRaw writes header text as latin1). */
+export const utf8OnTheWire = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
+
+/**
+ * Posts over a raw socket, headers given as [name, value] pairs and written byte for byte
+ * (node's client would refuse some values and re-encode others): a name is repeated as often as it is listed.
+ */
+export async function postRaw(d: Orlojd, endpointPath: string, headers: Array<[string, string]>, payload: string) {
+  const body = Buffer.from(payload);
+  const head = [`POST ${endpointPath} HTTP/1.1`, `Host: 127.0.0.1:${d.port}`, 'Connection: close', `Content-Length: ${body.length}`, ...headers.map(([k, v]) => `${k}: ${v}`)];
+  const sock = connect(d.port, '127.0.0.1');
+  sock.write(Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`, 'latin1'), body]));
+  const chunks: Buffer[] = [];
+  for await (const c of sock) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  const split = text.indexOf('\r\n\r\n');
+  return { status: Number(text.slice(9, 12)), body: JSON.parse(text.slice(split + 4)) as Record<string, unknown> };
 }

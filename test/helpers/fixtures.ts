@@ -49,7 +49,12 @@ export const readyOf = (o: { status?: { conditions?: Array<{ type: string; statu
 export async function readyWebhook(d: Orlojd, name: string, secretValue: string): Promise<string> {
   await put(d, secret(`${name}-secret`, { value: secretValue }));
   await put(d, templateTask(`${name}-tpl`));
-  await put(d, taskWebhook(name, { task_ref: `${name}-tpl`, auth: { secret_ref: `${name}-secret` } }));
+  return applyReady(d, name, { task_ref: `${name}-tpl`, auth: { secret_ref: `${name}-secret` } });
+}
+
+/** Applies a TaskWebhook with `spec`; returns its endpoint path once it is Ready. */
+export async function applyReady(d: Orlojd, name: string, spec: Record<string, unknown>): Promise<string> {
+  await put(d, taskWebhook(name, spec));
   return eventually(async () => {
     const w = (await d.api('GET', `/v1/task-webhooks/${name}`)).body;
     return readyOf(w)?.status === 'True' ? (w.status.endpointPath as string) : undefined;

@@ -135,9 +135,9 @@ describe('TaskWebhook deliveries', function () {
     expect(res.status).to.equal(200);
     type Rec = { owner: string; eventId: string; outcome: string; httpStatus: number; task?: string };
     const items = res.body.items as Rec[];
-    // Newest first; a delivery that failed verification has no event id anyone vouched for.
+    // Newest first; a refused delivery is named by the event id header it was sent with (no one vouched for it).
     expect(items.map((r) => [r.outcome, r.eventId ?? null, r.httpStatus])).to.deep.equal([
-      ['rejected', null, 401],
+      ['rejected', 'l-2', 401],
       ['duplicate', 'l-1', 202],
       ['accepted', 'l-1', 202],
     ]);
@@ -170,7 +170,7 @@ describe('delivery record retention', function () {
   it('keeps only the newest records, pruning in the background', async function () {
     this.timeout(20_000);
     const ep = await eventually(async () => (await d.api('GET', '/v1/task-webhooks/kept')).body.status?.endpointPath as string | undefined);
-    for (let i = 0; i < 25; i++) expect((await send(d, ep, { secret: SECRET, body: BODY, eventId: `r-${i}` })).status).to.equal(202);
+    for (let i = 0; i < 25; i++) expect((await send(d, ep, { secret: SECRET, body: `{"n":${i}}`, eventId: `r-${i}` })).status).to.equal(202);
     const items = await eventually(async () => {
       const r = (await d.api('GET', '/v1/deliveries?limit=100')).body.items as Array<{ eventId: string }>;
       return r.length === 10 ? r : undefined;

@@ -100,7 +100,8 @@ const providers: Provider[] = [
     eventType: 'push',
     mismatch: 'signature mismatch',
     async sign(s, id) {
-      const body = JSON.stringify({ ref: 'refs/heads/main', repository: { full_name: 'acme/repo' } });
+      // Each event's payload is its own (a push names its commits): the same bytes again are a replay.
+      const body = JSON.stringify({ ref: 'refs/heads/main', after: id, repository: { full_name: 'acme/repo' } });
       return { headers: { ...json, 'X-Hub-Signature-256': await octokitSign(s, body), 'X-GitHub-Delivery': id, 'X-GitHub-Event': 'push' }, body };
     },
   },
@@ -235,13 +236,14 @@ describe('spec overrides of headers, prefix, skew and event id, over HTTP', func
       { signature_header: 'X-Sig', signature_prefix: 'v1=', timestamp_header: 'X-Ts', max_skew_seconds: 30 },
       { event_id_header: 'X-Delivery' },
     );
-    const body = '{"over":"ridden"}';
     // The generic scheme: HMAC-SHA256(secret, ts + "." + body), hex, after the prefix.
-    const mac = (ts: number, b = body) => createHmac('sha256', SECRET).update(`${ts}.${b}`).digest('hex');
+    const mac = (ts: number, b: string) => createHmac('sha256', SECRET).update(`${ts}.${b}`).digest('hex');
     const signed = (o: { atMs?: number; prefix?: string; sigHeader?: string; tsHeader?: string; ids?: Record<string, string> } = {}): Signed => {
       const ts = unix(o.atMs ?? Date.now());
+      // Each delivery signed anew: the same signed bytes again would be a replay, whatever its ids.
+      const body = JSON.stringify({ over: 'ridden', n: Math.random() });
       return {
-        headers: { ...json, [o.sigHeader ?? 'X-Sig']: `${o.prefix ?? 'v1='}${mac(ts)}`, [o.tsHeader ?? 'X-Ts']: String(ts), ...(o.ids ?? { 'X-Delivery': `d-${Math.random()}` }) },
+        headers: { ...json, [o.sigHeader ?? 'X-Sig']: `${o.prefix ?? 'v1='}${mac(ts, body)}`, [o.tsHeader ?? 'X-Ts']: String(ts), ...(o.ids ?? { 'X-Delivery': `d-${Math.random()}` }) },
         body,
       };
     };
@@ -296,8 +298,8 @@ describe('spec overrides of headers, prefix, skew and event id, over HTTP', func
     expect(a.body).to.include({ duplicate: false, event_id: 'req-a' });
     const b = await expectAnswer(name, ep, signed(Date.now(), { 'X-Request-Id': 'req-b' }), 202);
     expect(b.body).to.include({ duplicate: false, event_id: 'req-b' });
-    // Without the header, the body's id is the fallback.
-    const c = await expectAnswer(name, ep, signed(Date.now()), 202);
+    // Without the header, the body's id is the fallback (signed at another second: b's signature again would be b).
+    const c = await expectAnswer(name, ep, signed(Date.now() - 5000), 202);
     expect(c.body).to.include({ duplicate: false, event_id: 'evt_body' });
     expect((await expectAnswer(name, ep, signed(Date.now(), { 'X-Request-Id': 'req-a' }), 202)).body).to.include({ duplicate: true, task: a.body.task });
     expect((await tasksOf(name)).map((t) => t.spec.input.webhook_event_id).sort()).to.deep.equal(['evt_body', 'req-a', 'req-b']);

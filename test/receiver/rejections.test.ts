@@ -56,7 +56,8 @@ describe('TaskWebhook delivery rejections', function () {
     const { st, rec } = await afterRejection('badsig', 1);
     expect(st.lastError).to.equal('signature verification failed: signature mismatch');
     expect(st.acceptedCount).to.equal(0);
-    expect(rec).to.include({ outcome: 'rejected', httpStatus: 401, reason: 'signature verification failed: signature mismatch' });
+    // Named by the event id header it was sent with, though no signature vouches for it.
+    expect(rec).to.include({ outcome: 'rejected', httpStatus: 401, eventId: 'x1', reason: 'signature verification failed: signature mismatch' });
     expect(JSON.stringify(st) + JSON.stringify(rec)).not.to.include(SECRET);
   });
 
@@ -102,12 +103,13 @@ describe('TaskWebhook delivery rejections', function () {
 
   it('413 for a body over max_body_bytes, without reading it', async () => {
     const ep = await webhook('small', { max_body_bytes: 1024 });
-    const res = await send(d, ep, { secret: SECRET, body: JSON.stringify({ blob: 'x'.repeat(4096) }) });
+    const res = await send(d, ep, { secret: SECRET, body: JSON.stringify({ blob: 'x'.repeat(4096) }), eventId: 'big-1' });
     expect(res.status).to.equal(413);
     expectGeneric(res, 413, 'payload too large');
     const { st, rec } = await afterRejection('small', 1);
     expect(st.lastError).to.equal('body exceeds max_body_bytes (1024)');
-    expect(rec).to.include({ httpStatus: 413, reason: 'body exceeds max_body_bytes (1024)' });
+    // The event id header is read before the body is refused.
+    expect(rec).to.include({ httpStatus: 413, eventId: 'big-1', reason: 'body exceeds max_body_bytes (1024)' });
   });
 
   it('413 for a chunked body (no Content-Length) over max_body_bytes, answered and closed mid-upload', async () => {

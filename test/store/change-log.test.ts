@@ -43,7 +43,7 @@ describe('store: the change log after kill -9', function () {
     const tasks = await follow(d, 'tasks', start);
     const hooks = await follow(d, 'task-webhooks', start);
     const ep = await readyWebhook(d, 'logged', 'log-secret');
-    const sent = await Promise.all(Array.from({ length: 30 }, (_, i) => send(d, ep, { secret: 'log-secret', body: '{}', eventId: `l-${i}` })));
+    const sent = await Promise.all(Array.from({ length: 30 }, (_, i) => send(d, ep, { secret: 'log-secret', body: `{"i":${i}}`, eventId: `l-${i}` })));
     expect(sent.every((r) => r.status === 202)).to.equal(true);
     await put(d, templateTask('short-lived'));
     expect((await d.api('DELETE', '/v1/tasks/short-lived')).status).to.equal(200);

@@ -76,7 +76,7 @@ describe('store: counters across kill -9', function () {
 
   it('shows every acknowledged delivery in the counters after a kill -9 right after the last 202', async () => {
     const ep = await readyWebhook(d, 'counted', 'v');
-    const sent = await Promise.all(Array.from({ length: 40 }, (_, i) => send(d, ep, { secret: 'v', body: '{}', eventId: `c-${i}` })));
+    const sent = await Promise.all(Array.from({ length: 40 }, (_, i) => send(d, ep, { secret: 'v', body: `{"i":${i}}`, eventId: `c-${i}` })));
     expect(sent.every((r) => r.status === 202)).to.equal(true);
     await d.kill9();
     await d.restart();

@@ -11,7 +11,7 @@ import type { JsonObject } from '../../mapping/paths.js';
 import { bearer, pathToken, signature, staticHeader } from '../auth.js';
 import { header, jsonBody } from '../crypto.js';
 import { keysOf } from '../keys.js';
-import { getProfile } from '../profiles/index.js';
+import { getProfile, headerList, idHeadersOf } from '../profiles/index.js';
 import { hmacProfile, SIGNED_INGEST } from '../webhook-options.js';
 import type { ProfileOptions, SignatureProfile } from '../profiles/types.js';
 import {
@@ -103,6 +103,7 @@ class InboundWebhookReceiver implements Receiver {
   readonly suspended: boolean;
   readonly authenticators: Authenticator[];
   readonly eventIdSource: string;
+  readonly eventIdHeaders: readonly string[];
   readonly dedupeWindowMs: number;
   /** Without an event id every delivery is new: nothing to deduplicate on. */
   readonly eventIdOptional = true;
@@ -124,6 +125,7 @@ class InboundWebhookReceiver implements Receiver {
     this.authenticators = authenticatorsOf(spec, parts);
     this.hmac = hmacProfile(spec);
     this.eventIdSource = spec.idempotency.event_id_headers.join(', ');
+    this.eventIdHeaders = headerList([...spec.idempotency.event_id_headers, ...(this.hmac ? idHeadersOf(this.hmac.profile, this.hmac.opts) : [])]);
     this.dedupeWindowMs = spec.idempotency.dedupe_window_seconds * 1000;
     this.credentialInPath = spec.ingest_auth.type === 'path_token';
   }

@@ -3,6 +3,7 @@ import type { TaskWebhookSpec } from '../../api/kinds/task-webhook.js';
 import type { Status, StoredResource } from '../../api/types.js';
 import { signature } from '../auth.js';
 import { keysOf } from '../keys.js';
+import { headerList, idHeadersOf } from '../profiles/index.js';
 import { buildRunTask, runTaskTemplate, type RunTaskTemplate } from '../run-task.js';
 import type { ProfileOptions, SignatureProfile } from '../profiles/types.js';
 import {
@@ -52,6 +53,7 @@ class TaskWebhookReceiver implements Receiver {
   readonly suspended: boolean;
   readonly authenticators: Authenticator[];
   readonly eventIdSource: string;
+  readonly eventIdHeaders: readonly string[];
   readonly dedupeWindowMs: number;
 
   constructor(
@@ -72,6 +74,7 @@ class TaskWebhookReceiver implements Receiver {
     this.suspended = spec.suspend;
     this.authenticators = [signature(profile, keys, opts)];
     this.eventIdSource = opts.eventIdHeader || 'the payload';
+    this.eventIdHeaders = headerList(idHeadersOf(profile, opts));
     this.dedupeWindowMs = (spec.idempotency?.dedupe_window_seconds ?? profile.defaults.dedupeWindowSeconds) * 1000;
   }
 

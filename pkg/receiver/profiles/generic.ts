@@ -1,5 +1,5 @@
 // Generic HMAC-SHA256 over `timestamp + "." + body`, for senders that follow no provider's scheme.
-import { anyHmacMatches, decodeHex, header, hmacSha256, parseTimestamp, timestampProblem } from '../crypto.js';
+import { decodeHex, header, hmacSha256, parseTimestamp, timestampProblem, verifyHmac } from '../crypto.js';
 import type { SignatureProfile } from './types.js';
 
 const SEPARATORS = /[\s,]+/;
@@ -33,10 +33,7 @@ export const generic: SignatureProfile = {
       if (sig) candidates.push(sig);
     }
     if (candidates.length === 0) return { ok: false, reason: `malformed signature header ${opts.signatureHeader}` };
-    const ok = opts.timestampHeader
-      ? anyHmacMatches(keys, candidates, ts, '.', req.body)
-      : anyHmacMatches(keys, candidates, req.body);
-    return ok ? { ok: true } : { ok: false, reason: 'signature mismatch' };
+    return opts.timestampHeader ? verifyHmac(keys, candidates, ts, '.', req.body) : verifyHmac(keys, candidates, req.body);
   },
 
   eventId: (req, opts) => header(req, opts.eventIdHeader) || undefined,

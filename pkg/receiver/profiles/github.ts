@@ -1,5 +1,5 @@
 // GitHub: HMAC-SHA256 of the raw body in X-Hub-Signature-256; no timestamp, so dedup is the only replay guard.
-import { anyHmacMatches, decodeHex, header, hmacSha256 } from '../crypto.js';
+import { decodeHex, header, hmacSha256, verifyHmac } from '../crypto.js';
 import type { SignatureProfile } from './types.js';
 
 export const github: SignatureProfile = {
@@ -19,7 +19,7 @@ export const github: SignatureProfile = {
     if (!value) return { ok: false, reason: `missing signature header ${opts.signatureHeader}` };
     const sig = value.startsWith(opts.signaturePrefix) ? decodeHex(value.slice(opts.signaturePrefix.length)) : undefined;
     if (!sig) return { ok: false, reason: `malformed signature header ${opts.signatureHeader}` };
-    return anyHmacMatches(keys, [sig], req.body) ? { ok: true } : { ok: false, reason: 'signature mismatch' };
+    return verifyHmac(keys, [sig], req.body);
   },
 
   eventId: (req, opts) => header(req, opts.eventIdHeader) || undefined,

@@ -8,6 +8,7 @@ const FALLBACK_ID_HEADER = 'Idempotency-Key';
 
 export const gitlab: SignatureProfile = {
   name: 'gitlab',
+  idHeaders: [FALLBACK_ID_HEADER],
   defaults: {
     signatureHeader: 'X-Gitlab-Token',
     signaturePrefix: '',

@@ -33,3 +33,16 @@ export function resolveOptions(profile: SignatureProfile, overrides: Partial<Pro
     maxSkewSeconds: typeof skew === 'number' && Number.isFinite(skew) && skew > 0 ? skew : d.maxSkewSeconds,
   };
 }
+
+/** The headers a profile reads an event id from: the configured one first. */
+export const idHeadersOf = (profile: SignatureProfile, opts: ProfileOptions): string[] => [opts.eventIdHeader, ...(profile.idHeaders ?? [])];
+
+const headerLists = new Map<string, readonly string[]>();
+/** Header names lower-cased, empty and repeated ones dropped; one frozen list per distinct list, shared by every receiver. */
+export function headerList(names: readonly string[]): readonly string[] {
+  const lower = [...new Set(names.filter((h) => h).map((h) => h.toLowerCase()))];
+  const key = lower.join('\n');
+  let list = headerLists.get(key);
+  if (!list) headerLists.set(key, (list = Object.freeze(lower)));
+  return list;
+}

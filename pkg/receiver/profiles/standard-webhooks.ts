@@ -1,6 +1,6 @@
 // Standard Webhooks (standardwebhooks.com): `webhook-signature: v1,<base64> [v1,<base64> ...]`,
 // HMAC over `id + "." + ts + "." + body` keyed with the base64-decoded `whsec_` secret.
-import { anyHmacMatches, decodeBase64, header, hmacSha256, jsonBody, stringField, timestampProblem } from '../crypto.js';
+import { decodeBase64, header, hmacSha256, jsonBody, stringField, timestampProblem, verifyHmac } from '../crypto.js';
 import type { SignatureProfile } from './types.js';
 
 const ID_HEADER = 'webhook-id';
@@ -19,6 +19,7 @@ function hmacKey(secret: Buffer): Buffer {
 
 export const standardWebhooks: SignatureProfile = {
   name: 'standard-webhooks',
+  idHeaders: [ID_HEADER],
   defaults: {
     signatureHeader: 'webhook-signature',
     signaturePrefix: 'v1,',
@@ -44,8 +45,7 @@ export const standardWebhooks: SignatureProfile = {
       if (sig) candidates.push(sig);
     }
     if (candidates.length === 0) return { ok: false, reason: `no ${opts.signaturePrefix} signature in ${opts.signatureHeader}` };
-    const ok = anyHmacMatches(keys.map(hmacKey), candidates, id, '.', ts, '.', req.body);
-    return ok ? { ok: true } : { ok: false, reason: 'signature mismatch' };
+    return verifyHmac(keys.map(hmacKey), candidates, id, '.', ts, '.', req.body);
   },
 
   eventId: (req, opts) => header(req, opts.eventIdHeader) || undefined,

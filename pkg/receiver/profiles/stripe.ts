@@ -1,6 +1,6 @@
 // Stripe: `Stripe-Signature: t=<unix s>,v1=<hex>[,v1=<hex>...]`, HMAC over `t + "." + body`.
 // Event id and type live in the JSON body.
-import { anyHmacMatches, decodeHex, header, hmacSha256, jsonBody, stringField, timestampProblem } from '../crypto.js';
+import { decodeHex, header, hmacSha256, jsonBody, stringField, timestampProblem, verifyHmac } from '../crypto.js';
 import type { SignatureProfile } from './types.js';
 
 export const stripe: SignatureProfile = {
@@ -30,7 +30,7 @@ export const stripe: SignatureProfile = {
     const problem = timestampProblem(t, `missing timestamp in ${opts.signatureHeader}`, opts.maxSkewSeconds, nowMs);
     if (problem || !t) return { ok: false, reason: problem ?? 'missing timestamp' };
     if (candidates.length === 0) return { ok: false, reason: `no ${opts.signaturePrefix} signature in ${opts.signatureHeader}` };
-    return anyHmacMatches(keys, candidates, t, '.', req.body) ? { ok: true } : { ok: false, reason: 'signature mismatch' };
+    return verifyHmac(keys, candidates, t, '.', req.body);
   },
 
   // A spec may name an id header (e.g. one added by a proxy); the body's `id` is the fallback.

@@ -24,11 +24,18 @@ export interface ProfileDefaults extends ProfileOptions {
   eventTypeHeader?: string;
 }
 
-export type VerifyResult = { ok: true } | { ok: false; reason: string };
+/**
+ * `signature`: the signature bytes that matched, for profiles that sign the delivery. The
+ * receiver remembers it: a captured delivery replayed with a fresh (unsigned) event id is
+ * still the same delivery.
+ */
+export type VerifyResult = { ok: true; signature?: Buffer } | { ok: false; reason: string };
 
 export interface SignatureProfile {
   readonly name: string;
   readonly defaults: ProfileDefaults;
+  /** Headers besides `eventIdHeader` that may carry the event id (a fallback, or an id the signature covers). */
+  readonly idHeaders?: readonly string[];
   /**
    * Checks the request against every candidate key (each key of the referenced Secret,
    * as raw bytes). `reason` is for status.lastError only and never names a secret.

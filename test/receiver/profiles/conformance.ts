@@ -69,8 +69,15 @@ export function runProfileConformance(profile: SignatureProfile, caps: Capabilit
   };
 
   describe(`${profile.name} profile conformance`, () => {
-    it('accepts a valid delivery', () => {
-      expect(verify(deliver(key), [key])).to.deep.equal({ ok: true });
+    it('accepts a valid delivery, naming the signature that matched when the profile signs', () => {
+      const r = verify(deliver(key), [key]);
+      expect(r.ok).to.equal(true);
+      const named = r.ok ? r.signature : undefined;
+      if (caps.signsBody) expect(named).to.be.instanceOf(Buffer).with.length(32);
+      else expect(named).to.equal(undefined);
+      // The same delivery again names the same bytes; one signed with another key, others.
+      if (caps.signsBody) expect(verify(deliver(key), [key])).to.deep.equal(r);
+      if (caps.signsBody) expect(verify(deliver(other), [other])).not.to.deep.equal(r);
     });
 
     if (caps.signsBody) {
@@ -122,8 +129,10 @@ export function runProfileConformance(profile: SignatureProfile, caps: Capabilit
     if (merge) {
       it('accepts several signatures in one header when any one matches', () => {
         const bad = signed(other), good = signed(key);
-        expect(verify(toRequest(merge(bad, good), BODY), [key]).ok).to.equal(true);
-        expect(verify(toRequest(merge(good, bad), BODY), [key]).ok).to.equal(true);
+        // The signature named is the one that matched, wherever it stands in the header.
+        const alone = verify(toRequest(good, BODY), [key]);
+        expect(verify(toRequest(merge(bad, good), BODY), [key])).to.deep.equal(alone);
+        expect(verify(toRequest(merge(good, bad), BODY), [key])).to.deep.equal(alone);
         expect(verify(toRequest(merge(bad, bad), BODY), [key]).ok).to.equal(false);
       });
     }

@@ -18,7 +18,7 @@ describe('slack profile', () => {
 
   it('matches the Slack docs test vector', () => {
     expect(slack.sign(Buffer.from(body), key, opts, Number(ts) * 1000, 'ignored')['X-Slack-Signature']).to.equal(expected);
-    expect(slack.verify(req, [key], opts, nowMs)).to.deep.equal({ ok: true });
+    expect(slack.verify(req, [key], opts, nowMs)).to.include({ ok: true });
   });
 
   it('derives an event id from timestamp and body for non-JSON bodies', () => {

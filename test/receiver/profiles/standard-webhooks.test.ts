@@ -22,7 +22,7 @@ describe('standard-webhooks profile', () => {
 
   it('matches the reference library vector', () => {
     expect(standardWebhooks.sign(Buffer.from(payload), secret, opts, ts * 1000, id)['webhook-signature']).to.equal(expected);
-    expect(standardWebhooks.verify(request(expected), [secret], opts, ts * 1000)).to.deep.equal({ ok: true });
+    expect(standardWebhooks.verify(request(expected), [secret], opts, ts * 1000)).to.include({ ok: true });
     expect(standardWebhooks.eventId(request(expected), opts)).to.equal(id);
   });
 
@@ -41,7 +41,7 @@ describe('standard-webhooks profile', () => {
         for (const t of times) {
           const sig = new Webhook(secret.toString()).sign(msgId, new Date(t * 1000), p);
           const req = toRequest({ 'webhook-id': msgId, 'webhook-timestamp': String(t), 'webhook-signature': sig }, p);
-          expect(standardWebhooks.verify(req, [secret], opts, t * 1000), `${msgId} ${t} ${p.slice(0, 20)}`).to.deep.equal({ ok: true });
+          expect(standardWebhooks.verify(req, [secret], opts, t * 1000), `${msgId} ${t} ${p.slice(0, 20)}`).to.include({ ok: true });
           // A bare base64 secret is the same key to the library.
           expect(new Webhook('MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw').sign(msgId, new Date(t * 1000), p)).to.equal(sig);
         }
@@ -74,7 +74,7 @@ describe('standard-webhooks profile', () => {
     const raw = Buffer.from('not base64!');
     // The reference library's raw-key format signs with exactly these bytes.
     const sig = new Webhook(raw, { format: 'raw' }).sign(id, new Date(ts * 1000), payload);
-    expect(standardWebhooks.verify(request(sig), [raw], opts, ts * 1000)).to.deep.equal({ ok: true });
+    expect(standardWebhooks.verify(request(sig), [raw], opts, ts * 1000)).to.include({ ok: true });
     const headers = standardWebhooks.sign(Buffer.from(payload), raw, opts, ts * 1000, id);
     expect(headers['webhook-signature']).to.equal(sig);
   });

@@ -23,7 +23,7 @@ describe('stripe profile', () => {
 
   it('accepts a header made by the Stripe SDK', () => {
     const req = toRequest({ 'Stripe-Signature': sdkHeader({ payload, secret, timestamp }) }, payload);
-    expect(stripe.verify(req, [Buffer.from(secret)], opts, NOW)).to.deep.equal({ ok: true });
+    expect(stripe.verify(req, [Buffer.from(secret)], opts, NOW)).to.include({ ok: true });
     expect(stripe.eventId(req, opts)).to.equal('evt_test_webhook');
     expect(stripe.eventType(req, opts)).to.equal('payment_intent.succeeded');
   });
@@ -43,7 +43,7 @@ describe('stripe profile', () => {
     for (const p of payloads) {
       for (const s of secrets) {
         const req = toRequest({ 'Stripe-Signature': sdkHeader({ payload: p, secret: s, timestamp }) }, p);
-        expect(stripe.verify(req, [Buffer.from(s)], opts, NOW), `${s} / ${p.slice(0, 20)}`).to.deep.equal({ ok: true });
+        expect(stripe.verify(req, [Buffer.from(s)], opts, NOW), `${s} / ${p.slice(0, 20)}`).to.include({ ok: true });
       }
     }
   });
