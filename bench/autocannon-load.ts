@@ -1,7 +1,7 @@
 // Fallback generator when wrk is unavailable: autocannon in this process (one core at most,
 // so it saturates sooner than wrk; the report names the generator).
 import autocannon from 'autocannon';
-import type { LoadResult, LoadSpec } from './load.js';
+import { bodyOf, signatureOf, type LoadResult, type LoadSpec } from './load.js';
 
 export async function runAutocannon(s: LoadSpec): Promise<LoadResult> {
   let n = 0;
@@ -17,13 +17,13 @@ export async function runAutocannon(s: LoadSpec): Promise<LoadResult> {
     requests: [
       {
         method: 'POST',
-        body: s.body,
         headers: s.headers,
         setupRequest: (req) => {
           n++;
           const id = s.replay ? `${s.eventPrefix}${n % s.replay}` : `${s.eventPrefix}0-${n}`;
           if (!s.replay) pending.add(id);
-          return { ...req, path: s.paths[n % s.paths.length]!, headers: { ...s.headers, 'X-Event-Id': id } };
+          const body = bodyOf(s, id);
+          return { ...req, path: s.paths[n % s.paths.length]!, body, headers: { ...s.headers, 'X-Signature': signatureOf(s, body), 'X-Event-Id': id } };
         },
         onResponse: (status, body) => {
           byStatus[status] = (byStatus[status] ?? 0) + 1;

@@ -3,19 +3,20 @@
 import { join } from 'node:path';
 import { getProfile, resolveOptions } from '../pkg/receiver/profiles/index.js';
 import { resource, secret, taskWebhook, templateTask } from '../test/helpers/fixtures.js';
+import { ID_MARK, type LoadSpec } from './load.js';
 import type { OrlojdTarget } from './targets.js';
 
 export const SECRET = 'bench-secret';
-export const BODY = JSON.stringify({ type: 'bench.event', data: { repo: 'orloj', ref: 'refs/heads/main', n: 42 } });
+/** Each delivery's body names its event, as a real sender's does: no two are signed alike. */
+export const BODY_TEMPLATE = JSON.stringify({ type: 'bench.event', id: ID_MARK, data: { repo: 'orloj', ref: 'refs/heads/main', n: 42 } });
 
 const generic = getProfile('generic')!;
 const opts = resolveOptions(generic, {});
 
-/** X-Signature and X-Timestamp for BODY, valid for ±300 s from now; the event id is left to the generator. */
-export function presigned(): Record<string, string> {
-  const h = generic.sign(Buffer.from(BODY), Buffer.from(SECRET), opts, Date.now(), 'unused');
-  delete h[opts.eventIdHeader];
-  return { 'Content-Type': 'application/json', ...h };
+/** What the generators sign each request with: one timestamp, valid for ±300 s from now. */
+export function signing(): Pick<LoadSpec, 'bodyTemplate' | 'headers' | 'secret' | 'timestamp'> {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  return { bodyTemplate: BODY_TEMPLATE, headers: { 'Content-Type': 'application/json', [opts.timestampHeader]: timestamp }, secret: SECRET, timestamp };
 }
 
 async function put(o: OrlojdTarget, plural: string, obj: { metadata: { name: string } }): Promise<void> {
@@ -76,14 +77,15 @@ export async function createInboundWebhook(o: OrlojdTarget): Promise<string> {
 export async function presend(o: OrlojdTarget, path: string, ids: string[]): Promise<number> {
   let created = 0;
   await pool(ids.length, 16, async (i) => {
+    const body = BODY_TEMPLATE.replace(ID_MARK, ids[i]!);
     const res = await fetch(o.url + path, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...generic.sign(Buffer.from(BODY), Buffer.from(SECRET), opts, Date.now(), ids[i]!) },
-      body: BODY,
+      headers: { 'Content-Type': 'application/json', ...generic.sign(Buffer.from(body), Buffer.from(SECRET), opts, Date.now(), ids[i]!) },
+      body,
     });
-    const body = (await res.json()) as { duplicate?: boolean };
-    if (res.status !== 202) throw new Error(`pre-send ${ids[i]}: ${res.status} ${JSON.stringify(body)}`);
-    if (!body.duplicate) created++;
+    const answer = (await res.json()) as { duplicate?: boolean };
+    if (res.status !== 202) throw new Error(`pre-send ${ids[i]}: ${res.status} ${JSON.stringify(answer)}`);
+    if (!answer.duplicate) created++;
   });
   return created;
 }

@@ -1,4 +1,4 @@
-// Picks the load generator: wrk when installed (it replays pre-signed requests from C and
+// Picks the load generator: wrk when installed (it sends requests signed beforehand from C and
 // does not saturate before the server), autocannon otherwise; plus the open-loop one for (c).
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';

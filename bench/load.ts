@@ -1,13 +1,25 @@
 // What every load generator takes and reports, so scenarios do not care which one ran.
+import { createHmac } from 'node:crypto';
 
-/** Pre-signed requests: one body and signature reused; only the (unsigned) event id varies. */
+/** Where a request's event id goes in the body template. */
+export const ID_MARK = '@ID@';
+
+/**
+ * Requests signed one by one with one timestamp: each body carries its event id, so each
+ * has a signature of its own (orlojd remembers accepted signatures: the same one under
+ * another event id is a replay, as it would be from a real sender).
+ */
 export interface LoadSpec {
   url: string;
   /** Requests rotate over these paths. */
   paths: string[];
-  body: string;
-  /** Content-Type, X-Signature and X-Timestamp, signed once just before the run. */
+  /** The body, with ID_MARK where the event id goes. */
+  bodyTemplate: string;
+  /** Content-Type and X-Timestamp; X-Signature is each request's own. */
   headers: Record<string, string>;
+  /** The key and the X-Timestamp value each request is signed with (generic profile). */
+  secret: string;
+  timestamp: string;
   /** Event ids are `${prefix}${thread}-${n}` (unique), or `${prefix}${k}` with k < replay. */
   eventPrefix: string;
   replay?: number;
@@ -15,6 +27,11 @@ export interface LoadSpec {
   connections: number;
   threads: number;
 }
+
+export const bodyOf = (s: LoadSpec, eventId: string): string => s.bodyTemplate.replace(ID_MARK, eventId);
+
+/** The generic profile's X-Signature of `body`. */
+export const signatureOf = (s: LoadSpec, body: string): string => `sha256=${createHmac('sha256', s.secret).update(`${s.timestamp}.${body}`).digest('hex')}`;
 
 export interface LoadResult {
   generator: string;

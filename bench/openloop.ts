@@ -3,15 +3,15 @@
 // Requests go out on schedule whether or not earlier ones were answered, and latency is
 // measured from the scheduled send time, so server stalls are not hidden (no coordinated
 // omission). autocannon's overallRate is not used: it sends each second's quota in a burst.
-// A minimal keep-alive HTTP/1.1 client on raw sockets (pre-built request text; both servers
+// A minimal keep-alive HTTP/1.1 client on raw sockets (request text built per request; both servers
 // answer with Content-Length) keeps the generator's own CPU and GC pauses small; the send lag
 // it still adds (timer granularity, scheduling) is reported as sendLagP99Ms.
 import { connect, type Socket } from 'node:net';
-import { pct, type LoadResult, type LoadSpec } from './load.js';
+import { bodyOf, pct, signatureOf, type LoadResult, type LoadSpec } from './load.js';
 
 const spec = JSON.parse(process.argv[2]!) as LoadSpec & { rate: number; warmup: number };
 const url = new URL(spec.url);
-const common = `Host: ${url.host}\r\n${Object.entries(spec.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}Content-Length: ${Buffer.byteLength(spec.body)}\r\nX-Event-Id: `;
+const common = `Host: ${url.host}\r\n${Object.entries(spec.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}`;
 const heads = spec.paths.map((p) => `POST ${p} HTTP/1.1\r\n${common}`);
 // The first `warmup` seconds (own event ids, not recorded) let this process's JIT and socket
 // pool settle, so their cost does not show up as server latency.
@@ -44,9 +44,11 @@ let created = 0;
 let duplicates = 0;
 let errors = 0;
 
+/** Each request signed as it goes (a few µs): the same signature twice would be a replay. */
 function send(c: Conn, job: Job): void {
   c.job = job;
-  c.sock.write(`${heads[job.i % heads.length]}${job.id}\r\n\r\n${spec.body}`);
+  const body = bodyOf(spec, job.id);
+  c.sock.write(`${heads[job.i % heads.length]}Content-Length: ${Buffer.byteLength(body)}\r\nX-Signature: ${signatureOf(spec, body)}\r\nX-Event-Id: ${job.id}\r\n\r\n${body}`);
 }
 
 function done(c: Conn, status: number, body: Buffer | undefined): void {

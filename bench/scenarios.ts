@@ -1,7 +1,7 @@
 // The scenarios: each starts its own server, warms up (unmeasured), measures, reads the peak
 // RSS and checks that stored events (orlojd's run tasks, the peer's rows) match the accepted ones.
 import { OTHER_LOAD_LIMIT, type BenchConfig } from './config.js';
-import { BODY, countDeliveries, countDocuments, countTasks, createInboundWebhook, createWebhooks, presend, presigned, SECRET, type EventCount } from './fixtures.js';
+import { countDeliveries, countDocuments, countTasks, createInboundWebhook, createWebhooks, presend, signing, SECRET, type EventCount } from './fixtures.js';
 import { runOpenLoop, type Generator } from './generator.js';
 import type { LoadResult, LoadSpec } from './load.js';
 import { cpuSeconds, machineBusySeconds, peakRssMb } from './proc.js';
@@ -35,7 +35,7 @@ export interface Ctx {
 
 function spec(ctx: Ctx, t: Target, paths: string[], eventPrefix: string, duration: number, replay?: number): LoadSpec {
   // Signed here, right before each run, so the timestamp is fresh (valid ±300 s).
-  return { url: t.url, paths, body: BODY, headers: presigned(), eventPrefix, replay, duration, connections: ctx.cfg.connections, threads: ctx.cfg.threads };
+  return { url: t.url, paths, ...signing(), eventPrefix, replay, duration, connections: ctx.cfg.connections, threads: ctx.cfg.threads };
 }
 
 interface Timed<L> {

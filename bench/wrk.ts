@@ -1,13 +1,20 @@
-// Primary generator: wrk replaying pre-signed requests. A Lua script varies only the unsigned
-// X-Event-Id (and the path), counts outcomes per thread and prints one JSON line from done().
+// Primary generator: wrk sending requests signed beforehand, each its own: wrk cannot compute
+// an HMAC, so each thread reads the signatures of the bodies it will send from a file (one
+// line per request) and its Lua script builds the body around the event id. The script counts
+// outcomes per thread and prints one JSON line from done().
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LoadResult, LoadSpec } from './load.js';
+import { bodyOf, ID_MARK, signatureOf, type LoadResult, type LoadSpec } from './load.js';
 import { trackCpu } from './proc.js';
 
 const MARK = 'BENCH-RESULT ';
+/**
+ * Requests per second the signatures cover (the bare HMAC server answers ~32,000). A thread
+ * that runs out sends a bad signature: its 401s show in the results instead of silent replays.
+ */
+const POOL_RATE = 50_000;
 
 /** A Lua string literal; inputs are our own ASCII paths, ids and JSON bodies. */
 function lua(s: string): string {
@@ -15,15 +22,33 @@ function lua(s: string): string {
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-function script(s: LoadSpec): string {
+/** The event ids a thread sends, in order (as the script makes them), or the replayed set. */
+function idsOf(s: LoadSpec, thread: number | undefined): string[] {
+  if (thread === undefined) return Array.from({ length: s.replay! }, (_, k) => `${s.eventPrefix}${k}`);
+  const n = Math.ceil((POOL_RATE * s.duration) / s.threads);
+  return Array.from({ length: n }, (_, i) => `${s.eventPrefix}${thread}-${i + 1}`);
+}
+
+/** One file of signatures per thread (`<tid>.sig`), or one for the replayed set (`replay.sig`). */
+function writeSignatures(s: LoadSpec, dir: string): void {
+  const files = s.replay ? [['replay', undefined] as const] : Array.from({ length: s.threads }, (_, t) => [String(t), t] as const);
+  for (const [name, thread] of files) {
+    const lines = idsOf(s, thread).map((id) => signatureOf(s, bodyOf(s, id)));
+    writeFileSync(join(dir, `${name}.sig`), `${lines.join('\n')}\n`);
+  }
+}
+
+function script(s: LoadSpec, dir: string): string {
   const headers = Object.entries(s.headers).map(([k, v]) => `wrk.headers[${lua(k)}] = ${lua(v)}`).join('\n');
+  const [before, after] = s.bodyTemplate.split(ID_MARK);
   return `
 local paths = { ${s.paths.map(lua).join(',\n')} }
 local npaths = #paths
 local prefix = ${lua(s.eventPrefix)}
 local replay = ${s.replay ?? 0}
+local dir = ${lua(dir)}
+local before, after = ${lua(before!)}, ${lua(after!)}
 wrk.method = "POST"
-wrk.body = ${lua(s.body)}
 ${headers}
 
 -- setup() runs in the main Lua state; keep the threads so done() can read their counters.
@@ -35,20 +60,23 @@ end
 
 function init(args)
   n, created, dups = 0, 0, 0
-  statuses, pending = {}, {}
+  statuses, pending, sigs = {}, {}, {}
+  for line in io.lines(dir .. "/" .. (replay > 0 and "replay" or tid) .. ".sig") do sigs[#sigs + 1] = line end
 end
 
 function request()
   n = n + 1
-  local id
+  local id, sig
   if replay > 0 then
-    id = prefix .. ((n + tid * 7919) % replay)
+    local k = (n + tid * 7919) % replay
+    id, sig = prefix .. k, sigs[k + 1]
   else
-    id = prefix .. tid .. "-" .. n
+    id, sig = prefix .. tid .. "-" .. n, sigs[n]
     pending[id] = true
   end
   wrk.headers["X-Event-Id"] = id
-  return wrk.format(nil, paths[(n + tid) % npaths + 1])
+  wrk.headers["X-Signature"] = sig or "signatures-exhausted"
+  return wrk.format(nil, paths[(n + tid) % npaths + 1], nil, before .. id .. after)
 end
 
 function response(status, headers, body)
@@ -95,7 +123,8 @@ export async function runWrk(s: LoadSpec): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), 'orloj-wrk-'));
   try {
     const file = join(dir, 'load.lua');
-    writeFileSync(file, script(s));
+    writeSignatures(s, dir);
+    writeFileSync(file, script(s, dir));
     const args = ['-t', String(s.threads), '-c', String(s.connections), '-d', `${s.duration}s`, '--timeout', '10s', '-s', file, s.url];
     const proc = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
     const cpu = trackCpu(proc.pid!);
