@@ -41,12 +41,15 @@ export function decodeBase64(s: string): Buffer | undefined {
 
 const MISMATCH: VerifyResult = Object.freeze({ ok: false, reason: 'signature mismatch' });
 
-/** Passes when any key's HMAC over `parts` equals any candidate signature, and names the one that did. */
-export function verifyHmac(keys: Buffer[], candidates: Buffer[], ...parts: (string | Buffer)[]): VerifyResult {
+/**
+ * Passes when any key's HMAC over `parts` equals any candidate signature, and names the one
+ * that did and the time it signs (ms, where the scheme signs one).
+ */
+export function verifyHmac(keys: Buffer[], candidates: Buffer[], signedAt: number | undefined, ...parts: (string | Buffer)[]): VerifyResult {
   if (candidates.length === 0) return MISMATCH;
   for (const key of keys) {
     const mac = hmacSha256(key, ...parts);
-    for (const c of candidates) if (safeEqual(mac, c)) return { ok: true, signature: c };
+    for (const c of candidates) if (safeEqual(mac, c)) return { ok: true, signature: c, signedAt };
   }
   return MISMATCH;
 }

@@ -44,7 +44,7 @@ interface Delivery {
   receivedAt: string;
   receiver?: Receiver;
   eventId?: string;
-  /** The signature that verified it (base64url), for profiles that sign. */
+  /** The signature that verified it (its claim key), for profiles that sign. */
   signature?: string;
   /** An event id header sent more than once. */
   twice?: string;
@@ -248,13 +248,24 @@ function readIdHeaders(r: Receiver, d: Delivery): void {
   }
 }
 
+/**
+ * A signature's claim key: 128 bits of it (as unique as all of it, since only the key holder
+ * makes one, in a smaller row), after the time it signs where the scheme signs one: a replay
+ * has the same, and new keys then append to the claims index instead of each dirtying a
+ * random page of it.
+ */
+function signatureKey(signature: Buffer, signedAt: number | undefined): string {
+  const sig = signature.toString('base64url', 0, 16);
+  return signedAt === undefined ? sig : `${Math.floor(signedAt / 1000).toString(36).padStart(7, '0')}.${sig}`;
+}
+
 /** Every authenticator, then the event id; returns the event id (and keeps it and the signature in `d`). */
 function verify(r: Receiver, req: DeliveryRequest, d: Delivery): string {
   if (r.authProblem) throw new Rejection(401, 'Unauthorized', 'signature verification failed', `signature verification failed: ${r.authProblem}`);
   for (const a of r.authenticators) {
     const v = a.verify(req, d.nowMs);
     if (!v.ok) throw new Rejection(401, 'Unauthorized', 'signature verification failed', `signature verification failed: ${v.reason}`);
-    if (v.signature) d.signature ??= v.signature.toString('base64url');
+    if (v.signature) d.signature ??= signatureKey(v.signature, v.signedAt);
   }
   if (d.twice) throw new Rejection(400, 'BadRequest', 'event id sent more than once', `event id header ${d.twice} sent more than once`);
   const eventId = (d.eventId = r.eventId(req));

@@ -33,7 +33,7 @@ export const generic: SignatureProfile = {
       if (sig) candidates.push(sig);
     }
     if (candidates.length === 0) return { ok: false, reason: `malformed signature header ${opts.signatureHeader}` };
-    return opts.timestampHeader ? verifyHmac(keys, candidates, ts, '.', req.body) : verifyHmac(keys, candidates, req.body);
+    return opts.timestampHeader ? verifyHmac(keys, candidates, parseTimestamp(ts), ts, '.', req.body) : verifyHmac(keys, candidates, undefined, req.body);
   },
 
   eventId: (req, opts) => header(req, opts.eventIdHeader) || undefined,

@@ -19,7 +19,7 @@ export const github: SignatureProfile = {
     if (!value) return { ok: false, reason: `missing signature header ${opts.signatureHeader}` };
     const sig = value.startsWith(opts.signaturePrefix) ? decodeHex(value.slice(opts.signaturePrefix.length)) : undefined;
     if (!sig) return { ok: false, reason: `malformed signature header ${opts.signatureHeader}` };
-    return verifyHmac(keys, [sig], req.body);
+    return verifyHmac(keys, [sig], undefined, req.body);
   },
 
   eventId: (req, opts) => header(req, opts.eventIdHeader) || undefined,

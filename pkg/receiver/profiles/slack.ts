@@ -1,6 +1,6 @@
 // Slack: `X-Slack-Signature: v0=<hex>`, HMAC over `"v0:" + ts + ":" + body`.
 import {
-  decodeHex, header, hmacSha256, jsonBody, sha256Hex, stringField, timestampProblem, verifyHmac,
+  decodeHex, header, hmacSha256, jsonBody, parseUnixSeconds, sha256Hex, stringField, timestampProblem, verifyHmac,
 } from '../crypto.js';
 import type { SignatureProfile } from './types.js';
 
@@ -23,7 +23,7 @@ export const slack: SignatureProfile = {
     if (problem || !ts) return { ok: false, reason: problem ?? 'missing timestamp' };
     const sig = value.startsWith(opts.signaturePrefix) ? decodeHex(value.slice(opts.signaturePrefix.length)) : undefined;
     if (!sig) return { ok: false, reason: `malformed signature header ${opts.signatureHeader}` };
-    return verifyHmac(keys, [sig], 'v0:', ts, ':', req.body);
+    return verifyHmac(keys, [sig], parseUnixSeconds(ts), 'v0:', ts, ':', req.body);
   },
 
   // Events API bodies carry event_id; slash commands and interactivity (form-encoded) carry none,

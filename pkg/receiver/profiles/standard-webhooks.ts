@@ -1,6 +1,6 @@
 // Standard Webhooks (standardwebhooks.com): `webhook-signature: v1,<base64> [v1,<base64> ...]`,
 // HMAC over `id + "." + ts + "." + body` keyed with the base64-decoded `whsec_` secret.
-import { decodeBase64, header, hmacSha256, jsonBody, stringField, timestampProblem, verifyHmac } from '../crypto.js';
+import { decodeBase64, header, hmacSha256, jsonBody, parseUnixSeconds, stringField, timestampProblem, verifyHmac } from '../crypto.js';
 import type { SignatureProfile } from './types.js';
 
 const ID_HEADER = 'webhook-id';
@@ -45,7 +45,7 @@ export const standardWebhooks: SignatureProfile = {
       if (sig) candidates.push(sig);
     }
     if (candidates.length === 0) return { ok: false, reason: `no ${opts.signaturePrefix} signature in ${opts.signatureHeader}` };
-    return verifyHmac(keys.map(hmacKey), candidates, id, '.', ts, '.', req.body);
+    return verifyHmac(keys.map(hmacKey), candidates, parseUnixSeconds(ts), id, '.', ts, '.', req.body);
   },
 
   eventId: (req, opts) => header(req, opts.eventIdHeader) || undefined,

@@ -1,6 +1,6 @@
 // Stripe: `Stripe-Signature: t=<unix s>,v1=<hex>[,v1=<hex>...]`, HMAC over `t + "." + body`.
 // Event id and type live in the JSON body.
-import { decodeHex, header, hmacSha256, jsonBody, stringField, timestampProblem, verifyHmac } from '../crypto.js';
+import { decodeHex, header, hmacSha256, jsonBody, parseUnixSeconds, stringField, timestampProblem, verifyHmac } from '../crypto.js';
 import type { SignatureProfile } from './types.js';
 
 export const stripe: SignatureProfile = {
@@ -30,7 +30,7 @@ export const stripe: SignatureProfile = {
     const problem = timestampProblem(t, `missing timestamp in ${opts.signatureHeader}`, opts.maxSkewSeconds, nowMs);
     if (problem || !t) return { ok: false, reason: problem ?? 'missing timestamp' };
     if (candidates.length === 0) return { ok: false, reason: `no ${opts.signaturePrefix} signature in ${opts.signatureHeader}` };
-    return verifyHmac(keys, candidates, t, '.', req.body);
+    return verifyHmac(keys, candidates, parseUnixSeconds(t), t, '.', req.body);
   },
 
   // A spec may name an id header (e.g. one added by a proxy); the body's `id` is the fallback.
