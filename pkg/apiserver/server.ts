@@ -11,9 +11,9 @@ import { answerProtocolErrors } from './protocol-errors.js';
 import { checkQuery, intParam } from './input.js';
 import { resourceRoutes } from './resources.js';
 
-/** Serves one path prefix outside Koa (the delivery path is hot and authenticates itself). */
+/** Serves some path prefixes outside Koa (the delivery paths are hot and authenticate themselves). */
 export interface RawHandler {
-  prefix: string;
+  prefixes: readonly string[];
   handle(req: IncomingMessage, res: ServerResponse): void;
 }
 
@@ -111,7 +111,7 @@ export function createHttpServer(opts: ApiServerOptions): Server {
     connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(limits.headerTimeoutMs / 4))),
   }, (req, res) => {
     const url = req.url ?? '/';
-    for (const h of raw) if (url.startsWith(h.prefix)) return h.handle(req, res);
+    for (const h of raw) for (const p of h.prefixes) if (url.startsWith(p)) return h.handle(req, res);
     void koa(req, res);
   });
   server.maxConnections = limits.maxConnections;

@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
-import { DELIVERY_PREFIX } from '../api/endpoint.js';
 import { ApiError } from '../api/errors.js';
 import { readBody } from '../apiserver/body.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { DeliveryRecord, Op, Store } from '../store/types.js';
 import { utf8Header } from './crypto.js';
+import { ENTRY_PREFIXES, entryOf, statusBody, type Entry } from './entrypoints.js';
 import type { Notes } from './notes.js';
 import type { ReceiverCache } from './receivers.js';
 import type { StatusMirror } from './status-mirror.js';
@@ -34,11 +34,11 @@ function send(res: ServerResponse, code: number, body: object, close = false, re
   res.end(json);
 }
 
-const rejectionBody = (r: Rejection) => ({ accepted: false, kind: 'Status', status: 'Failure', code: r.code, reason: r.reason, message: r.message });
-
 /** One delivery on its way through the handler. */
 interface Delivery {
   req: IncomingMessage;
+  /** Which URL it came to: who it addresses and how it is answered. */
+  entry?: Entry;
   start: number;
   nowMs: number;
   receivedAt: string;
@@ -64,8 +64,9 @@ const memoryKey = (uid: string, d: Delivery, bySignature: boolean): string => (b
 const RECENT_REPLAYS = 10_000;
 
 /**
- * POST /v1/webhook-deliveries/{endpoint_id}, for every receiver kind:
- * find receiver → cap body → suspended? → authenticate → event id → dedup → act → commit → answer.
+ * POST /v1/webhook-deliveries/{endpoint_id} (and the seed-shaped entry points), for every
+ * receiver kind: find receiver → cap body → suspended? → authenticate → event id → dedup →
+ * act → commit → answer.
  */
 export function deliveryHandler(deps: DeliveryDeps) {
   const recent = new LRUCache<string, { result: string; expiresAt: number }>({ max: RECENT_REPLAYS });
@@ -82,14 +83,14 @@ export function deliveryHandler(deps: DeliveryDeps) {
       const o = await accept(d);
       const r = d.receiver!;
       counted(r.object.kind, o.duplicate ? 'duplicate' : 'accepted').inc();
-      send(res, 202, r.answer(o), deps.closing());
+      send(res, 202, d.entry!.shape.accepted(r, o), deps.closing());
     } catch (err) {
       const r = err instanceof Rejection ? err : internalError(err);
       if (d.receiver && r.code !== 404) note(d, 'rejected', { ...recordOf(d, r.code), outcome: 'rejected', reason: r.detail });
       counted(d.receiver?.object.kind ?? 'unknown', 'rejected').inc();
       // Answered before its body arrived (404, 405, 413, busy): close rather than drain a body of any size.
       const early = !d.bodyRead && !d.req.complete;
-      send(res, r.code, rejectionBody(r), early || deps.closing(), r instanceof Busy ? r.retryAfter : undefined);
+      send(res, r.code, (d.entry?.shape.rejected ?? statusBody)(r), early || deps.closing(), r instanceof Busy ? r.retryAfter : undefined);
       if (early) lingeringClose(d.req);
     } finally {
       deps.metrics.deliveryDuration.observe((performance.now() - d.start) / 1000);
@@ -99,14 +100,18 @@ export function deliveryHandler(deps: DeliveryDeps) {
   async function accept(d: Delivery): Promise<Outcome> {
     const { req } = d;
     if (req.method !== 'POST') throw new Rejection(405, 'MethodNotAllowed', 'deliveries must be POSTed');
-    const endpointId = endpointOf(req.url ?? '');
-    const r = (d.receiver = deps.receivers.cached(endpointId) ?? (await deps.receivers.lookup(endpointId)));
-    if (!r) throw new Rejection(404, 'NotFound', 'webhook endpoint not found');
+    const entry = d.entry;
+    const r = (d.receiver = entry && (await receiverOf(entry)));
+    if (!r) throw NOT_FOUND;
+    if (!entry.idInPath && r.credentialInPath) throw new Rejection(401, 'Unauthorized', 'missing or invalid credential', 'delivery refused: a path-token receiver authenticates only on a URL that carries its token');
     readIdHeaders(r, d);
     const body = await cappedBody(req, r.maxBodyBytes);
     d.bodyRead = true;
-    if (r.suspended) throw new Rejection(409, 'Conflict', 'webhook is suspended', 'delivery refused: webhook is suspended');
-    const dreq: DeliveryRequest = { headers: req.headers as Record<string, string | undefined>, body };
+    if (r.suspended) {
+      if (entry.suspendedIsUnknown) throw NOT_FOUND;
+      throw new Rejection(409, 'Conflict', 'webhook is suspended', 'delivery refused: webhook is suspended');
+    }
+    const dreq: DeliveryRequest = { headers: req.headers as Record<string, string | undefined>, body, query: entry.query };
     const eventId = verify(r, dreq, d);
     const uid = r.object.metadata.uid;
     const seen = fromMemory(uid, d);
@@ -122,14 +127,24 @@ export function deliveryHandler(deps: DeliveryDeps) {
     }
     const res = await deps.store.commit({ origin: 'delivery', ops: opsOf(r, d, uid, action.ops) });
     if (res.held) return heldBy(uid, d, res);
-    const o = { duplicate: false, eventId, result: res.writes.find((w) => w)?.name ?? '' };
+    const o = { duplicate: false, eventId, result: res.writes.find((w) => w)?.name ?? '', detail: action.detail };
     deps.mirror.saw(uid, r.owner, { ...lastOf(d), ...r.lastDelivery(o) });
     return o;
   }
 
+  /** The receiver an entry point addresses, when it serves that receiver's kind (and namespace). */
+  async function receiverOf(entry: Entry): Promise<Receiver | undefined> {
+    const t = entry.target;
+    const endpointId = 'endpointId' in t ? t.endpointId : await deps.receivers.endpointOfName(t.kind, t.namespace, t.name);
+    if (!endpointId) return undefined;
+    const r = deps.receivers.cached(endpointId) ?? (await deps.receivers.lookup(endpointId));
+    if (!r || (entry.kinds && !entry.kinds.includes(r.object.kind))) return undefined;
+    return entry.namespace === undefined || entry.namespace === r.object.metadata.namespace ? r : undefined;
+  }
+
   /** A duplicate of a delivery answered as one before (by its event id or its signature), from memory. */
   function fromMemory(uid: string, d: Delivery): Outcome | undefined {
-    const byId = remembered(memoryKey(uid, d, false), d.nowMs);
+    const byId = d.eventId ? remembered(memoryKey(uid, d, false), d.nowMs) : undefined;
     if (byId) return duplicate(d, byId.result, false);
     const bySig = d.signature ? remembered(memoryKey(uid, d, true), d.nowMs) : undefined;
     return bySig ? duplicate(d, bySig.result, true) : undefined;
@@ -151,7 +166,8 @@ export function deliveryHandler(deps: DeliveryDeps) {
   /** A new event's unit: claims on its event id and on its signature (held by a replay under a fresh id), then what the kind commits. */
   function opsOf(r: Receiver, d: Delivery, uid: string, action: Op[]): Op[] {
     const expiresAt = d.nowMs + r.dedupeWindowMs;
-    const ops: Op[] = [{ op: 'claim', scope: uid, key: d.eventId!, expiresAt, nowMs: d.nowMs }];
+    // Without an event id (a receiver that does not need one) only its signature can repeat.
+    const ops: Op[] = d.eventId ? [{ op: 'claim', scope: uid, key: d.eventId, expiresAt, nowMs: d.nowMs }] : [];
     if (d.signature) ops.push({ op: 'claim', scope: sigScope(uid), key: d.signature, expiresAt, nowMs: d.nowMs });
     ops.push(...action, { op: 'record', record: { ...recordOf(d, 202), outcome: 'accepted' } }, { op: 'count', scope: uid, deltas: { accepted: 1 } });
     return ops;
@@ -159,7 +175,7 @@ export function deliveryHandler(deps: DeliveryDeps) {
 
   /** The earlier delivery this one repeats, by its event id or its signature, from the store. */
   async function claimed(uid: string, d: Delivery): Promise<Outcome | undefined> {
-    const byId = await deps.store.data.claim(uid, d.eventId!, d.nowMs);
+    const byId = d.eventId ? await deps.store.data.claim(uid, d.eventId, d.nowMs) : undefined;
     if (byId) return duplicate(d, byId.result, false);
     const bySig = d.signature ? await deps.store.data.claim(sigScope(uid), d.signature, d.nowMs) : undefined;
     return bySig ? duplicate(d, bySig.result, true) : undefined;
@@ -169,7 +185,7 @@ export function deliveryHandler(deps: DeliveryDeps) {
     const record: DeliveryRecord = { ...recordOf(d, 202), outcome: 'duplicate', result };
     if (replay) record.reason = REPLAY;
     note(d, 'duplicate', record);
-    return { duplicate: true, eventId: d.eventId!, result };
+    return { duplicate: true, eventId: d.eventId ?? '', result };
   }
 
   function note(d: Delivery, outcome: 'duplicate' | 'rejected', record: DeliveryRecord): void {
@@ -182,14 +198,16 @@ export function deliveryHandler(deps: DeliveryDeps) {
   }
 
   return {
-    prefix: DELIVERY_PREFIX,
+    prefixes: ENTRY_PREFIXES,
     handle(req: IncomingMessage, res: ServerResponse): void {
       const nowMs = deps.now();
-      const d: Delivery = { req, start: performance.now(), nowMs, receivedAt: new Date(nowMs).toISOString(), receiver: undefined, eventId: undefined, signature: undefined, twice: undefined, bodyRead: false };
+      const d: Delivery = { req, entry: entryOf(req.url ?? '/'), start: performance.now(), nowMs, receivedAt: new Date(nowMs).toISOString(), receiver: undefined, eventId: undefined, signature: undefined, twice: undefined, bodyRead: false };
       void deliver(d, res);
     },
   };
 }
+
+const NOT_FOUND = new Rejection(404, 'NotFound', 'webhook endpoint not found');
 
 /** How long the rest of a refused upload is read and dropped after its 413. */
 const LINGER_MS = 1500;
@@ -206,11 +224,6 @@ function lingeringClose(req: IncomingMessage): void {
   const timer = setTimeout(() => sock.destroy(), LINGER_MS);
   sock.once('close', () => clearTimeout(timer));
   req.resume();
-}
-
-function endpointOf(url: string): string {
-  const q = url.indexOf('?');
-  return url.slice(DELIVERY_PREFIX.length, q < 0 ? undefined : q);
 }
 
 /** The server has no room for the body now: the sender retries after `retryAfter` seconds. */
@@ -269,8 +282,8 @@ function verify(r: Receiver, req: DeliveryRequest, d: Delivery): string {
   }
   if (d.twice) throw new Rejection(400, 'BadRequest', 'event id sent more than once', `event id header ${d.twice} sent more than once`);
   const eventId = (d.eventId = r.eventId(req));
-  if (!eventId) throw new Rejection(400, 'BadRequest', 'missing event id', `missing event id (expected in ${r.eventIdSource})`);
-  return eventId;
+  if (!eventId && !r.eventIdOptional) throw new Rejection(400, 'BadRequest', 'missing event id', `missing event id (expected in ${r.eventIdSource})`);
+  return eventId ?? '';
 }
 
 function recordOf(d: Delivery, httpStatus: number) {

@@ -29,6 +29,8 @@ export class ReceiverCache {
   /** Every receiver's endpoint ID, by uid, and the set of them. */
   private readonly endpoints = new Map<string, string>();
   private readonly known = new Set<string>();
+  /** Every receiver's endpoint ID by kind/namespace/name, for routes that name a receiver. */
+  private readonly byName = new Map<string, string>();
   private readonly byUid = new Map<string, string>();
   private readonly byRef = new Map<string, Set<string>>();
   private readonly cache = new LRUCache<string, Receiver>({
@@ -54,7 +56,7 @@ export class ReceiverCache {
       let cont: string | undefined;
       do {
         const page = await this.store.list(kind, { limit: 500, continue: cont });
-        for (const o of page.items) this.track(o.metadata.uid, endpointOf(o));
+        for (const o of page.items) this.track(o, endpointOf(o));
         cont = page.continue;
       } while (cont);
     }
@@ -90,7 +92,19 @@ export class ReceiverCache {
     return this.known.has(endpointId) || (this.store.store.unpublished() && ENDPOINT_ID_PATTERN.test(endpointId));
   }
 
-  private track(uid: string, endpointId: string | undefined): void {
+  /** The endpoint ID of a receiver named by kind, namespace and name, from memory (or the store while a write is unpublished). */
+  async endpointOfName(kind: string, namespace: string, name: string): Promise<string | undefined> {
+    const id = this.byName.get(refKey(kind, namespace, name));
+    if (id || !this.store.store.unpublished()) return id;
+    const o = await this.store.get(kind, namespace, name);
+    return o && endpointOf(o);
+  }
+
+  private track(o: StoredResource, endpointId: string | undefined): void {
+    const name = refKey(o.kind, o.metadata.namespace, o.metadata.name);
+    if (endpointId === undefined) this.byName.delete(name);
+    else this.byName.set(name, endpointId);
+    const uid = o.metadata.uid;
     const was = this.endpoints.get(uid);
     if (was === endpointId) return;
     if (was !== undefined) this.known.delete(was);
@@ -136,7 +150,7 @@ export class ReceiverCache {
     if (e.origin === 'delivery') return;
     const { kind, namespace, name } = e.key;
     if (this.receiverKinds.has(kind)) {
-      this.track(e.object.metadata.uid, e.type === 'DELETED' ? undefined : endpointOf(e.object));
+      this.track(e.object, e.type === 'DELETED' ? undefined : endpointOf(e.object));
       // Even when it is not cached: a lookup compiling it right now must not keep what it read.
       this.epoch++;
       const id = this.byUid.get(e.object.metadata.uid);

@@ -71,6 +71,10 @@ export interface Receiver {
    */
   readonly eventIdHeaders: readonly string[];
   readonly dedupeWindowMs: number;
+  /** Without an event id every delivery is new (nothing to deduplicate on) instead of refused. */
+  readonly eventIdOptional?: boolean;
+  /** Its only credential is its endpoint's id in the URL: a URL naming it otherwise cannot serve it. */
+  readonly credentialInPath?: boolean;
   /** Decides what a new event commits, or refuses it. */
   act(d: VerifiedDelivery): Action;
   /** The 202 body for an accepted or duplicate delivery. */

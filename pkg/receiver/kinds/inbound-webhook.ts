@@ -187,7 +187,7 @@ class InboundWebhookReceiver implements Receiver {
   }
 
   answer(o: Outcome): object {
-    return { accepted: true, duplicate: o.duplicate, status: 'accepted', itemId: o.result, fieldsUpdated: (o.detail?.fieldsUpdated as number | undefined) ?? 0, event_id: o.eventId };
+    return { accepted: true, duplicate: o.duplicate, status: 'accepted', itemId: o.result, fieldsUpdated: (o.detail?.fieldsUpdated as number | undefined) ?? 0, event_id: o.eventId || null };
   }
 
   lastDelivery(o: Outcome): Status {
