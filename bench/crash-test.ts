@@ -1,5 +1,6 @@
-// `make crash-test`: many deliveries while orlojd is kill -9ed and restarted; fails (exit 1)
-// if an acknowledged event has no run task or any event has two.
+// `make crash-test`: many deliveries while orlojd is kill -9ed and restarted, to a TaskWebhook
+// and then to an InboundWebhook; fails (exit 1) if an acknowledged event has no run task or
+// document, or any event wrote twice.
 import { runCrashScenario } from '../test/helpers/crash.js';
 
 function envInt(name: string, def: number): number {
@@ -13,20 +14,25 @@ const opts = {
   kills: envInt('CRASH_KILLS', 6),
   concurrency: envInt('CRASH_CONCURRENCY', 32),
 };
-const t0 = Date.now();
-console.log(`crash test: ${opts.deliveries} deliveries, ${opts.kills} kills, ${opts.concurrency} concurrent senders`);
-const r = await runCrashScenario({ ...opts, log: (l) => console.log(`  ${l}`) });
-const ok = r.missing.length === 0 && r.doubled.length === 0 && r.acked === opts.deliveries;
-console.log(
-  [
-    `acked:    ${r.acked}`,
-    `kills:    ${r.kills}`,
-    `retries:  ${r.retries}`,
-    `tasks:    ${r.tasks}`,
-    `missing:  ${r.missing.length}${r.missing.length ? ` (${r.missing.slice(0, 10).join(', ')}${r.missing.length > 10 ? ', …' : ''})` : ''}`,
-    `doubled:  ${r.doubled.length}${r.doubled.length ? ` (${r.doubled.slice(0, 10).join(', ')}${r.doubled.length > 10 ? ', …' : ''})` : ''}`,
-    `time:     ${((Date.now() - t0) / 1000).toFixed(1)} s`,
-    ok ? 'PASS' : 'FAIL',
-  ].join('\n'),
-);
-process.exit(ok ? 0 : 1);
+let failed = false;
+for (const receiver of ['task-webhook', 'inbound-webhook'] as const) {
+  const t0 = Date.now();
+  console.log(`crash test (${receiver}): ${opts.deliveries} deliveries, ${opts.kills} kills, ${opts.concurrency} concurrent senders`);
+  const r = await runCrashScenario({ ...opts, receiver, log: (l) => console.log(`  ${l}`) });
+  const ok = r.missing.length === 0 && r.doubled.length === 0 && r.acked === opts.deliveries;
+  failed ||= !ok;
+  const some = (ids: string[]): string => `${ids.length}${ids.length ? ` (${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''})` : ''}`;
+  console.log(
+    [
+      `acked:    ${r.acked}`,
+      `kills:    ${r.kills}`,
+      `retries:  ${r.retries}`,
+      `written:  ${r.tasks} ${receiver === 'task-webhook' ? 'run tasks' : 'document versions'}`,
+      `missing:  ${some(r.missing)}`,
+      `doubled:  ${some(r.doubled)}`,
+      `time:     ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      ok ? 'PASS' : 'FAIL',
+    ].join('\n'),
+  );
+}
+process.exit(failed ? 1 : 0);

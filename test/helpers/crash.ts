@@ -1,8 +1,10 @@
 import { getProfile, resolveOptions } from '../../pkg/receiver/profiles/index.js';
-import { readyWebhook } from './fixtures.js';
-import { Orlojd } from './orlojd.js';
+import { put, readyOf, readyWebhook, resource, secret } from './fixtures.js';
+import { eventually, Orlojd } from './orlojd.js';
 
 export interface CrashOptions {
+  /** What each delivery writes: a run task (TaskWebhook, the default) or a document (InboundWebhook). */
+  receiver?: 'task-webhook' | 'inbound-webhook';
   deliveries: number;
   kills: number;
   concurrency: number;
@@ -13,11 +15,40 @@ export interface CrashReport {
   acked: number;
   kills: number;
   retries: number;
-  /** Acked events without a run task (must be 0). */
+  /** Acked events without a run task or document (must be 0). */
   missing: string[];
-  /** Events with more than one run task (must be 0). */
+  /** Events with more than one run task, or a document written more than once (must be 0). */
   doubled: string[];
+  /** Run tasks or documents written. */
   tasks: number;
+}
+
+/** Each event's writes: run tasks per event id, or (documents are keyed by the event id) versions per document. */
+async function writesPerEvent(d: Orlojd, receiver: CrashOptions['receiver']): Promise<Map<string, number>> {
+  const perEvent = new Map<string, number>();
+  const inbound = receiver === 'inbound-webhook';
+  const path = inbound ? '/v1/collections/crash/documents?limit=1000' : '/v1/tasks?labelSelector=orloj.dev/task-webhook%3Dcrash&limit=1000';
+  let cont: string | undefined;
+  do {
+    const page = (await d.api('GET', `${path}${cont ? `&continue=${cont}` : ''}`)).body;
+    for (const item of page.items as Array<{ id: string; meta: { version: number }; spec: { input: { webhook_event_id: string } } }>) {
+      if (inbound) perEvent.set(item.id, item.meta.version);
+      else perEvent.set(item.spec.input.webhook_event_id, (perEvent.get(item.spec.input.webhook_event_id) ?? 0) + 1);
+    }
+    cont = page.metadata.continue;
+  } while (cont);
+  return perEvent;
+}
+
+async function readyReceiver(d: Orlojd, receiver: CrashOptions['receiver']): Promise<string> {
+  if (receiver !== 'inbound-webhook') return readyWebhook(d, 'crash', SECRET);
+  await put(d, secret('crash-secret', { value: SECRET }));
+  await put(d, resource('Collection', 'crash', { schema: { type: 'object', required: ['id'] } }));
+  await put(d, resource('InboundWebhook', 'crash', { collection: 'crash', secret_ref: 'crash-secret' }));
+  return eventually(async () => {
+    const w = (await d.api('GET', '/v1/inbound-webhooks/crash')).body;
+    return readyOf(w)?.status === 'True' ? (w.status.endpointPath as string) : undefined;
+  });
 }
 
 const SECRET = 'crash-secret';
@@ -31,12 +62,13 @@ function killPoints(deliveries: number, kills: number): number[] {
 
 /**
  * A retrying sender pushes `deliveries` distinct events while orlojd is SIGKILLed and
- * restarted; afterwards every acknowledged event must have exactly one run task.
+ * restarted; afterwards every acknowledged event must have exactly one run task (or one
+ * document, written once).
  */
 export async function runCrashScenario(o: CrashOptions): Promise<CrashReport> {
   const d = await Orlojd.start();
   try {
-    const ep = await readyWebhook(d, 'crash', SECRET);
+    const ep = await readyReceiver(d, o.receiver);
     const profile = getProfile('generic')!;
     const opts = resolveOptions(profile, {});
     const acked = new Set<string>();
@@ -84,17 +116,11 @@ export async function runCrashScenario(o: CrashOptions): Promise<CrashReport> {
     await Promise.all(Array.from({ length: o.concurrency }, sender));
     sending = false;
     const kills = await killing;
+    // Every tenth acknowledged event once more, as a sender retrying after a lost answer
+    // would: the claims survived the kills, so these write nothing.
+    for (const id of [...acked].filter((_, i) => i % 10 === 0)) await sendOnce(id);
 
-    const perEvent = new Map<string, number>();
-    let cont: string | undefined;
-    do {
-      const page = (await d.api('GET', `/v1/tasks?labelSelector=orloj.dev/task-webhook%3Dcrash&limit=1000${cont ? `&continue=${cont}` : ''}`)).body;
-      for (const t of page.items as Array<{ spec: { input: { webhook_event_id: string } } }>) {
-        const id = t.spec.input.webhook_event_id;
-        perEvent.set(id, (perEvent.get(id) ?? 0) + 1);
-      }
-      cont = page.metadata.continue;
-    } while (cont);
+    const perEvent = await writesPerEvent(d, o.receiver);
     return {
       acked: acked.size,
       kills,
