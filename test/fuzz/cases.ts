@@ -14,6 +14,20 @@ export interface Hook {
   profile: string;
   maxBodyBytes: number;
   key: Buffer;
+  /** An InboundWebhook's name: it is also served on the seed-shaped routes. */
+  inbound?: string;
+}
+
+/** The URL a delivery goes to: the native route, or for an InboundWebhook any of its routes. */
+function deliveryPath(rng: Rng, hook: Hook, id: string): string {
+  if (!hook.inbound || rng.bool(0.4)) return `/v1/webhook-deliveries/${id}`;
+  const idField = rng.bool(0.3) ? `idField=${rng.pick(['id', 'type', '', 'x'.repeat(300), '__proto__', 'a.b'])}` : '';
+  return rng.pick([
+    `/ingest/src_${id}${idField ? `?${idField}` : ''}`,
+    `/ingest/${id}`,
+    `/inbound/orloj/${rng.pick(['fixture', 'default', '', '..'])}/${id}/ingest`,
+    `/api/webhook/${rng.bool(0.8) ? hook.inbound : nameSegment(rng)}?namespace=${rng.pick(['fixture', 'default', ''])}${idField ? `&${idField}` : ''}`,
+  ]);
 }
 
 /** What the cases aim at: the server's tokens and limits, and the fixture webhooks. */
@@ -202,7 +216,7 @@ function delivery(rng: Rng, t: Target): Case {
   const body = rng.bool(0.5) ? padded({ id: `evt_${rng.int(1e6)}`, type: 'x' }, size) : Buffer.from(Array.from({ length: rng.range(0, 300) }, () => rng.int(256)));
   const method = rng.bool(0.9) ? 'POST' : rng.pick(['GET', 'PUT', 'DELETE', 'HEAD', 'OPTIONS']);
   const headers: Headers = [['Content-Type', rng.pick(['application/json', 'text/plain', 'application/x-www-form-urlencoded'])], ...(rng.bool(0.9) ? signature(rng, hook, body) : [])];
-  return { category: 'delivery', req: { method, path: `/v1/webhook-deliveries/${id}${tail}`, headers, body, chunked: rng.bool(0.2) } };
+  return { category: 'delivery', req: { method, path: `${deliveryPath(rng, hook, id)}${tail}`, headers, body, chunked: rng.bool(0.2) } };
 }
 
 /** Request lines the HTTP parser must refuse, or take: methods, targets, versions. */

@@ -7,7 +7,7 @@
 //   FUZZ_CASE=i        send only case i of the seed's run
 import { expect } from 'chai';
 import { randomInt } from 'node:crypto';
-import { put, readyOf, secret, taskWebhook, templateTask } from '../helpers/fixtures.js';
+import { put, readyOf, resource, secret, taskWebhook, templateTask } from '../helpers/fixtures.js';
 import { eventually, Orlojd } from '../helpers/orlojd.js';
 import { namespaces } from '../cli/ctl.js';
 import { kinds } from '../../pkg/api/registry.js';
@@ -144,6 +144,20 @@ async function fixtureHooks(d: Orlojd): Promise<Hook[]> {
       return o.status?.endpointID && (readyOf(o)?.status === 'True' || name === 'suspended') ? o : undefined;
     }, 10_000);
     hooks.push({ endpointId: w.status.endpointID, profile: w.spec.auth.profile, maxBodyBytes: w.spec.max_body_bytes, key: Buffer.from(SIGNING_KEY) });
+  }
+  await put(d, inNs(resource('Collection', 'docs', { schema: { type: 'object', required: ['type'], properties: { type: { type: 'string' }, n: { type: 'integer' } } } })));
+  const inbound: Array<[string, Record<string, unknown>]> = [
+    ['iw-json', { secret_ref: 'key', field_mapping: { to_external: { kind: 'type' }, dates: { at: { external: 'unix' } } }, flatten: true, max_body_bytes: 2048 }],
+    ['iw-raw', { ingest_auth: { type: 'path_token' }, payload: { mode: 'raw' }, max_body_bytes: 1024 }],
+    ['iw-bearer', { secret_ref: 'key', ingest_auth: { type: 'bearer', signing_secret_ref: 'key' }, max_body_bytes: 1024 }],
+  ];
+  for (const [name, spec] of inbound) {
+    await put(d, inNs(resource('InboundWebhook', name, { collection: 'docs', ...spec })));
+    const w = await eventually(async () => {
+      const o = (await d.api('GET', `/v1/inbound-webhooks/${name}?namespace=fixture`)).body;
+      return o.status?.endpointID && readyOf(o)?.status === 'True' ? o : undefined;
+    }, 10_000);
+    hooks.push({ endpointId: w.status.endpointID, profile: 'generic', maxBodyBytes: w.spec.max_body_bytes, key: Buffer.from(SIGNING_KEY), inbound: name });
   }
   return hooks;
 }
