@@ -57,7 +57,10 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.once('end', () => settle());
     // The client went away mid-body (or took too long): nothing to answer, nothing to log as
     // a failure. 'close' comes in every case, so what the body held is always given back.
-    const incomplete = (): void => settle(new ApiError('BadRequest', 'the request body was not received completely'));
+    // 'close' also follows every complete body: the error is made only when it is one.
+    const incomplete = (): void => {
+      if (!settled) settle(new ApiError('BadRequest', 'the request body was not received completely'));
+    };
     req.once('error', incomplete);
     req.once('close', incomplete);
   });

@@ -27,17 +27,15 @@ function answerRaw(socket: Duplex, e: ApiError): void {
   socket.once('close', () => clearTimeout(timer));
 }
 
+/** The response a connection is sending now, if any (Node keeps it on the socket). */
+const inProgress = (socket: Duplex): ServerResponse | undefined => (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
+
 export function answerProtocolErrors(server: Server): void {
-  // A response under way (a watch streaming) must not get a second head in its middle.
-  const answering = new WeakMap<Duplex, ServerResponse>();
   const answered = new WeakSet<Duplex>();
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    answering.set(req.socket, res);
-    res.once('close', () => answering.get(req.socket) === res && answering.delete(req.socket));
-  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (answered.has(socket)) return; // the parser reports each later chunk again
-    if (err.code === 'ECONNRESET' || !socket.writable || answering.get(socket)?.headersSent) return void socket.destroy();
+    // A response under way (a watch streaming) must not get a second head in its middle.
+    if (err.code === 'ECONNRESET' || !socket.writable || inProgress(socket)?.headersSent) return void socket.destroy();
     answered.add(socket);
     answerRaw(socket, parserError(err.code));
   });
