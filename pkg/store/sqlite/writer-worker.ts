@@ -46,7 +46,11 @@ const q = {
   change: db.prepare('INSERT INTO changes (revision, kind, namespace, name, uid, type, origin, labels, item) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
   inNamespace: db.prepare('SELECT COUNT(*) FROM resources WHERE kind = ? AND namespace = ?').pluck(),
   getClaim: db.prepare('SELECT expires_at, result FROM claims WHERE scope = ? AND key = ?'),
-  putClaim: db.prepare('INSERT OR REPLACE INTO claims (scope, key, expires_at, result) VALUES (?, ?, ?, ?)'),
+  // One step per claim: taken when absent or expired; 0 changes means an earlier unit holds it.
+  takeClaim: db.prepare(`INSERT INTO claims (scope, key, expires_at, result) VALUES (?, ?, ?, ?)
+    ON CONFLICT (scope, key) DO UPDATE SET expires_at = excluded.expires_at, result = excluded.result WHERE claims.expires_at <= ?`),
+  claimResult: db.prepare('UPDATE claims SET result = ? WHERE scope = ? AND key = ?'),
+  dropClaim: db.prepare('DELETE FROM claims WHERE scope = ? AND key = ?'),
   count: db.prepare(`INSERT INTO counters (scope, name, value) VALUES (?, ?, ?)
     ON CONFLICT (scope, name) DO UPDATE SET value = value + excluded.value`),
   record: db.prepare(`INSERT INTO deliveries (ts, owner, namespace, event_id, outcome, reason, http_status, duration_ms, result)
@@ -248,32 +252,58 @@ function apply(op: Op, origin: string): WireOpResult {
   }
 }
 
-/** How many claims lead the unit, or the first of them that is held. */
-function claimsOf(ops: Op[]): number | { result: string; expiresAt: number; op: number } {
+/** What a unit will most likely create: its claims remember it (a free-name create may take another). */
+function expectedResult(ops: Op[]): string {
+  for (const op of ops) {
+    if (op.op === 'create') return op.object.metadata.name;
+    if (op.op === 'putDocument') return op.id;
+  }
+  return '';
+}
+
+/** An expired claim is as good as none: giving back the ones a unit took leaves nothing held. */
+function giveBack(ops: Op[], n: number): void {
+  for (let i = 0; i < n; i++) {
+    const c = ops[i] as ClaimOp;
+    q.dropClaim.run(c.scope, c.key);
+  }
+}
+
+/** Takes the claims that lead the unit: their count, or the first of them that is held (the others given back). */
+function takeClaims(ops: Op[], result: string): number | { result: string; expiresAt: number; op: number } {
   let n = 0;
   for (let op = ops[0]; op?.op === 'claim'; op = ops[++n]) {
-    const held = q.getClaim.get(op.scope, op.key) as { expires_at: number; result: string } | undefined;
-    if (held && held.expires_at > op.nowMs) return { result: held.result, expiresAt: held.expires_at, op: n };
+    if (q.takeClaim.run(op.scope, op.key, op.expiresAt, op.result ?? result, op.nowMs).changes) continue;
+    giveBack(ops, n);
+    const held = q.getClaim.get(op.scope, op.key) as { expires_at: number; result: string };
+    return { result: held.result, expiresAt: held.expires_at, op: n };
   }
   return n;
 }
 
 function commitUnit(u: Unit): WireUnitResult {
-  const first = claimsOf(u.ops);
+  const expected = expectedResult(u.ops);
+  const first = takeClaims(u.ops, expected);
   if (typeof first !== 'number') return { ok: false, held: first };
   const ops: WireOpResult[] = first ? new Array<WireOpResult>(first).fill(null) : [];
-  // What the unit created: its claim remembers it, and its records name it.
+  // What the unit created: its claims remember it, and its records name it.
   let created: string | undefined;
-  for (let i = first; i < u.ops.length; i++) {
-    const op = u.ops[i]!;
-    if (op.op === 'record' && op.record.result === undefined && created !== undefined) op.record.result = created;
-    const r = apply(op, u.origin);
-    if (created === undefined && r && 'name' in r && r.name !== undefined) created = r.name;
-    ops.push(r);
+  try {
+    for (let i = first; i < u.ops.length; i++) {
+      const op = u.ops[i]!;
+      if (op.op === 'record' && op.record.result === undefined && created !== undefined) op.record.result = created;
+      const r = apply(op, u.origin);
+      if (created === undefined && r && 'name' in r && r.name !== undefined) created = r.name;
+      ops.push(r);
+    }
+  } catch (e) {
+    giveBack(u.ops, first);
+    throw e;
   }
   for (let i = 0; i < first; i++) {
     const claim = u.ops[i] as ClaimOp;
-    q.putClaim.run(claim.scope, claim.key, claim.expiresAt, claim.result ?? created ?? '');
+    const result = claim.result ?? created ?? '';
+    if (result !== (claim.result ?? expected)) q.claimResult.run(result, claim.scope, claim.key);
   }
   return { ok: true, ops };
 }
