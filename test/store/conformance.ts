@@ -441,6 +441,26 @@ export function runStoreConformance(name: string, driver: Driver): void {
         expect((await objects.list('Task')).items).to.have.length(4);
       });
 
+      it('a refused unit keeps none of its claims: the event can be claimed again', async () => {
+        await objects.apply(task('taken'));
+        const now = Date.now();
+        const claims = [
+          { op: 'claim' as const, scope: 'r', key: 'ev', expiresAt: now + DAY, nowMs: now },
+          { op: 'claim' as const, scope: 'r/sig', key: 'sig', expiresAt: now + DAY, nowMs: now },
+        ];
+        const refused = await failure(store.commit({ origin: 'delivery', ops: [...claims, { op: 'create', object: draft(task('taken'), 'default') }] }));
+        expect(refused.reason).to.equal('AlreadyExists');
+        expect(await store.data.claim('r', 'ev', now)).to.equal(undefined);
+        expect(await store.data.claim('r/sig', 'sig', now)).to.equal(undefined);
+        const ok = await store.commit({ origin: 'delivery', ops: [...claims, { op: 'create', object: draft(task('fresh'), 'default') }] });
+        expect(ok.held).to.equal(false);
+        expect((await store.data.claim('r/sig', 'sig', now))?.result).to.equal('fresh');
+        // Held by its second claim: the first, taken on the way, is given back.
+        const half = await store.commit({ origin: 'delivery', ops: [{ ...claims[0]!, key: 'other' }, claims[1]!, { op: 'create', object: draft(task('never'), 'default') }] });
+        expect(half).to.deep.include({ held: true, result: 'fresh' });
+        expect(await store.data.claim('r', 'other', now)).to.equal(undefined);
+      });
+
       it('counts, records newest first, and prunes expired claims and old records in chunks', async () => {
         const t0 = Date.now();
         for (let i = 0; i < 5; i++) await store.commit(deliveryUnit('p', `r-${i}`, t0, 1000));
