@@ -11,6 +11,7 @@ import type { JsonObject } from '../../mapping/paths.js';
 import { bearer, pathToken, signature, staticHeader } from '../auth.js';
 import { header, jsonBody } from '../crypto.js';
 import { keysOf } from '../keys.js';
+import { ReceiverBase } from './base.js';
 import { getProfile, headerList, idHeadersOf } from '../profiles/index.js';
 import { hmacProfile, SIGNED_INGEST } from '../webhook-options.js';
 import type { ProfileOptions, SignatureProfile } from '../profiles/types.js';
@@ -19,8 +20,6 @@ import {
 } from '../types.js';
 import { ApiError } from '../../api/errors.js';
 import { ensureIngestKey, ingestURLs } from './inbound-webhook-status.js';
-
-const ownerOf = (o: StoredResource): string => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
 
 /** Everything compile fetched; a missing piece is a problem, in the order Ready shows them. */
 interface Parts {
@@ -96,11 +95,7 @@ function flattened(data: JsonObject): JsonObject {
 
 const refuse = (message: string, detail: string): Rejection => new Rejection(400, 'BadRequest', message, detail);
 
-class InboundWebhookReceiver implements Receiver {
-  readonly owner: string;
-  readonly object: StoredResource;
-  readonly maxBodyBytes: number;
-  readonly suspended: boolean;
+class InboundWebhookReceiver extends ReceiverBase implements Receiver {
   readonly authenticators: Authenticator[];
   readonly eventIdSource: string;
   readonly eventIdHeaders: readonly string[];
@@ -118,10 +113,7 @@ class InboundWebhookReceiver implements Receiver {
     readonly authProblem: string | undefined,
     readonly problems: Problem[],
   ) {
-    this.owner = ownerOf(w);
-    this.object = { ...w, status: {} };
-    this.maxBodyBytes = spec.max_body_bytes;
-    this.suspended = spec.suspend;
+    super(w, spec);
     this.authenticators = authenticatorsOf(spec, parts);
     this.hmac = hmacProfile(spec);
     this.eventIdSource = spec.idempotency.event_id_headers.join(', ');

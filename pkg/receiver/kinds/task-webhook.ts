@@ -3,6 +3,7 @@ import type { TaskWebhookSpec } from '../../api/kinds/task-webhook.js';
 import type { Status, StoredResource } from '../../api/types.js';
 import { signature } from '../auth.js';
 import { keysOf } from '../keys.js';
+import { ReceiverBase } from './base.js';
 import { headerList, idHeadersOf } from '../profiles/index.js';
 import { buildRunTask, runTaskTemplate, type RunTaskTemplate } from '../run-task.js';
 import type { ProfileOptions, SignatureProfile } from '../profiles/types.js';
@@ -10,8 +11,6 @@ import {
   Rejection, type Action, type Authenticator, type DeliveryRequest, type Fetch, type Outcome, type Problem, type Receiver, type ReceiverKind, type VerifiedDelivery,
 } from '../types.js';
 import { webhookProfile } from '../webhook-options.js';
-
-const ownerOf = (o: StoredResource): string => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
 
 function keyProblem(name: string, secret: StoredResource | undefined, keys: Buffer[]): string | undefined {
   if (!secret) return `secret "${name}" not found`;
@@ -45,12 +44,7 @@ function payloadOf(spec: TaskWebhookSpec, body: Buffer): unknown {
   }
 }
 
-/** A class rather than closures: thousands of webhooks share its methods. */
-class TaskWebhookReceiver implements Receiver {
-  readonly owner: string;
-  readonly object: StoredResource;
-  readonly maxBodyBytes: number;
-  readonly suspended: boolean;
+class TaskWebhookReceiver extends ReceiverBase implements Receiver {
   readonly authenticators: Authenticator[];
   readonly eventIdSource: string;
   readonly eventIdHeaders: readonly string[];
@@ -67,11 +61,7 @@ class TaskWebhookReceiver implements Receiver {
     readonly authProblem: string | undefined,
     readonly problems: Problem[],
   ) {
-    this.owner = ownerOf(w);
-    // Status (counters, errors) is not needed here and changes every second.
-    this.object = { ...w, status: {} };
-    this.maxBodyBytes = spec.max_body_bytes;
-    this.suspended = spec.suspend;
+    super(w, spec);
     this.authenticators = [signature(profile, keys, opts)];
     this.eventIdSource = opts.eventIdHeader || 'the payload';
     this.eventIdHeaders = headerList(idHeadersOf(profile, opts));
