@@ -45,6 +45,8 @@ const webhook: Shape = {
 };
 
 const INBOUND = ['InboundWebhook'] as const;
+/** Most deliveries carry no query: one shared, empty one serves them all (it is only read). */
+const NO_QUERY = new URLSearchParams();
 
 /** The URL's path segments after `prefix`, decoded; undefined when one cannot be decoded. */
 function segments(path: string, prefix: string): string[] | undefined {
@@ -59,7 +61,7 @@ function segments(path: string, prefix: string): string[] | undefined {
 export function entryOf(url: string): Entry | undefined {
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
-  const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  const query = q < 0 ? NO_QUERY : new URLSearchParams(url.slice(q + 1));
   if (path.startsWith(DELIVERY_PREFIX)) return { target: { endpointId: path.slice(DELIVERY_PREFIX.length) }, query, shape: native, idInPath: true };
   if (path.startsWith(INGEST_PREFIX)) {
     const token = path.slice(INGEST_PREFIX.length);

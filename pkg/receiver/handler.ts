@@ -101,7 +101,7 @@ export function deliveryHandler(deps: DeliveryDeps) {
     const { req } = d;
     if (req.method !== 'POST') throw new Rejection(405, 'MethodNotAllowed', 'deliveries must be POSTed');
     const entry = d.entry;
-    const r = (d.receiver = entry && (await receiverOf(entry)));
+    const r = (d.receiver = entry && (cachedReceiver(entry) ?? (await receiverOf(entry))));
     if (!r) throw NOT_FOUND;
     if (!entry.idInPath && r.credentialInPath) throw new Rejection(401, 'Unauthorized', 'missing or invalid credential', 'delivery refused: a path-token receiver authenticates only on a URL that carries its token');
     readIdHeaders(r, d);
@@ -133,13 +133,17 @@ export function deliveryHandler(deps: DeliveryDeps) {
   }
 
   /** The receiver an entry point addresses, when it serves that receiver's kind (and namespace). */
+  const serves = (entry: Entry, r: Receiver | undefined): Receiver | undefined =>
+    r && (!entry.kinds || entry.kinds.includes(r.object.kind)) && (entry.namespace === undefined || entry.namespace === r.object.metadata.namespace) ? r : undefined;
+
+  /** A cache hit by endpoint ID, without a promise: the common case on the hot path. */
+  const cachedReceiver = (entry: Entry): Receiver | undefined =>
+    'endpointId' in entry.target ? serves(entry, deps.receivers.cached(entry.target.endpointId)) : undefined;
+
   async function receiverOf(entry: Entry): Promise<Receiver | undefined> {
     const t = entry.target;
     const endpointId = 'endpointId' in t ? t.endpointId : await deps.receivers.endpointOfName(t.kind, t.namespace, t.name);
-    if (!endpointId) return undefined;
-    const r = deps.receivers.cached(endpointId) ?? (await deps.receivers.lookup(endpointId));
-    if (!r || (entry.kinds && !entry.kinds.includes(r.object.kind))) return undefined;
-    return entry.namespace === undefined || entry.namespace === r.object.metadata.namespace ? r : undefined;
+    return endpointId ? serves(entry, deps.receivers.cached(endpointId) ?? (await deps.receivers.lookup(endpointId))) : undefined;
   }
 
   /** A duplicate of a delivery answered as one before (by its event id or its signature), from memory. */
