@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const ORLOJD = join(here, '..', 'cmd', 'orlojd.js');
+// BENCH_ORLOJD: another build's dist/cmd/orlojd.js, to measure a previous commit under the same load.
+const ORLOJD = process.env.BENCH_ORLOJD ?? join(here, '..', 'cmd', 'orlojd.js');
 const BASELINE = join(here, 'baseline-server.js');
 const PEER = join(here, 'peer-server.js');
 export const BENCH_TOKEN = 'bench-admin-token';

@@ -14,6 +14,8 @@ export interface CreateOp {
   object: StoredResource;
   /** Takes the first free name of `name`, `name-2`, `name-3`, ... instead of failing. */
   uniqueName?: boolean;
+  /** Keeps the object as written in its change-log row (see ChangeEntry.after). */
+  image?: boolean;
 }
 
 /** Replaces metadata and spec (and status) of an object at `expect`, its current resourceVersion. */
@@ -21,6 +23,8 @@ export interface UpdateOp {
   op: 'update';
   object: StoredResource;
   expect: string;
+  /** Keeps the object before and after in its change-log row. */
+  image?: boolean;
 }
 
 /** Writes status only; `merge` applies it as a JSON merge patch. An unchanged status writes nothing. */
@@ -39,6 +43,8 @@ export interface DeleteOp {
   op: 'delete';
   key: ObjectKey;
   expect?: string;
+  /** Keeps the deleted object in its change-log row (ChangeEntry.before). */
+  image?: boolean;
 }
 
 /** Fails the unit unless the object exists (e.g. the namespace of what it creates). */
@@ -138,6 +144,8 @@ export interface PutDocumentOp {
   ifAbsent?: boolean;
   /** Fails PreconditionFailed unless the live document is at this version. */
   expectVersion?: number;
+  /** Keeps the document before and after in its change-log row. */
+  image?: boolean;
 }
 
 /** Soft-deletes a live document (meta.deletedAt); NotFound when there is none. */
@@ -148,6 +156,8 @@ export interface DeleteDocumentOp {
   origin: DocumentOrigin;
   now: string;
   expectVersion?: number;
+  /** Keeps the document before and after in its change-log row. */
+  image?: boolean;
 }
 
 /** Fails the unit (Conflict) while the collection holds live documents. */
@@ -156,9 +166,52 @@ export interface NoDocumentsOp {
   collection: CollectionRef;
 }
 
+// ---------------------------------------------------------------------------------------
+// Queued messages: durable work for a sender (outbound deliveries), with a due time. The
+// store keeps them; what they mean and when they are due is decided above it.
+
+export interface QueuedMessage {
+  /** The store's id (given by enqueue). */
+  id: number;
+  /** Who sends it, `Kind/namespace/name`, and that object's uid. */
+  owner: string;
+  ownerUid: string;
+  /** The message's own id, the same for every attempt. */
+  messageId: string;
+  /** The payload and whatever the sender needs with it, as the enqueuer wrote them. */
+  body: string;
+  meta: string;
+  /** Attempts finished in the current chain. */
+  attempt: number;
+  /** When it is due (ms); null once parked (a dead letter kept for redelivery). */
+  dueAt: number | null;
+}
+
+/** Adds a message; its id is the op's result (`{ queued: id }`). */
+export interface EnqueueOp {
+  op: 'enqueue';
+  message: Omit<QueuedMessage, 'id' | 'attempt'>;
+}
+
+/** Sets a message's attempt count and due time (null parks it); `done` removes it. Absent messages are skipped. */
+export interface SettleOp {
+  op: 'settle';
+  id: number;
+  attempt?: number;
+  dueAt?: number | null;
+  done?: boolean;
+}
+
+/** Stores a named position (e.g. how far a reader of the change log got). */
+export interface CursorOp {
+  op: 'cursor';
+  name: string;
+  value: number;
+}
+
 export type Op =
   | CreateOp | UpdateOp | StatusOp | DeleteOp | ExistsOp | EmptyOp | ClaimOp | CountOp | RecordOp | TrimOp | EventOp
-  | PutDocumentOp | DeleteDocumentOp | NoDocumentsOp;
+  | PutDocumentOp | DeleteDocumentOp | NoDocumentsOp | EnqueueOp | SettleOp | CursorOp;
 
 export interface Unit {
   origin: WriteOrigin;
@@ -183,7 +236,7 @@ export interface DocumentWrite {
 
 export type UnitResult =
   /** `writes[i]` is what op i wrote (undefined for ops that write no object, or wrote nothing). */
-  | { held: false; writes: Array<WriteResult | DocumentWrite | undefined> }
+  | { held: false; writes: Array<WriteResult | DocumentWrite | undefined>; records?: number[]; queued?: number[] }
   /** A claim of the unit (op `op`) was held by an earlier unit: nothing was written. */
   | { held: true; result: string; expiresAt: number; op: number };
 
@@ -250,6 +303,12 @@ export interface ChangeEntry {
   origin: WriteOrigin | DocumentOrigin;
   /** A document change: the document's id (key names its collection). */
   item?: string;
+  /**
+   * Kept only for ops written with `image`: the object or document (JSON, as StoredResource or
+   * StoredDocument) after the change, and before it (updates and deletes).
+   */
+  after?: string;
+  before?: string;
 }
 
 export type BeforePage = () => Promise<boolean | void> | boolean | void;
@@ -270,6 +329,8 @@ export interface ControlPlaneStore {
   revision(): string;
   /** Change-log entries after `after`, oldest first, up to the published revision (410 Gone when compacted away). */
   changes(after: number, limit: number): Promise<ChangeEntry[]>;
+  /** Calls `fn` with each newly published revision (any commit, documents and deliveries included). */
+  onRevision(fn: (rev: number) => void): () => void;
   listEvents(key: Partial<ObjectKey>, limit?: number): Promise<ObjectEvent[]>;
   /**
    * Objects not stored as a write would store them now: a sensitive kind's body in plain
@@ -293,8 +354,12 @@ export interface DeliveryRecord {
   reason?: string;
   httpStatus?: number;
   durationMs?: number;
-  /** What the delivery created or found (a run task's name, a document's id). */
+  /** What the delivery created or found (a run task's name, a document's id; an attempt's queued message). */
   result?: string;
+  /** An outbound attempt's number in its chain (1, 2, ...). */
+  attempt?: number;
+  /** The start of the answer to an outbound attempt. */
+  response?: string;
 }
 
 export interface DeliveryQuery {
@@ -323,6 +388,12 @@ export interface DataPlaneStore extends DocumentStore {
   claim(scope: string, key: string, nowMs: number): Promise<{ result: string; expiresAt: number } | undefined>;
   /** Every counter of each scope asked for (missing scopes are absent). */
   counters(scopes: string[]): Promise<Map<string, Record<string, number>>>;
+  getDelivery(id: number): Promise<DeliveryRecord | undefined>;
+  /** Queued messages due at or before `dueBy` (parked ones never), oldest due first, ids after `after`. */
+  dueMessages(dueBy: number, limit: number, after?: { dueAt: number; id: number }): Promise<QueuedMessage[]>;
+  message(id: number): Promise<QueuedMessage | undefined>;
+  /** A position stored with a cursor op. */
+  cursor(name: string): Promise<number | undefined>;
 }
 
 export interface StoredDocument {

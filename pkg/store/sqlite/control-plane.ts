@@ -24,6 +24,8 @@ interface ChangeRow {
   origin: WriteOrigin;
   labels: string | null;
   item?: string | null;
+  image_after?: string | null;
+  image_before?: string | null;
 }
 
 /** Change-log rows read per page of a replay: bounded memory, and the event loop breathes between pages. */
@@ -61,6 +63,7 @@ const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
 export class SqliteControlPlane implements ControlPlaneStore {
   private published: number;
   private readonly subs = new Set<Subscriber>();
+  private readonly revisionListeners = new Set<(rev: number) => void>();
   private readonly q;
 
   constructor(
@@ -95,7 +98,14 @@ export class SqliteControlPlane implements ControlPlaneStore {
     for (const e of changes) {
       for (const s of this.subs) if (s.live && e.revision > s.cursor && matches(s.filter, e.key)) deliver(s, e);
     }
+    const grew = rev > this.published;
     this.published = Math.max(this.published, rev);
+    if (grew) for (const fn of this.revisionListeners) fn(this.published);
+  }
+
+  onRevision(fn: (rev: number) => void): () => void {
+    this.revisionListeners.add(fn);
+    return () => void this.revisionListeners.delete(fn);
   }
 
   private catchUp(to: number): void {
@@ -201,10 +211,11 @@ export class SqliteControlPlane implements ControlPlaneStore {
 
   async changes(after: number, limit: number): Promise<ChangeEntry[]> {
     this.requireHistory(after);
-    const rows = this.db.prepare('SELECT revision, kind, namespace, name, uid, type, origin, item FROM changes WHERE revision > ? AND revision <= ? ORDER BY revision LIMIT ?')
-      .all(after, this.published, limit) as ChangeRow[];
+    const rows = this.db.prepare(`SELECT revision, kind, namespace, name, uid, type, origin, item, image_after, image_before FROM changes
+      WHERE revision > ? AND revision <= ? ORDER BY revision LIMIT ?`).all(after, this.published, limit) as ChangeRow[];
     return rows.map((c) => ({
       revision: c.revision, key: { kind: c.kind, namespace: c.namespace, name: c.name }, uid: c.uid, type: c.type, origin: c.origin, ...(c.item ? { item: c.item } : {}),
+      ...(c.image_after ? { after: c.image_after } : {}), ...(c.image_before ? { before: c.image_before } : {}),
     }));
   }
 

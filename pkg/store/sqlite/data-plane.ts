@@ -1,4 +1,4 @@
-import type { DataPlaneStore, DeliveryQuery, DeliveryRecord, DeliveryWatchFilter, DocumentQuery, StoredDocument } from '../types.js';
+import type { DataPlaneStore, DeliveryQuery, DeliveryRecord, DeliveryWatchFilter, DocumentQuery, QueuedMessage, StoredDocument } from '../types.js';
 import type { DB } from './db.js';
 import { SqliteDocuments } from './documents.js';
 
@@ -12,6 +12,8 @@ interface RecordRow {
   http_status: number | null;
   duration_ms: number | null;
   result: string | null;
+  attempt: number | null;
+  response: string | null;
 }
 
 function toRecord(r: RecordRow): DeliveryRecord {
@@ -25,8 +27,12 @@ function toRecord(r: RecordRow): DeliveryRecord {
     ...(r.http_status !== null ? { httpStatus: r.http_status } : {}),
     ...(r.duration_ms !== null ? { durationMs: r.duration_ms } : {}),
     ...(r.result !== null ? { result: r.result } : {}),
+    ...(r.attempt !== null ? { attempt: r.attempt } : {}),
+    ...(r.response !== null ? { response: r.response } : {}),
   };
 }
+
+const MESSAGE_COLUMNS = 'id, owner, owner_uid AS ownerUid, message_id AS messageId, body, meta, attempt, due_at AS dueAt';
 
 /** Reads of claims, counters and records on the main thread's connection; writes go through the writer. */
 interface RecordWatcher {
@@ -38,7 +44,7 @@ interface RecordWatcher {
 }
 
 const RECORD_PAGE = 500;
-const COLUMNS = 'id, ts, owner, event_id, outcome, reason, http_status, duration_ms, result';
+const COLUMNS = 'id, ts, owner, event_id, outcome, reason, http_status, duration_ms, result, attempt, response';
 
 const matches = (f: DeliveryWatchFilter, r: DeliveryRecord): boolean =>
   (!f.owner || f.owner === r.owner) && (!f.namespace || f.namespace === r.owner.split('/')[1]);
@@ -47,6 +53,7 @@ export class SqliteDataPlane implements DataPlaneStore {
   private readonly counterRows;
   private readonly claimRow;
   private readonly recordsAfter;
+  private readonly q;
   private readonly watchers = new Set<RecordWatcher>();
   private readonly documents: SqliteDocuments;
 
@@ -55,6 +62,30 @@ export class SqliteDataPlane implements DataPlaneStore {
     this.counterRows = db.prepare('SELECT name, value FROM counters WHERE scope = ?');
     this.claimRow = db.prepare('SELECT result, expires_at AS expiresAt FROM claims WHERE scope = ? AND key = ? AND expires_at > ?');
     this.recordsAfter = db.prepare(`SELECT ${COLUMNS} FROM deliveries WHERE id > ? ORDER BY id LIMIT ${RECORD_PAGE}`);
+    this.q = {
+      record: db.prepare(`SELECT ${COLUMNS} FROM deliveries WHERE id = ?`),
+      due: db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM queue WHERE due_at IS NOT NULL AND due_at <= ? AND (due_at, id) > (?, ?) ORDER BY due_at, id LIMIT ?`),
+      message: db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM queue WHERE id = ?`),
+      cursor: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
+    };
+  }
+
+  async getDelivery(id: number): Promise<DeliveryRecord | undefined> {
+    const r = this.q.record.get(id) as RecordRow | undefined;
+    return r ? toRecord(r) : undefined;
+  }
+
+  async dueMessages(dueBy: number, limit: number, after?: { dueAt: number; id: number }): Promise<QueuedMessage[]> {
+    return this.q.due.all(dueBy, after?.dueAt ?? Number.MIN_SAFE_INTEGER, after?.id ?? 0, limit) as QueuedMessage[];
+  }
+
+  async message(id: number): Promise<QueuedMessage | undefined> {
+    return this.q.message.get(id) as QueuedMessage | undefined;
+  }
+
+  async cursor(name: string): Promise<number | undefined> {
+    const v = this.q.cursor.get(`cursor:${name}`) as string | undefined;
+    return v === undefined ? undefined : Number(v);
   }
 
   getDocument(collectionUid: string, id: string): Promise<StoredDocument | undefined> {

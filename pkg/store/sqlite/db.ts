@@ -85,6 +85,16 @@ const migrations: string[] = [
   // Rejected records are bounded per owner: finding an owner's Nth newest refusal walks only
   // refusals, and accepted deliveries (the hot path) do not pay for the index.
   `CREATE INDEX deliveries_rejected ON deliveries (owner, id) WHERE outcome = 'rejected';`,
+  // Outbound work: change-log rows keep the images their ops asked for, attempts record their
+  // number and the start of the answer, and messages wait in a queue ordered by due time.
+  `ALTER TABLE changes ADD COLUMN image_after TEXT;
+   ALTER TABLE changes ADD COLUMN image_before TEXT;
+   ALTER TABLE deliveries ADD COLUMN attempt INTEGER;
+   ALTER TABLE deliveries ADD COLUMN response TEXT;
+   CREATE TABLE queue (
+     id INTEGER PRIMARY KEY, owner TEXT NOT NULL, owner_uid TEXT NOT NULL, message_id TEXT NOT NULL,
+     body TEXT NOT NULL, meta TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0, due_at INTEGER);
+   CREATE INDEX queue_due ON queue (due_at, id) WHERE due_at IS NOT NULL;`,
 ];
 
 export function openDatabase(dataDir: string): DB {

@@ -2,7 +2,7 @@ import { ApiError } from '../../api/errors.js';
 import type { DocumentQuery, DocumentStore, StoredDocument } from '../types.js';
 import type { DB } from './db.js';
 
-interface DocumentRow {
+export interface DocumentRow {
   id: string;
   version: number;
   revision: number;
@@ -17,9 +17,9 @@ interface DocumentRow {
   deleted_at: string | null;
 }
 
-const COLUMNS = 'id, version, revision, data, raw, content_type, origin, external_id, event_type, created_at, updated_at, deleted_at';
+export const DOCUMENT_COLUMNS = 'id, version, revision, data, raw, content_type, origin, external_id, event_type, created_at, updated_at, deleted_at';
 
-function toDocument(r: DocumentRow): StoredDocument {
+export function toDocument(r: DocumentRow): StoredDocument {
   const meta: StoredDocument['meta'] = { origin: r.origin, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at, revision: r.revision };
   if (r.external_id !== null) meta.externalId = r.external_id;
   if (r.event_type !== null) meta.eventType = r.event_type;
@@ -50,7 +50,7 @@ export class SqliteDocuments implements DocumentStore {
   private readonly scopes;
 
   constructor(private readonly db: DB) {
-    this.one = db.prepare(`SELECT ${COLUMNS} FROM documents WHERE collection = ? AND id = ?`);
+    this.one = db.prepare(`SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE collection = ? AND id = ?`);
     this.scopes = db.prepare('SELECT DISTINCT collection FROM documents').pluck();
   }
 
@@ -70,7 +70,7 @@ export class SqliteDocuments implements DocumentStore {
       where.push(`data -> ? IN (${texts.map(() => '?').join(', ')})`);
       args.push(`$."${field}"`, ...texts);
     }
-    const rows = this.db.prepare(`SELECT ${COLUMNS} FROM documents WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...args, q.limit + 1) as DocumentRow[];
+    const rows = this.db.prepare(`SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...args, q.limit + 1) as DocumentRow[];
     const more = rows.length > q.limit;
     return { items: (more ? rows.slice(0, q.limit) : rows).map(toDocument), more };
   }

@@ -19,7 +19,8 @@ export interface WireRequest {
 export type WireOpResult =
   | null
   | { rv: number; name?: string; row?: ResourceRow; doc?: { version: number; type: 'ADDED' | 'MODIFIED' | 'DELETED' } }
-  | { record: number };
+  | { record: number }
+  | { queued: number };
 
 /** The failure of one unit, as an ApiError's parts. */
 export interface WireError {

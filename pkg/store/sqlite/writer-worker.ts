@@ -8,9 +8,11 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { alreadyExists, ApiError, conflict, notFound } from '../../api/errors.js';
 import type { ObjectKey, StoredResource } from '../../api/types.js';
 import { BodyCodec, KeySet } from '../sealing.js';
-import { DOCUMENT_KIND, type ClaimOp, type DeliveryRecord, type EventOp, type Maintenance, type Op, type StatusOp, type TrimOp, type Unit } from '../types.js';
+import {
+  DOCUMENT_KIND, type ClaimOp, type CreateOp, type DeleteOp, type DeliveryRecord, type EnqueueOp, type EventOp, type Maintenance, type Op, type SettleOp, type StatusOp, type TrimOp, type Unit, type UpdateOp,
+} from '../types.js';
 import { documentWriter } from './documents-writer.js';
-import { RESOURCE_COLUMNS, type ResourceRow } from './rows.js';
+import { RESOURCE_COLUMNS, rowToResource, type ResourceRow } from './rows.js';
 import type { WireCommit, WireError, WireOpResult, WireReply, WireRequest, WireUnitResult } from './wire.js';
 import type { WriterData } from './writer.js';
 
@@ -44,6 +46,14 @@ const q = {
   addLabel: db.prepare('INSERT INTO labels (kind, key, value, create_rv) VALUES (?, ?, ?, ?)'),
   delLabel: db.prepare('DELETE FROM labels WHERE kind = ? AND key = ? AND value = ? AND create_rv = ?'),
   change: db.prepare('INSERT INTO changes (revision, kind, namespace, name, uid, type, origin, labels, item) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+  imaged: db.prepare(`INSERT INTO changes (revision, kind, namespace, name, uid, type, origin, labels, item, image_after, image_before)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+  setImages: db.prepare('UPDATE changes SET image_after = ?, image_before = ? WHERE revision = ?'),
+  fullRow: db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE ${KEY}`),
+  enqueue: db.prepare('INSERT INTO queue (owner, owner_uid, message_id, body, meta, due_at) VALUES (?, ?, ?, ?, ?, ?)'),
+  settle: db.prepare('UPDATE queue SET attempt = coalesce(?, attempt), due_at = CASE WHEN ? THEN ? ELSE due_at END WHERE id = ?'),
+  unqueue: db.prepare('DELETE FROM queue WHERE id = ?'),
+  lowestCursor: db.prepare("SELECT MIN(CAST(value AS INTEGER)) FROM meta WHERE key LIKE 'cursor:%'").pluck(),
   inNamespace: db.prepare('SELECT COUNT(*) FROM resources WHERE kind = ? AND namespace = ?').pluck(),
   getClaim: db.prepare('SELECT expires_at, result FROM claims WHERE scope = ? AND key = ?'),
   // One step per claim: taken when absent or expired; 0 changes means an earlier unit holds it.
@@ -53,8 +63,8 @@ const q = {
   dropClaim: db.prepare('DELETE FROM claims WHERE scope = ? AND key = ?'),
   count: db.prepare(`INSERT INTO counters (scope, name, value) VALUES (?, ?, ?)
     ON CONFLICT (scope, name) DO UPDATE SET value = value + excluded.value`),
-  record: db.prepare(`INSERT INTO deliveries (ts, owner, namespace, event_id, outcome, reason, http_status, duration_ms, result)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+  record: db.prepare(`INSERT INTO deliveries (ts, owner, namespace, event_id, outcome, reason, http_status, duration_ms, result, attempt, response)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
   event: db.prepare(`INSERT INTO events (kind, namespace, name, type, reason, message, count, first_ts, last_ts, seq)
     VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
     ON CONFLICT (kind, namespace, name, reason, message) DO UPDATE SET count = count + 1, last_ts = excluded.last_ts, seq = excluded.seq, type = excluded.type`),
@@ -199,7 +209,8 @@ function requireEmpty(namespace: string): void {
 
 function addRecord(r: DeliveryRecord): WireOpResult {
   const namespace = r.owner.split('/')[1] ?? '';
-  const id = q.record.run(r.ts, r.owner, namespace, r.eventId ?? null, r.outcome, r.reason ?? null, r.httpStatus ?? null, r.durationMs ?? null, r.result ?? null).lastInsertRowid;
+  const id = q.record.run(r.ts, r.owner, namespace, r.eventId ?? null, r.outcome, r.reason ?? null, r.httpStatus ?? null, r.durationMs ?? null, r.result ?? null,
+    r.attempt ?? null, r.response ?? null).lastInsertRowid;
   records++;
   return { record: Number(id) };
 }
@@ -231,9 +242,39 @@ function recordEvent(op: EventOp): void {
 const documents = documentWriter(db, {
   logChange: (c, id, type, origin) => logChange({ kind: DOCUMENT_KIND, namespace: c.namespace, name: c.name }, c.uid, type, origin, null, id),
   addCounts,
+  setImages: (rv, after, before) => void q.setImages.run(after, before, rv),
 });
 
+/** An object as a reader would get it (sealed kinds never: their images would hold their secrets in the clear). */
+function resourceImage(k: ObjectKey): string | null {
+  if (codec.sealedKinds.includes(k.kind)) return null;
+  const row = q.fullRow.get(k.kind, k.namespace, k.name) as ResourceRow | undefined;
+  return row ? JSON.stringify(rowToResource(row, codec)) : null;
+}
+
+/** An op that asked for images: the object before (updates, deletes) and after (creates, updates) in its change-log row. */
+function withImages(op: CreateOp | UpdateOp | DeleteOp, origin: string): WireOpResult {
+  const key = op.op === 'delete' ? op.key : keyOf(op.object);
+  const before = op.op === 'create' || codec.sealedKinds.includes(key.kind) ? null : resourceImage(key);
+  const r = op.op === 'create' ? create(op.object, !!op.uniqueName, origin) : op.op === 'update' ? update(op.object, Number(op.expect), origin) : remove(op.key, Number(op.expect ?? 0), origin);
+  if (!r || !('rv' in r)) return r;
+  const after = op.op === 'delete' ? null : resourceImage({ ...key, name: r.name ?? key.name });
+  if (after !== null || before !== null) q.setImages.run(after, before, r.rv);
+  return r;
+}
+
+function enqueue(op: EnqueueOp): WireOpResult {
+  const m = op.message;
+  return { queued: Number(q.enqueue.run(m.owner, m.ownerUid, m.messageId, m.body, m.meta, m.dueAt).lastInsertRowid) };
+}
+
+function settle(op: SettleOp): void {
+  if (op.done) q.unqueue.run(op.id);
+  else q.settle.run(op.attempt ?? null, op.dueAt !== undefined ? 1 : 0, op.dueAt ?? null, op.id);
+}
+
 function apply(op: Op, origin: string): WireOpResult {
+  if ((op.op === 'create' || op.op === 'update' || op.op === 'delete') && op.image) return withImages(op, origin);
   switch (op.op) {
     case 'create': return create(op.object, !!op.uniqueName, origin);
     case 'update': return update(op.object, Number(op.expect), origin);
@@ -248,6 +289,9 @@ function apply(op: Op, origin: string): WireOpResult {
     case 'putDocument': return documents.put(op);
     case 'deleteDocument': return documents.remove(op);
     case 'noDocuments': return documents.requireNone(op.collection), null;
+    case 'enqueue': return enqueue(op);
+    case 'settle': return settle(op), null;
+    case 'cursor': return q.setMeta.run(`cursor:${op.name}`, String(op.value)), null;
     case 'claim': throw new Error('claims must be the first ops of their unit');
   }
 }
@@ -343,9 +387,11 @@ function runUnit(u: Unit, isolated: boolean): WireUnitResult {
 
 function maintain(m: Maintenance): number {
   let n = 0;
-  if (m.compactTo) {
-    n += q.compact.run(m.compactTo, m.chunk).changes;
-    q.setMeta.run('compacted_revision', String(Math.max(m.compactTo, compactedRevision())));
+  // History a reader with a cursor has not read yet is kept (e.g. changes not yet dispatched).
+  const upTo = Math.min(m.compactTo ?? 0, Number(q.lowestCursor.get() ?? Infinity));
+  if (upTo > 0) {
+    n += q.compact.run(upTo, m.chunk).changes;
+    q.setMeta.run('compacted_revision', String(Math.max(upTo, compactedRevision())));
   }
   if (m.claimsBefore) n += q.pruneClaims.run(m.claimsBefore, m.chunk).changes;
   if (m.keepRecords && records > m.keepRecords) {

@@ -56,7 +56,7 @@ class Change implements WatchEvent, WriteResult {
 }
 
 function changeOf(op: Op, r: WireOpResult, origin: WriteOrigin, codec: BodyCodec): Change | undefined {
-  if (!r || 'record' in r) return undefined;
+  if (!r || !('rv' in r)) return undefined;
   switch (op.op) {
     case 'create': return new Change('ADDED', origin, r.rv, op.object, r.name ?? op.object.metadata.name, codec);
     case 'update': return new Change('MODIFIED', origin, r.rv, op.object, op.object.metadata.name, codec);
@@ -97,6 +97,17 @@ function recordsOf(unit: Unit, results: WireOpResult[], writes: Array<Change | D
     if (op.op !== 'record' || !r || !('record' in r)) return;
     out.push({ ...op.record, id: r.record, ...(op.record.result === undefined && created !== undefined ? { result: created } : {}) });
   });
+}
+
+/** The ids of the records and queued messages a unit added, in op order, when it added any. */
+function idsOf(results: WireOpResult[]): { records?: number[]; queued?: number[] } {
+  let records: number[] | undefined;
+  let queued: number[] | undefined;
+  for (const r of results) {
+    if (r && 'record' in r) (records ??= []).push(r.record);
+    else if (r && 'queued' in r) (queued ??= []).push(r.queued);
+  }
+  return { ...(records ? { records } : {}), ...(queued ? { queued } : {}) };
 }
 
 /** Units that go to the writer without waiting for the end of the event-loop turn. */
@@ -233,7 +244,7 @@ export class Writer {
     const writes = w.unit.ops.map((op, i) => documentWriteOf(res.ops[i] ?? null) ?? changeOf(op, res.ops[i] ?? null, w.unit.origin, this.codec));
     for (const ch of writes) if (ch instanceof Change) changes.push(ch);
     if (this.wantRecords()) recordsOf(w.unit, res.ops, writes, records);
-    return () => w.resolve({ held: false, writes });
+    return () => w.resolve({ held: false, writes, ...idsOf(res.ops) });
   }
 
   private settle(id: number, err: Error): void {

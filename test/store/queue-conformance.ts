@@ -1,0 +1,92 @@
+// Conformance for queued messages, cursors and change-log images: every driver runs it.
+import { expect } from 'chai';
+import type { StoredResource } from '../../pkg/api/types.js';
+import type { CollectionRef, Op, QueuedMessage, Store, StoredDocument } from '../../pkg/store/types.js';
+import type { Driver } from './conformance.js';
+
+const col: CollectionRef = { uid: 'c-uid-q', namespace: 'default', name: 'incidents' };
+const now = '2026-01-01T00:00:00.000Z';
+
+const message = (messageId: string, dueAt: number | null): Omit<QueuedMessage, 'id' | 'attempt'> => ({
+  owner: 'Trigger/default/t', ownerUid: 't-uid', messageId, body: `{"id":"${messageId}"}`, meta: '{}', dueAt,
+});
+
+function task(name: string, n: number): StoredResource {
+  return {
+    apiVersion: 'orloj.dev/v1', kind: 'Task', spec: { n }, status: {},
+    metadata: { name, namespace: 'default', uid: `uid-${name}`, resourceVersion: '', generation: 1, creationTimestamp: now, labels: { app: 'x' } },
+  };
+}
+
+export function runQueueConformance(name: string, driver: Driver): void {
+  describe(`${name} queue, cursor and image conformance`, function () {
+    let store: Store;
+    const commit = (...ops: Op[]) => store.commit({ origin: 'api', ops });
+    beforeEach(async () => {
+      store = await driver.open();
+    });
+    afterEach(async () => {
+      await store.close();
+      await driver.cleanup();
+    });
+
+    it('enqueues messages with ids, lists the due ones by due time, settles and removes them', async () => {
+      const r = await commit({ op: 'enqueue', message: message('m1', 2000) }, { op: 'enqueue', message: message('m2', 1000) }, { op: 'enqueue', message: message('m3', null) });
+      expect(r.held).to.equal(false);
+      const ids = !r.held ? r.queued! : [];
+      expect(ids).to.have.length(3);
+      expect((await store.data.dueMessages(1500, 10)).map((m) => m.messageId)).to.deep.equal(['m2']);
+      expect((await store.data.dueMessages(5000, 10)).map((m) => m.messageId)).to.deep.equal(['m2', 'm1']);
+      const first = (await store.data.dueMessages(5000, 1))[0]!;
+      expect((await store.data.dueMessages(5000, 10, { dueAt: first.dueAt!, id: first.id })).map((m) => m.messageId)).to.deep.equal(['m1']);
+      await commit({ op: 'settle', id: ids[1]!, attempt: 1, dueAt: 3000 }, { op: 'settle', id: ids[0]!, done: true }, { op: 'settle', id: 999_999, done: true });
+      expect(await store.data.message(ids[0]!)).to.equal(undefined);
+      expect(await store.data.message(ids[1]!)).to.deep.include({ attempt: 1, dueAt: 3000, body: '{"id":"m2"}', owner: 'Trigger/default/t', ownerUid: 't-uid' });
+      expect((await store.data.dueMessages(2500, 10)).length).to.equal(0);
+      await commit({ op: 'settle', id: ids[2]!, attempt: 0, dueAt: 100 });
+      expect((await store.data.dueMessages(200, 10)).map((m) => m.messageId)).to.deep.equal(['m3']);
+    });
+
+    it('keeps cursors, and compaction keeps the history after the lowest cursor', async () => {
+      expect(await store.data.cursor('reader')).to.equal(undefined);
+      for (let i = 0; i < 5; i++) await commit({ op: 'create', object: task(`t${i}`, i) });
+      await commit({ op: 'cursor', name: 'reader', value: 2 });
+      expect(await store.data.cursor('reader')).to.equal(2);
+      await store.maintain({ compactTo: 4, chunk: 100 });
+      expect((await store.control.changes(2, 10)).map((c) => c.revision)).to.deep.equal([3, 4, 5]);
+    });
+
+    it('keeps images of the ops that ask: resources after and before, documents after and before', async () => {
+      await commit({ op: 'create', object: task('plain', 1) });
+      const created = await commit({ op: 'create', object: task('img', 1), image: true });
+      const rv = !created.held ? created.writes[0]!.resourceVersion : '';
+      await commit({ op: 'update', object: { ...task('img', 2), metadata: { ...task('img', 2).metadata, generation: 2 } }, expect: rv, image: true });
+      await commit({ op: 'delete', key: { kind: 'Task', namespace: 'default', name: 'img' }, image: true });
+      await commit({ op: 'putDocument', collection: col, id: 'd', body: { data: { v: 1 } }, origin: 'api', now, image: true });
+      await commit({ op: 'putDocument', collection: col, id: 'd', body: { data: { v: 2 } }, origin: 'hook', now, image: true });
+      await commit({ op: 'deleteDocument', collection: col, id: 'd', origin: 'api', now, image: true });
+      const changes = await store.control.changes(0, 20);
+      expect(changes[0]).not.to.have.any.keys('after', 'before');
+      const obj = (s: string | undefined) => JSON.parse(s!) as StoredResource;
+      const doc = (s: string | undefined) => JSON.parse(s!) as StoredDocument;
+      expect(obj(changes[1]!.after).spec).to.deep.equal({ n: 1 });
+      expect(changes[1]).not.to.have.property('before');
+      expect([obj(changes[2]!.before).spec, obj(changes[2]!.after).spec]).to.deep.equal([{ n: 1 }, { n: 2 }]);
+      expect(obj(changes[2]!.after).metadata.resourceVersion).to.equal(String(changes[2]!.revision));
+      expect(obj(changes[3]!.before).spec).to.deep.equal({ n: 2 });
+      expect(changes[3]).not.to.have.property('after');
+      expect(doc(changes[4]!.after)).to.deep.include({ id: 'd', data: { v: 1 } });
+      expect(changes[4]).not.to.have.property('before');
+      expect([doc(changes[5]!.before).data, doc(changes[5]!.after).data, doc(changes[5]!.after).meta.origin]).to.deep.equal([{ v: 1 }, { v: 2 }, 'hook']);
+      expect(doc(changes[6]!.before).meta).not.to.have.property('deletedAt');
+      expect(doc(changes[6]!.after).meta.deletedAt).to.equal(now);
+    });
+
+    it('records an attempt number and the start of an answer, and reads a record by id', async () => {
+      const r = await commit({ op: 'record', record: { ts: now, owner: 'Trigger/default/t', eventId: 'msg_1', outcome: 'retry_scheduled', httpStatus: 503, attempt: 2, response: 'busy', result: '7' } });
+      const id = !r.held ? r.records![0]! : 0;
+      expect(await store.data.getDelivery(id)).to.deep.include({ id, outcome: 'retry_scheduled', attempt: 2, response: 'busy', result: '7', eventId: 'msg_1' });
+      expect(await store.data.getDelivery(id + 100)).to.equal(undefined);
+    });
+  });
+}
