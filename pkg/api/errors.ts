@@ -45,6 +45,8 @@ const codes: Record<StatusReason, number> = {
 export interface Cause {
   field?: string;
   message: string;
+  /** Why, where a client may act on it (e.g. DestinationNotAllowed). */
+  reason?: string;
 }
 
 export interface StatusDetails {

@@ -6,9 +6,10 @@ import { SecretKind } from './kinds/secret.js';
 import { SourceKind } from './kinds/source.js';
 import { TaskKind } from './kinds/task.js';
 import { TaskWebhookKind } from './kinds/task-webhook.js';
+import { TriggerKind } from './kinds/trigger.js';
 
 /** Every kind the server serves, in apply order (a Namespace before what lives in it). */
-export const kinds: readonly KindDef[] = [NamespaceKind, SecretKind, CollectionKind, SourceKind, TaskKind, TaskWebhookKind, InboundWebhookKind];
+export const kinds: readonly KindDef[] = [NamespaceKind, SecretKind, CollectionKind, SourceKind, TaskKind, TaskWebhookKind, InboundWebhookKind, TriggerKind];
 
 const byKind = new Map(kinds.map((k) => [k.kind, k]));
 const byName = new Map<string, KindDef>();

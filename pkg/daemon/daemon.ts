@@ -17,6 +17,9 @@ import { ReceiverCache } from '../receiver/receivers.js';
 import { receiverRoutes } from '../receiver/routes.js';
 import { lastOfNote, StatusMirror } from '../receiver/status-mirror.js';
 import { Objects } from '../store/objects.js';
+import { DestinationGuard } from '../outbound/guard.js';
+import { setDestinationPolicy } from '../outbound/policy.js';
+import { Triggers } from '../trigger/service.js';
 import { VERSION } from '../version.js';
 import { runWhileLeader, startBackground } from './background.js';
 import type { DaemonOptions } from './options.js';
@@ -44,9 +47,12 @@ export interface DaemonHooks {
 /** Opens the store, starts the reconcilers and serves the API until close(). */
 export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}): Promise<Daemon> {
   const log = pino({ level: opts.logLevel, base: { svc: 'orlojd' } });
-  const store = await openDaemonStore(opts, log);
-  const objects = new Objects(store, 'api');
+  setDestinationPolicy(new DestinationGuard(opts.allowDestinations));
   const metrics = createMetrics();
+  const triggers = new Triggers({ metrics, log: log.child({ component: 'triggers' }) });
+  const store = triggers.wrap(await openDaemonStore(opts, log));
+  await triggers.start();
+  const objects = new Objects(store, 'api');
   const servers = await loadServers();
   const receiverKinds = receiverKindsOf(servers);
   const receivers = new ReceiverCache(objects, receiverKinds, () => metrics.receiverLookups.inc());
@@ -87,6 +93,7 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
     else if (outcome !== 'unchanged') log.info({ path }, `${outcome} the client config for orlojctl`);
   }
   const stopLeading = runWhileLeader(store.elector, manager, log);
+  const offTriggers = store.elector.onChange((leader) => void triggers.lead(leader).catch((err: unknown) => log.error({ err }, 'triggers failed to start')));
   const background = startBackground(store, { notes, mirror, retention: opts.deliveryRetention, log });
   log.info({ url, dataDir: opts.dataDir, version: VERSION }, 'orlojd listening');
   return {
@@ -101,6 +108,8 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
       clearTimeout(force);
       background.stop();
       await stopLeading();
+      offTriggers();
+      await triggers.close();
       receivers.close();
       await notes.flush();
       await mirror.flush(true);

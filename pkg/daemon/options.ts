@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { HttpLimits } from '../apiserver/context.js';
+import { DestinationGuard } from '../outbound/guard.js';
 
 export interface DaemonOptions {
   listen: { host: string; port: number };
@@ -17,6 +18,8 @@ export interface DaemonOptions {
   deliveryRetention: number;
   limits: HttpLimits;
   rejectedRecordsPerReceiver: number;
+  /** CIDRs outbound requests may reach although they are loopback, private, link-local, ... */
+  allowDestinations: string[];
 }
 
 const USAGE = `Usage: orlojd [flags]
@@ -37,6 +40,9 @@ const USAGE = `Usage: orlojd [flags]
   --rejected-records-per-receiver N
                           rejected delivery records each receiver keeps, newest first; refusals
                           are still all counted (ORLOJ_REJECTED_RECORDS_PER_RECEIVER, default 1000)
+  --allow-destinations CIDR,...
+                          private, loopback or link-local ranges that triggers may still send to,
+                          e.g. 127.0.0.0/8,::1/128 (ORLOJ_ALLOW_DESTINATIONS, default none)
   -h, --help              show this help
 
 Load limits (each also from ORLOJ_ and the flag in capitals, e.g. ORLOJ_MAX_CONNECTIONS):
@@ -119,7 +125,7 @@ function limitsOf(n: Record<IntFlag, number>): HttpLimits {
   };
 }
 
-const STRING_FLAGS = ['listen', 'data-dir', 'storage', 'postgres-url', 'api-tokens', 'api-tokens-file', 'log-level'];
+const STRING_FLAGS = ['listen', 'data-dir', 'storage', 'postgres-url', 'api-tokens', 'api-tokens-file', 'log-level', 'allow-destinations'];
 
 /** Flags win over ORLOJ_* environment variables, which win over defaults. */
 export function parseDaemonOptions(argv: string[], env: NodeJS.ProcessEnv): DaemonOptions | 'help' {
@@ -139,6 +145,12 @@ export function parseDaemonOptions(argv: string[], env: NodeJS.ProcessEnv): Daem
   const apiTokensFile = str('api-tokens-file') ?? env.ORLOJ_API_TOKENS_FILE;
   if (apiTokens && apiTokensFile) throw new UsageError('give --api-tokens (ORLOJ_API_TOKENS) or --api-tokens-file (ORLOJ_API_TOKENS_FILE), not both');
   const n = intOptions(values, env);
+  let allowDestinations: string[];
+  try {
+    allowDestinations = DestinationGuard.parse(str('allow-destinations') ?? env.ORLOJ_ALLOW_DESTINATIONS ?? '');
+  } catch (e) {
+    throw new UsageError(`--allow-destinations: ${(e as Error).message}`);
+  }
   return {
     listen: parseListen(str('listen') ?? env.ORLOJ_LISTEN ?? '127.0.0.1:8080'),
     dataDir: str('data-dir') ?? env.ORLOJ_DATA_DIR ?? '.orloj',
@@ -153,6 +165,7 @@ export function parseDaemonOptions(argv: string[], env: NodeJS.ProcessEnv): Daem
     deliveryRetention: n['delivery-retention'],
     limits: limitsOf(n),
     rejectedRecordsPerReceiver: n['rejected-records-per-receiver'],
+    allowDestinations,
   };
 }
 

@@ -40,6 +40,19 @@ export function createMetrics() {
       help: 'Endpoint IDs the delivery path read from the store: not compiled yet, and known or possibly just created (an unknown one is answered from memory)',
       registers: [registry],
     }),
+    triggerAttempts: new Counter({
+      name: 'orloj_trigger_attempts_total',
+      help: 'Outbound trigger attempts by trigger (namespace/name) and outcome',
+      labelNames: ['trigger', 'outcome'] as const,
+      registers: [registry],
+    }),
+    triggerAttemptDuration: new Histogram({
+      name: 'orloj_trigger_attempt_duration_seconds',
+      help: 'Time from sending a trigger attempt to its answer (or failure), by trigger',
+      labelNames: ['trigger'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
+      registers: [registry],
+    }),
     reconciles: new Counter({
       name: 'orloj_reconcile_total',
       help: 'Reconciles by kind and result',

@@ -88,6 +88,13 @@ export interface RecordOp {
   record: DeliveryRecord;
 }
 
+/** Finishes a record written before its outcome was known (an outbound attempt, `delivering` until answered). */
+export interface RecordUpdateOp {
+  op: 'recordUpdate';
+  id: number;
+  set: Pick<DeliveryRecord, 'outcome' | 'reason' | 'httpStatus' | 'durationMs' | 'response'>;
+}
+
 /** Keeps only the newest `keep` rejected records of `owner`: refusals are bounded per owner (a flood leaves nothing lasting). */
 export interface TrimOp {
   op: 'trim';
@@ -211,7 +218,7 @@ export interface CursorOp {
 
 export type Op =
   | CreateOp | UpdateOp | StatusOp | DeleteOp | ExistsOp | EmptyOp | ClaimOp | CountOp | RecordOp | TrimOp | EventOp
-  | PutDocumentOp | DeleteDocumentOp | NoDocumentsOp | EnqueueOp | SettleOp | CursorOp;
+  | PutDocumentOp | DeleteDocumentOp | NoDocumentsOp | EnqueueOp | SettleOp | CursorOp | RecordUpdateOp;
 
 export interface Unit {
   origin: WriteOrigin;

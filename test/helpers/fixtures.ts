@@ -29,6 +29,7 @@ const plurals: Record<string, string> = {
   Collection: 'collections',
   Source: 'sources',
   InboundWebhook: 'inbound-webhooks',
+  Trigger: 'triggers',
 };
 
 /** Any kind's manifest in the default namespace. */

@@ -82,11 +82,23 @@ export function runQueueConformance(name: string, driver: Driver): void {
       expect(doc(changes[6]!.after).meta.deletedAt).to.equal(now);
     });
 
+    it('tells revision listeners of every commit, a document-only one included', async () => {
+      const seen: number[] = [];
+      const off = store.control.onRevision((rev) => seen.push(rev));
+      await commit({ op: 'putDocument', collection: col, id: 'x', body: { data: {} }, origin: 'api', now });
+      await commit({ op: 'create', object: task('r', 1) });
+      off();
+      await commit({ op: 'create', object: task('s', 1) });
+      expect(seen).to.deep.equal([1, 2]);
+    });
+
     it('records an attempt number and the start of an answer, and reads a record by id', async () => {
       const r = await commit({ op: 'record', record: { ts: now, owner: 'Trigger/default/t', eventId: 'msg_1', outcome: 'retry_scheduled', httpStatus: 503, attempt: 2, response: 'busy', result: '7' } });
       const id = !r.held ? r.records![0]! : 0;
       expect(await store.data.getDelivery(id)).to.deep.include({ id, outcome: 'retry_scheduled', attempt: 2, response: 'busy', result: '7', eventId: 'msg_1' });
       expect(await store.data.getDelivery(id + 100)).to.equal(undefined);
+      await commit({ op: 'recordUpdate', id, set: { outcome: 'delivered', httpStatus: 200, durationMs: 3, response: 'ok' } });
+      expect(await store.data.getDelivery(id)).to.deep.include({ outcome: 'delivered', httpStatus: 200, response: 'ok', attempt: 2 });
     });
   });
 }

@@ -13,7 +13,7 @@ export interface SecretValueRef {
 export interface SourceSpec {
   collection: string;
   read?: { url: string; method: string; headers?: Record<string, string | SecretValueRef>; timeout_seconds: number };
-  write?: { url: string; method: string };
+  write?: { url: string; method: string; id_path?: string };
   field_mapping?: FieldMappingSpec;
 }
 
@@ -85,7 +85,11 @@ export const SourceKind: KindDef = {
         type: 'object',
         additionalProperties: false,
         required: ['url'],
-        properties: { url: httpUrl, method: { type: 'string', enum: ['POST', 'PUT', 'PATCH'], default: 'POST' } },
+        properties: {
+          url: { ...httpUrl, description: 'record URL; {id} is the document\'s externalId, or its id' },
+          method: { type: 'string', enum: ['POST', 'PUT', 'PATCH'], default: 'POST' },
+          id_path: { type: 'string', minLength: 1, maxLength: 256, description: 'where a 2xx JSON answer carries the upstream id (stored as externalId)' },
+        },
       },
       field_mapping: fieldMappingSchema,
     },

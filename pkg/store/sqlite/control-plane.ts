@@ -93,14 +93,14 @@ export class SqliteControlPlane implements ControlPlaneStore {
    * without reporting (it died between its commit and its answer) are replayed from the log first.
    */
   publish(rev: number, changes: WatchEvent[]): void {
+    const before = this.published;
     const first = changes[0]?.revision ?? rev + 1;
     if (first > this.published + 1) this.catchUp(Math.min(first - 1, rev));
     for (const e of changes) {
       for (const s of this.subs) if (s.live && e.revision > s.cursor && matches(s.filter, e.key)) deliver(s, e);
     }
-    const grew = rev > this.published;
     this.published = Math.max(this.published, rev);
-    if (grew) for (const fn of this.revisionListeners) fn(this.published);
+    if (this.published > before) for (const fn of this.revisionListeners) fn(this.published);
   }
 
   onRevision(fn: (rev: number) => void): () => void {

@@ -53,6 +53,7 @@ const q = {
   enqueue: db.prepare('INSERT INTO queue (owner, owner_uid, message_id, body, meta, due_at) VALUES (?, ?, ?, ?, ?, ?)'),
   settle: db.prepare('UPDATE queue SET attempt = coalesce(?, attempt), due_at = CASE WHEN ? THEN ? ELSE due_at END WHERE id = ?'),
   unqueue: db.prepare('DELETE FROM queue WHERE id = ?'),
+  finishRecord: db.prepare('UPDATE deliveries SET outcome = ?, reason = ?, http_status = ?, duration_ms = ?, response = ? WHERE id = ?'),
   lowestCursor: db.prepare("SELECT MIN(CAST(value AS INTEGER)) FROM meta WHERE key LIKE 'cursor:%'").pluck(),
   inNamespace: db.prepare('SELECT COUNT(*) FROM resources WHERE kind = ? AND namespace = ?').pluck(),
   getClaim: db.prepare('SELECT expires_at, result FROM claims WHERE scope = ? AND key = ?'),
@@ -291,6 +292,7 @@ function apply(op: Op, origin: string): WireOpResult {
     case 'noDocuments': return documents.requireNone(op.collection), null;
     case 'enqueue': return enqueue(op);
     case 'settle': return settle(op), null;
+    case 'recordUpdate': return void q.finishRecord.run(op.set.outcome, op.set.reason ?? null, op.set.httpStatus ?? null, op.set.durationMs ?? null, op.set.response ?? null, op.id), null;
     case 'cursor': return q.setMeta.run(`cursor:${op.name}`, String(op.value)), null;
     case 'claim': throw new Error('claims must be the first ops of their unit');
   }

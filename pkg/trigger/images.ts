@@ -1,0 +1,40 @@
+// A store whose writes keep change-log images where a trigger will need them: the document or
+// run task as written, and as it was before. Writes nothing fires on pay one lookup.
+import type { Op, Store, Unit, UnitResult } from '../store/types.js';
+import type { TriggerIndex } from './index.js';
+
+function wantsImage(op: Op, index: TriggerIndex): boolean {
+  switch (op.op) {
+    case 'putDocument':
+    case 'deleteDocument':
+      return index.imagesFor('Document', op.collection.namespace, op.collection.name);
+    case 'create':
+    case 'update':
+      return index.imagesFor(op.object.kind, op.object.metadata.namespace);
+    case 'delete':
+      return index.imagesFor(op.key.kind, op.key.namespace);
+    default:
+      return false;
+  }
+}
+
+export function withImages(store: Store, index: TriggerIndex): Store {
+  const commit = (unit: Unit): Promise<UnitResult> => {
+    let ops: Op[] | undefined;
+    unit.ops.forEach((op, i) => {
+      if (!wantsImage(op, index)) return;
+      ops ??= [...unit.ops];
+      ops[i] = { ...op, image: true } as Op;
+    });
+    return store.commit(ops ? { ...unit, ops } : unit);
+  };
+  return {
+    get control() { return store.control; },
+    get data() { return store.data; },
+    get elector() { return store.elector; },
+    commit,
+    unpublished: () => store.unpublished(),
+    maintain: (m) => store.maintain(m),
+    close: () => store.close(),
+  };
+}

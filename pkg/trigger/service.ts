@@ -1,0 +1,50 @@
+// Triggers in a running orlojd: the index every process keeps (writes need it for their
+// images), and the dispatcher and engine, which run only while this process leads.
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics/metrics.js';
+import { OutboundClient } from '../outbound/client.js';
+import { destinationPolicy } from '../outbound/policy.js';
+import type { Store } from '../store/types.js';
+import { Dispatcher } from './dispatcher.js';
+import { Engine } from './engine.js';
+import { withImages } from './images.js';
+import { TriggerIndex } from './index.js';
+
+export class Triggers {
+  readonly index = new TriggerIndex();
+  private running?: { dispatcher: Dispatcher; engine: Engine; client: OutboundClient };
+  private store?: Store;
+
+  constructor(private readonly deps: { metrics: Metrics; log: Logger }) {}
+
+  /** The store the rest of the process writes through: writes that triggers fire on keep their images. */
+  wrap(store: Store): Store {
+    return (this.store = withImages(store, this.index));
+  }
+
+  async start(): Promise<void> {
+    await this.index.start(this.store!.control);
+  }
+
+  async lead(leader: boolean): Promise<void> {
+    if (leader && !this.running) {
+      const client = new OutboundClient({ guard: destinationPolicy() });
+      const engine = new Engine({ store: this.store!, index: this.index, client, metrics: this.deps.metrics, log: this.deps.log });
+      const dispatcher = new Dispatcher({ store: this.store!, index: this.index, queued: (m) => engine.take(m), log: this.deps.log });
+      this.running = { dispatcher, engine, client };
+      engine.start();
+      await dispatcher.start();
+    } else if (!leader && this.running) {
+      const r = this.running;
+      this.running = undefined;
+      await r.dispatcher.stop();
+      await r.engine.stop();
+      r.client.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.lead(false);
+    this.index.close();
+  }
+}
