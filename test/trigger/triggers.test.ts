@@ -2,7 +2,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { expect } from 'chai';
 import { Webhook } from 'standardwebhooks';
 import { eventually, Orlojd } from '../helpers/orlojd.js';
-import { put, resource } from '../helpers/fixtures.js';
+import { put, readyWebhook, resource } from '../helpers/fixtures.js';
+import { send } from '../helpers/deliveries.js';
 import { ALLOW_LOOPBACK, attempts, Destination, readyTrigger, triggerStatus, writeDoc } from './helpers.js';
 
 describe('Triggers: signed outbound webhooks on document changes', function () {
@@ -113,5 +114,121 @@ describe('Triggers: signed outbound webhooks on document changes', function () {
     expect(dead).to.include({ attempt: 1, httpStatus: 503 });
     expect(dest.received).to.have.length(1);
     await eventually(async () => (await triggerStatus(d, 'once')).deadLetterCount === 1);
+  });
+});
+
+describe('Triggers: destinations, crashes, run tasks and external writes', function () {
+  this.timeout(40_000);
+  const cleanup: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+  async function started(args: string[] = ALLOW_LOOPBACK): Promise<Orlojd> {
+    const d = await Orlojd.start({ args });
+    cleanup.push(() => d.destroy());
+    return d;
+  }
+  async function destination(answer?: ConstructorParameters<typeof Destination>[0]): Promise<Destination> {
+    const x = await Destination.start(answer);
+    cleanup.push(() => x.close());
+    return x;
+  }
+
+  it('without --allow-destinations: an IP-literal private URL is refused at apply, and a hostname resolving to loopback is a dead letter with nothing sent', async () => {
+    const d = await started([]);
+    const dest = await destination();
+    await put(d, resource('Collection', 'incidents', {}));
+    const refused = await d.api('PUT', '/v1/triggers/lit', resource('Trigger', 'lit', { collection: 'incidents', url: `${dest.url}/x` }));
+    expect(refused.status).to.equal(422);
+    expect(JSON.stringify(refused.body)).to.include('DestinationNotAllowed');
+    const port = new URL(dest.url).port;
+    await readyTrigger(d, 'named', { collection: 'incidents', url: `http://localhost:${port}/x` });
+    await writeDoc(d, 'incidents', { id: 'a' });
+    const dead = await eventually(async () => (await attempts(d, 'named', 'dead_letter'))[0]);
+    expect(dead.reason).to.equal('DestinationNotAllowed');
+    expect(dest.received).to.have.length(0);
+  });
+
+  it('a destination that never answers holds back only itself: the other triggers on the collection are all delivered', async () => {
+    const d = await started();
+    const slow = await destination(() => 'hang');
+    const fast = await destination();
+    await put(d, resource('Collection', 'incidents', {}));
+    await readyTrigger(d, 'stuck', { collection: 'incidents', url: `${slow.url}/s`, timeout_seconds: 30 });
+    for (let i = 0; i < 9; i++) await readyTrigger(d, `t${i}`, { collection: 'incidents', url: `${fast.url}/t${i}` });
+    for (let n = 0; n < 3; n++) await writeDoc(d, 'incidents', { id: `w${n}` });
+    await eventually(async () => fast.received.length === 27, 10_000);
+    expect(new Set(fast.received.map((r) => r.url)).size).to.equal(9);
+  });
+
+  it('kill -9 with changes not yet sent: after restart each is delivered, an interrupted attempt again with the same webhook-id', async () => {
+    const d = await started();
+    const dest = await destination(() => 'hang');
+    await put(d, resource('Collection', 'incidents', {}));
+    await readyTrigger(d, 'k', { collection: 'incidents', url: `${dest.url}/k`, timeout_seconds: 60 });
+    for (let i = 0; i < 5; i++) await writeDoc(d, 'incidents', { id: `c${i}` });
+    await eventually(async () => dest.received.length === 5);
+    const before = new Map(dest.received.map((r) => [JSON.parse(r.body.toString()).document.id as string, r.headers['webhook-id']]));
+    await d.kill9();
+    dest.answerWith(() => 200);
+    await d.restart({ args: ALLOW_LOOPBACK });
+    for (let i = 5; i < 8; i++) await writeDoc(d, 'incidents', { id: `c${i}` });
+    await eventually(async () => (await attempts(d, 'k', 'delivered')).length === 8, 15_000);
+    const after = dest.received.slice(5);
+    const ids = after.map((r) => JSON.parse(r.body.toString()).document.id as string).sort();
+    expect(ids).to.deep.equal(['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7']);
+    for (const r of after) {
+      const id = JSON.parse(r.body.toString()).document.id as string;
+      if (before.has(id)) expect(r.headers['webhook-id']).to.equal(before.get(id));
+    }
+    // The cut-off attempt counted for nothing: each was delivered on its first counted attempt.
+    expect((await attempts(d, 'k', 'delivered')).every((r) => r.attempt === 1)).to.equal(true);
+  });
+
+  it('fires on run tasks a TaskWebhook creates, selected by label', async () => {
+    const d = await started();
+    const dest = await destination();
+    await readyTrigger(d, 'tasks', { resource: 'tasks', label_selector: 'orloj.dev/task-webhook=hook', events: ['create'], url: `${dest.url}/tasks` });
+    const path = await readyWebhook(d, 'hook', 'sekret');
+    const r = await send(d, path, { secret: 'sekret', eventId: 'ev-1', body: '{"x":1}' });
+    expect(r.status).to.equal(202);
+    await eventually(async () => dest.received.length === 1);
+    const m = dest.json(0);
+    expect(m.type).to.equal('task.created');
+    expect(m.resource).to.equal('tasks');
+    expect(m.task.metadata.labels['orloj.dev/task-webhook']).to.equal('hook');
+  });
+
+  it('external write: an API-created document reaches the upstream in its external shape, and the upstream\'s inbound delivery updates it without firing again', async () => {
+    const d = await started();
+    const up = await destination((_, r) => ({ status: 200, body: JSON.stringify({ record: { id: r.url.split('/').pop() } }) }));
+    await put(d, resource('Collection', 'incidents', {}));
+    await put(d, resource('Source', 'shop', {
+      collection: 'incidents', write: { url: `${up.url}/records/{id}`, method: 'PUT', id_path: 'record.id' },
+      field_mapping: { to_external: { title: 'summary', severity: 'urgency' }, value_maps: { severity: { p1: 'high', p3: 'low' } } },
+    }));
+    await readyTrigger(d, 'sync', { target: { source: 'shop' }, events: ['create', 'update'] });
+    await writeDoc(d, 'incidents', { id: 'i-1', title: 'disk full', severity: 'p1' });
+    await eventually(async () => up.received.length === 1);
+    expect(up.received[0]!.method).to.equal('PUT');
+    expect(up.received[0]!.url).to.equal('/records/i-1');
+    expect(up.json(0)).to.deep.equal({ id: 'i-1', summary: 'disk full', urgency: 'high' });
+    expect(up.received[0]!.headers['webhook-signature']).to.match(/^v1,/);
+    await eventually(async () => (await d.api('GET', '/v1/collections/incidents/documents/i-1')).body.meta.externalId === 'i-1');
+
+    await put(d, { apiVersion: 'orloj.dev/v1', kind: 'Secret', metadata: { name: 'shop-key' }, spec: { stringData: { key: 'shop-key-1' } } } as never);
+    const { readyInbound } = await import('../receiver/inbound/helpers.js');
+    const st = await readyInbound(d, 'from-shop', {
+      collection: 'incidents', secret_ref: 'shop-key', ingest_auth: { type: 'static_header', header: 'X-Shop-Key' }, source_binding: { collection: 'incidents', source: 'shop' },
+    });
+    const { post } = await import('../helpers/deliveries.js');
+    const res = await post(d, st.endpointPath, { 'content-type': 'application/json', 'X-Shop-Key': 'shop-key-1' }, '{"id":"i-1","summary":"disk full","urgency":"low"}');
+    expect(res.status, res.text).to.equal(202);
+    const doc = (await d.api('GET', '/v1/collections/incidents/documents/i-1')).body;
+    expect(doc.data).to.deep.equal({ id: 'i-1', title: 'disk full', severity: 'p3' });
+    // A later API write does fire: the trigger is alive, and the inbound write before it fired nothing.
+    await d.api('PUT', '/v1/collections/incidents/documents/i-1', { id: 'i-1', title: 'disk full', severity: 'p1' });
+    await eventually(async () => up.received.length === 2);
+    expect(up.json(1)).to.deep.equal({ id: 'i-1', summary: 'disk full', urgency: 'high' });
   });
 });

@@ -29,7 +29,9 @@ export const DEFAULT_BACKOFF_SECONDS = [5, 30, 120, 600];
 function validateTrigger(t: Resource): Cause[] {
   const spec = t.spec as unknown as TriggerSpec;
   const causes: Cause[] = [];
-  if ((spec.collection === undefined) === (spec.resource === undefined)) causes.push({ field: 'spec.collection', message: 'set exactly one of spec.collection and spec.resource' });
+  if (spec.target) {
+    if (spec.collection !== undefined) causes.push({ field: 'spec.collection', message: "an external write fires on its Source's collection: leave spec.collection out" });
+  } else if ((spec.collection === undefined) === (spec.resource === undefined)) causes.push({ field: 'spec.collection', message: 'set exactly one of spec.collection and spec.resource' });
   if ((spec.url === undefined) === (spec.target === undefined)) causes.push({ field: 'spec.url', message: 'set exactly one of spec.url and spec.target' });
   if (spec.target && spec.resource) causes.push({ field: 'spec.target', message: 'an external write sends documents: use it with the Source\'s collection, not spec.resource' });
   if (spec.label_selector !== undefined && spec.resource === undefined) causes.push({ field: 'spec.label_selector', message: 'selects run tasks: only with spec.resource: tasks' });
