@@ -152,6 +152,7 @@ export class OutboundClient {
         headers,
         agent: this.agents[target.protocol],
         lookup: checkedLookup(addresses),
+        signal,
       });
     } catch (err) {
       return reject(new OutboundError('InvalidRequest', `${target.origin}: ${codeOf(err)}`));
