@@ -68,23 +68,28 @@ describe('orlojctl create trigger, trigger redeliver|resume, get deliveries --fo
     expect(gone.stderr).to.include('NotFound');
   });
 
-  it('--events also takes a comma list; --resource tasks with --selector', async () => {
+  it('--events also takes a comma list; --resource tasks with --selector; --source alone (dry run)', async () => {
     const r = await ctl(d, ['create', 'trigger', 'runs', '--resource', 'tasks', '--selector', 'orloj.dev/task-webhook=x', '--url', `${dest.url}/runs`, '--events', 'create, update', '--secret-ref', 'runs-key']);
     expect(r.code, r.stderr).to.equal(0);
     const spec = (await d.api('GET', '/v1/triggers/runs')).body.spec;
     expect(spec).to.include({ resource: 'tasks', label_selector: 'orloj.dev/task-webhook=x', secret_ref: 'runs-key' });
     expect(spec.events).to.deep.equal(['create', 'update']);
     expect((await ctl(d, ['delete', 'trigger', 'runs'])).code).to.equal(0);
+    const ext = await ctl(d, ['create', 'trigger', 'ext', '--source', 'crm', '--events', 'update', '--dry-run']);
+    expect(ext.code, ext.stderr).to.equal(0);
+    expect(ext.stdout).to.equal('trigger/ext created (dry run)\n');
+    expect((await d.api('GET', '/v1/triggers/ext')).status).to.equal(404);
   });
 
   it('refuses missing and conflicting flags with a usage error (exit 2), creating nothing', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['--url', 'http://127.0.0.1:1/'], /--collection C, or --resource tasks/],
       [['--collection', 'incidents'], /--url URL, or --source NAME/],
+      [['--collection', 'incidents', '--source', 's'], /--source fires on the Source's collection/],
       [['--collection', 'incidents', '--resource', 'tasks', '--url', 'http://127.0.0.1:1/'], /--collection and --resource are mutually exclusive/],
       [['--collection', 'incidents', '--url', 'http://127.0.0.1:1/', '--source', 's'], /--url and --source are mutually exclusive/],
       [['--collection', 'incidents', '--selector', 'a=b', '--url', 'http://127.0.0.1:1/'], /--selector .* --resource tasks/],
-      [['--resource', 'tasks', '--source', 's'], /--source .* --collection/],
+      [['--resource', 'tasks', '--source', 's'], /leave --collection and --resource out/],
       [['--collection', 'incidents', '--url', 'http://127.0.0.1:1/', '--events', 'create,upsert'], /unknown event "upsert"/],
       [['--collection', 'incidents', '--url', 'http://127.0.0.1:1/', '--events', '["create"'], /not a JSON array/],
       [['--collection', 'incidents', '--url', 'http://127.0.0.1:1/', '--max-attempts', 'many'], /--max-attempts must be a whole number/],

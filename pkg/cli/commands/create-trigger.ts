@@ -1,5 +1,5 @@
-// `orlojctl create trigger NAME (--collection C | --resource tasks [--selector SEL])
-// (--url URL | --source NAME) [--events create,update] [--secret-ref S] [--max-attempts N]
+// `orlojctl create trigger NAME (--collection C | --resource tasks [--selector SEL]) --url URL,
+// or NAME --source NAME [--events create,update] [--secret-ref S] [--max-attempts N]
 // [--timeout-seconds N]`: the Trigger manifest from flags, created (never replaced).
 import type { Args } from '../args.js';
 import { checkNames, resourcePath } from '../client.js';
@@ -58,20 +58,25 @@ export function triggerSpec(args: Args): Record<string, unknown> {
   const selector = nonEmpty(args, 'selector');
   const url = nonEmpty(args, 'url');
   const source = nonEmpty(args, 'source');
-  if (collection !== undefined && resource !== undefined) throw usage('--collection and --resource are mutually exclusive');
-  if (collection === undefined && resource === undefined) throw usage('what it watches is required: --collection C, or --resource tasks');
-  if (resource !== undefined && resource !== 'tasks') throw usage(`--resource: only "tasks" can be watched, not "${resource}"`);
-  if (selector !== undefined && resource === undefined) throw usage('--selector selects run tasks: use it with --resource tasks');
   if (url !== undefined && source !== undefined) throw usage('--url and --source are mutually exclusive');
   if (url === undefined && source === undefined) throw usage('where it sends is required: --url URL, or --source NAME');
-  if (source !== undefined && resource !== undefined) throw usage("--source writes documents to a Source: use it with --collection, not --resource");
+  if (source !== undefined) {
+    // An external write fires on its Source's own collection.
+    if (collection !== undefined || resource !== undefined) throw usage("--source fires on the Source's collection: leave --collection and --resource out");
+  } else {
+    if (collection !== undefined && resource !== undefined) throw usage('--collection and --resource are mutually exclusive');
+    if (collection === undefined && resource === undefined) throw usage('what it watches is required: --collection C, or --resource tasks');
+  }
+  if (resource !== undefined && resource !== 'tasks') throw usage(`--resource: only "tasks" can be watched, not "${resource}"`);
+  if (selector !== undefined && resource === undefined) throw usage('--selector selects run tasks: use it with --resource tasks');
   if (url !== undefined && !/^https?:\/\//.test(url)) throw usage(`--url must be an http:// or https:// URL, not "${url}"`);
   const events = args.has('events') ? parseEvents(args.str('events')!) : undefined;
   const maxAttempts = intFlag(args, 'max-attempts');
   const timeout = intFlag(args, 'timeout-seconds');
   const secretRef = nonEmpty(args, 'secret-ref');
   return {
-    ...(collection !== undefined ? { collection } : { resource }),
+    ...(collection !== undefined ? { collection } : {}),
+    ...(resource !== undefined ? { resource } : {}),
     ...(selector !== undefined ? { label_selector: selector } : {}),
     ...(url !== undefined ? { url } : { target: { source } }),
     ...(events ? { events } : {}),

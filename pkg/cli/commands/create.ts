@@ -52,7 +52,7 @@ async function run(ctx: CliContext, args: Args): Promise<number> {
     return createInboundWebhook(ctx, args, type);
   }
   if (what && lookupKind(what)?.kind === 'Trigger') {
-    if (type === undefined || name !== undefined) throw new UsageError('usage: orlojctl create trigger NAME (--collection C | --resource tasks [--selector SEL]) (--url URL | --source NAME) ...', 'create');
+    if (type === undefined || name !== undefined) throw new UsageError('usage: orlojctl create trigger NAME (--collection C | --resource tasks [--selector SEL]) --url URL ..., or NAME --source NAME ...', 'create');
     return createTrigger(ctx, args, type);
   }
   if (what !== 'secret' || type !== 'generic' || name === undefined || extra.length) {
@@ -75,7 +75,8 @@ export const createCommand: Command = {
   usage: [
     'orlojctl create secret generic NAME --from-literal KEY=VALUE [--from-literal ...] [--from-file [KEY=]PATH] [--dry-run]',
     'orlojctl create inbound-webhook NAME --collection C [--secret VALUE] [--ingest-auth JSON] [--source-binding JSON | --field-mapping JSON] [--dry-run]',
-    'orlojctl create trigger NAME (--collection C | --resource tasks [--selector SEL]) (--url URL | --source NAME) [--events create,update] [--secret-ref S] [--max-attempts N] [--timeout-seconds N] [--dry-run]',
+    'orlojctl create trigger NAME (--collection C | --resource tasks [--selector SEL]) --url URL [--events create,update] [--secret-ref S] [--max-attempts N] [--timeout-seconds N] [--dry-run]',
+    'orlojctl create trigger NAME --source NAME [--events create,update] [--max-attempts N] [--timeout-seconds N] [--dry-run]',
   ].join('\n'),
   flags: [
     { name: 'collection', type: 'string', arg: 'NAME', help: 'inbound-webhook: the collection deliveries write to; trigger: the collection it watches' },
@@ -86,7 +87,7 @@ export const createCommand: Command = {
     { name: 'resource', type: 'string', arg: 'tasks', help: 'trigger: watch run tasks instead of a collection' },
     { name: 'selector', type: 'string', arg: 'SELECTOR', help: 'trigger: with --resource tasks, e.g. orloj.dev/task-webhook=NAME' },
     { name: 'url', type: 'string', arg: 'URL', help: 'trigger: the http(s) URL it POSTs each change to' },
-    { name: 'source', type: 'string', arg: 'NAME', help: "trigger: write each change to this Source's system instead" },
+    { name: 'source', type: 'string', arg: 'NAME', help: "trigger: write each change of the Source's collection to its system, instead of --url" },
     { name: 'events', type: 'string', arg: 'LIST', help: "trigger: create,update,delete or a JSON array (default all three)" },
     { name: 'secret-ref', type: 'string', arg: 'SECRET', help: 'trigger: the signing Secret (default: it generates NAME-signing)' },
     { name: 'max-attempts', type: 'string', arg: 'N', help: 'trigger: attempts before a change is dead-lettered (default 1)' },
