@@ -7,6 +7,7 @@ import { describeCommand } from './commands/describe.js';
 import { diffCommand } from './commands/diff.js';
 import { getCommand } from './commands/get.js';
 import { inboundWebhookCommand } from './commands/inbound-webhook.js';
+import { triggerCommand } from './commands/trigger.js';
 import { versionCommand } from './commands/version.js';
 import { waitCommand } from './commands/wait.js';
 import { webhookCommand } from './commands/webhook.js';
@@ -27,6 +28,7 @@ export const commands: Command[] = [
   createCommand,
   webhookCommand,
   inboundWebhookCommand,
+  triggerCommand,
   versionCommand,
 ];
 

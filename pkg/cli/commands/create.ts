@@ -8,6 +8,7 @@ import { CliError, UsageError } from '../errors.js';
 import { ref } from '../manifests.js';
 import { lookupKind } from '../../api/registry.js';
 import { createInboundWebhook } from './create-inbound-webhook.js';
+import { createTrigger } from './create-trigger.js';
 
 function splitPair(flag: string, v: string): [string, string | undefined] {
   const i = v.indexOf('=');
@@ -50,6 +51,10 @@ async function run(ctx: CliContext, args: Args): Promise<number> {
     if (type === undefined || name !== undefined) throw new UsageError('usage: orlojctl create inbound-webhook NAME --collection C [--secret S] ...', 'create');
     return createInboundWebhook(ctx, args, type);
   }
+  if (what && lookupKind(what)?.kind === 'Trigger') {
+    if (type === undefined || name !== undefined) throw new UsageError('usage: orlojctl create trigger NAME (--collection C | --resource tasks [--selector SEL]) --url URL ..., or NAME --source NAME ...', 'create');
+    return createTrigger(ctx, args, type);
+  }
   if (what !== 'secret' || type !== 'generic' || name === undefined || extra.length) {
     throw new UsageError('usage: orlojctl create secret generic NAME --from-literal KEY=VALUE ...', 'create');
   }
@@ -66,17 +71,27 @@ async function run(ctx: CliContext, args: Args): Promise<number> {
 
 export const createCommand: Command = {
   name: 'create',
-  summary: 'Create a Secret from literal values or files, or an InboundWebhook from flags',
+  summary: 'Create a Secret from literal values or files, or an InboundWebhook or Trigger from flags',
   usage: [
     'orlojctl create secret generic NAME --from-literal KEY=VALUE [--from-literal ...] [--from-file [KEY=]PATH] [--dry-run]',
     'orlojctl create inbound-webhook NAME --collection C [--secret VALUE] [--ingest-auth JSON] [--source-binding JSON | --field-mapping JSON] [--dry-run]',
+    'orlojctl create trigger NAME (--collection C | --resource tasks [--selector SEL]) --url URL [--events create,update] [--secret-ref S] [--max-attempts N] [--timeout-seconds N] [--dry-run]',
+    'orlojctl create trigger NAME --source NAME [--events create,update] [--max-attempts N] [--timeout-seconds N] [--dry-run]',
   ].join('\n'),
   flags: [
-    { name: 'collection', type: 'string', arg: 'NAME', help: 'inbound-webhook: the collection deliveries write to' },
+    { name: 'collection', type: 'string', arg: 'NAME', help: 'inbound-webhook: the collection deliveries write to; trigger: the collection it watches' },
     { name: 'secret', type: 'string', arg: 'VALUE', help: 'inbound-webhook: a key, stored in a Secret NAME-secret it creates' },
     { name: 'ingest-auth', type: 'string', arg: 'JSON', help: 'inbound-webhook: e.g. {"type":"static_header","header":"X-Account-Key"} (default hmac, generic profile)' },
     { name: 'source-binding', type: 'string', arg: 'JSON', help: 'inbound-webhook: {"collection":"C","source":"NAME"}: reuse a Source\'s mapping' },
     { name: 'field-mapping', type: 'string', arg: 'JSON', help: 'inbound-webhook: an inline mapping, e.g. {"to_external":{"status":"state"}}' },
+    { name: 'resource', type: 'string', arg: 'tasks', help: 'trigger: watch run tasks instead of a collection' },
+    { name: 'selector', type: 'string', arg: 'SELECTOR', help: 'trigger: with --resource tasks, e.g. orloj.dev/task-webhook=NAME' },
+    { name: 'url', type: 'string', arg: 'URL', help: 'trigger: the http(s) URL it POSTs each change to' },
+    { name: 'source', type: 'string', arg: 'NAME', help: "trigger: write each change of the Source's collection to its system, instead of --url" },
+    { name: 'events', type: 'string', arg: 'LIST', help: "trigger: create,update,delete or a JSON array (default all three)" },
+    { name: 'secret-ref', type: 'string', arg: 'SECRET', help: 'trigger: the signing Secret (default: it generates NAME-signing)' },
+    { name: 'max-attempts', type: 'string', arg: 'N', help: 'trigger: attempts before a change is dead-lettered (default 1)' },
+    { name: 'timeout-seconds', type: 'string', arg: 'N', help: 'trigger: per-attempt timeout (default 15)' },
     { name: 'from-literal', type: 'list', arg: 'K=V', help: 'a key and its value (repeatable)' },
     { name: 'from-file', type: 'list', arg: '[K=]PATH', help: "a key and a file's content; the key defaults to the file name" },
     DRY_RUN,

@@ -15,6 +15,25 @@ interface Delivery {
   durationMs?: number;
   task?: string;
   result?: string;
+  /** A trigger's records: which attempt of the message this was. */
+  attempt?: number;
+}
+
+/** A trigger's attempts, by record ID (what `trigger redeliver` takes) and attempt number. */
+function triggerTable(items: Delivery[], wide: boolean): string {
+  const table = new Table(['ID', 'AGE', 'OWNER', 'EVENT', 'OUTCOME', 'ATTEMPT', 'HTTP', ...(wide ? ['MS'] : []), 'REASON']);
+  const rows = items.map((d) => [
+    String(d.id),
+    age(d.ts),
+    d.owner,
+    d.eventId ?? NONE,
+    d.outcome,
+    String(d.attempt ?? NONE),
+    String(d.httpStatus ?? NONE),
+    ...(wide ? [d.durationMs?.toFixed(2) ?? NONE] : []),
+    d.reason ?? '',
+  ]);
+  return table.render(rows);
 }
 
 /** `orlojctl get deliveries [--for task-webhook/NAME] [--outcome X] [--limit N]`: newest first. */
@@ -35,6 +54,7 @@ export async function getDeliveries(ctx: CliContext, args: Args, owner = args.st
     return 0;
   }
   const wide = output === 'wide';
+  if (items.some((d) => d.owner.startsWith('Trigger/'))) return ctx.out(triggerTable(items, wide)), 0;
   const table = new Table(['AGE', 'OWNER', 'EVENT', 'OUTCOME', 'HTTP', 'RESULT', ...(wide ? ['MS', 'REASON'] : [])]);
   const rows = items.map((d) => [
     age(d.ts),
