@@ -7,6 +7,7 @@ import type { SourceSpec } from '../api/kinds/source.js';
 import type { ObjectKey, Status, StoredResource } from '../api/types.js';
 import { findCondition, ready } from '../controller/conditions.js';
 import type { Reconciler } from '../controller/manager.js';
+import { ensureGeneratedSecret } from '../controller/generated-secret.js';
 import { patchStatus } from '../controller/status.js';
 import type { Objects } from '../store/objects.js';
 import { keysOf } from '../receiver/keys.js';
@@ -27,25 +28,10 @@ async function collectionOf(store: Objects, t: StoredResource): Promise<string |
   return s.collection;
 }
 
-/** `<name>-signing`, created once with one `whsec_` value; one of that name the trigger did not make is not taken over. */
+/** `<name>-signing`, with one `whsec_` value. */
 async function ensureSigningSecret(store: Objects, t: StoredResource): Promise<string | undefined> {
   const name = `${t.metadata.name}-signing`;
-  const ns = t.metadata.namespace;
-  let secret = await store.get('Secret', ns, name);
-  if (!secret) {
-    const manifest = {
-      apiVersion: 'orloj.dev/v1', kind: 'Secret',
-      metadata: { name, namespace: ns, labels: { [SIGNING_SECRET_FOR]: t.metadata.name } },
-      spec: { type: 'Opaque', data: { key1: Buffer.from(newSigningSecret()).toString('base64') } },
-    };
-    try {
-      secret = (await store.apply(manifest, { createOnly: true })).object;
-    } catch (e) {
-      if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
-      secret = await store.get('Secret', ns, name);
-    }
-  }
-  return secret?.metadata.labels?.[SIGNING_SECRET_FOR] === t.metadata.name ? name : undefined;
+  return (await ensureGeneratedSecret(store, t.metadata.namespace, name, SIGNING_SECRET_FOR, t.metadata.name, newSigningSecret)) ? name : undefined;
 }
 
 interface Resolved {

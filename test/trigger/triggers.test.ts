@@ -106,6 +106,17 @@ describe('Triggers: signed outbound webhooks on document changes', function () {
     expect(new Set(down.map((r) => r.headers['webhook-id'])).size).to.equal(1);
   });
 
+  it('generates its signing Secret when it names none, and deletes it with itself; a suspended trigger is not Ready and sends nothing', async () => {
+    await readyTrigger(d, 'gen', { collection: 'incidents', url: `${dest.url}/gen` });
+    expect((await d.api('GET', '/v1/secrets/gen-signing')).status).to.equal(200);
+    await put(d, resource('Trigger', 'gen', { collection: 'incidents', url: `${dest.url}/gen`, suspend: true }));
+    await eventually(async () => (await triggerStatus(d, 'gen')).conditions?.find((c) => c.type === 'Ready')?.reason === 'Suspended');
+    await writeDoc(d, 'incidents', { id: 's1' });
+    await d.api('DELETE', '/v1/triggers/gen');
+    await eventually(async () => (await d.api('GET', '/v1/secrets/gen-signing')).status === 404);
+    expect(dest.received).to.have.length(0);
+  });
+
   it('with max_attempts 1 (the default) tries once', async () => {
     dest.answerWith(() => 503);
     await readyTrigger(d, 'once', { collection: 'incidents', url: `${dest.url}/once` });

@@ -1,10 +1,10 @@
 // What the receiver reconciler adds for an InboundWebhook: the URL of each route a sender
 // may use, and for bearer without a secret_ref a generated Secret holding one ingest key.
 import { randomBytes } from 'node:crypto';
-import { ApiError } from '../../api/errors.js';
 import type { InboundWebhookSpec } from '../../api/kinds/inbound-webhook.js';
 import type { Status, StoredResource } from '../../api/types.js';
 import { endpointPath } from '../../api/endpoint.js';
+import { ensureGeneratedSecret } from '../../controller/generated-secret.js';
 import type { Objects } from '../../store/objects.js';
 
 /** The organisation segment of seed 000's URL: there is one organisation. */
@@ -38,21 +38,6 @@ export async function ensureIngestKey(w: StoredResource, store: Objects): Promis
   const spec = w.spec as InboundWebhookSpec;
   if (spec.ingest_auth.type !== 'bearer' || spec.secret_ref) return {};
   const name = `${w.metadata.name}-ingest-key`;
-  const ns = w.metadata.namespace;
-  const owned = (s: StoredResource | undefined) => s?.metadata.labels?.[GENERATED_FOR] === w.metadata.name;
-  let secret = await store.get('Secret', ns, name);
-  if (!secret) {
-    const manifest = {
-      apiVersion: 'orloj.dev/v1', kind: 'Secret',
-      metadata: { name, namespace: ns, labels: { [GENERATED_FOR]: w.metadata.name } },
-      spec: { type: 'Opaque', data: { key1: Buffer.from(newIngestKey()).toString('base64') } },
-    };
-    try {
-      secret = (await store.apply(manifest, { createOnly: true })).object;
-    } catch (e) {
-      if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
-      secret = await store.get('Secret', ns, name);
-    }
-  }
-  return owned(secret) ? { secretRef: name } : {};
+  const secret = await ensureGeneratedSecret(store, w.metadata.namespace, name, GENERATED_FOR, w.metadata.name, newIngestKey);
+  return secret ? { secretRef: name } : {};
 }
