@@ -3,7 +3,6 @@
 // record (`delivering`, then its outcome); a message leaves the queue when delivered or dead,
 // and an attempt cut off by a crash counts for nothing: the message is still queued as it was.
 import type { Logger } from 'pino';
-import { findCondition } from '../controller/conditions.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { origin, OutboundError, type OutboundClient } from '../outbound/client.js';
 import type { Op, QueuedMessage, Store } from '../store/types.js';
@@ -97,14 +96,8 @@ export class Engine {
     const t = this.deps.index.get(m.ownerUid);
     if (t && !sending(t)) return;
     const target = JSON.parse(m.meta) as MessageTarget;
-    let lane: Lane;
-    let key: string;
-    try {
-      key = origin(target.url);
-    } catch {
-      key = 'invalid';
-    }
-    lane = this.lanes.get(key) ?? { active: 0, waiting: [] };
+    const key = laneOf(target.url);
+    const lane = this.lanes.get(key) ?? { active: 0, waiting: [] };
     this.lanes.set(key, lane);
     this.taken.add(m.id);
     lane.waiting.push(m);
@@ -193,7 +186,16 @@ export class Engine {
 }
 
 /** Whether its messages go out now: Ready (resolved, not suspended, destination not gone). */
-const sending = (t: IndexedTrigger): boolean => findCondition(t.object.status?.conditions, 'Ready')?.status === 'True' && isActive(t, Number.MAX_SAFE_INTEGER);
+const sending = (t: IndexedTrigger): boolean => isActive(t, Number.MAX_SAFE_INTEGER);
+
+/** A URL the client will refuse still needs a lane: its attempt records why. */
+function laneOf(url: string): string {
+  try {
+    return origin(url);
+  } catch {
+    return 'invalid';
+  }
+}
 
 const keyOf = (t: IndexedTrigger) => ({ kind: 'Trigger', namespace: t.object.metadata.namespace, name: t.object.metadata.name });
 
