@@ -177,6 +177,14 @@ export interface NoDocumentsOp {
 // Queued messages: durable work for a sender (outbound deliveries), with a due time. The
 // store keeps them; what they mean and when they are due is decided above it.
 
+export interface DueQuery {
+  /** Only those after this one, in due order. */
+  after?: { dueAt: number; id: number };
+  /** Only these owners' (uids), or none of these owners'. */
+  owners?: readonly string[];
+  skipOwners?: readonly string[];
+}
+
 export interface QueuedMessage {
   /** The store's id (given by enqueue). */
   id: number;
@@ -396,8 +404,8 @@ export interface DataPlaneStore extends DocumentStore {
   /** Every counter of each scope asked for (missing scopes are absent). */
   counters(scopes: string[]): Promise<Map<string, Record<string, number>>>;
   getDelivery(id: number): Promise<DeliveryRecord | undefined>;
-  /** Queued messages due at or before `dueBy` (parked ones never), oldest due first, ids after `after`. */
-  dueMessages(dueBy: number, limit: number, after?: { dueAt: number; id: number }): Promise<QueuedMessage[]>;
+  /** Queued messages due at or before `dueBy` (parked ones never), oldest due first. */
+  dueMessages(dueBy: number, limit: number, opts?: DueQuery): Promise<QueuedMessage[]>;
   message(id: number): Promise<QueuedMessage | undefined>;
   /** A position stored with a cursor op. */
   cursor(name: string): Promise<number | undefined>;

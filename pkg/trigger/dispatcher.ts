@@ -8,16 +8,20 @@ import { matchesSelector } from '../api/selector.js';
 import type { StoredResource } from '../api/types.js';
 import { DOCUMENT_KIND, type ChangeEntry, type EnqueueOp, type Op, type QueuedMessage, type Store, type StoredDocument } from '../store/types.js';
 import { isActive, type IndexedTrigger, type TriggerIndex } from './index.js';
+import { PRESSURE_SAMPLE_MS, type Pressure } from './pressure.js';
 import { documentBody, EVENT_OF, eventTypeOf, externalWrite, globMatches, messageId, taskBody, type ChangedDocument, type MessageTarget } from './message.js';
 
 export const DISPATCH_CURSOR = 'trigger-dispatch';
 const PAGE = 256;
+/** While the loop is busy with writes: this many changes per pressure sample. */
+const BUSY_PAGE = 16;
 /** A position with nothing queued is written at most this often: re-reading such changes queues nothing. */
 const IDLE_CURSOR_MS = 2000;
 
 export interface DispatchDeps {
   store: Store;
   index: TriggerIndex;
+  pressure: Pressure;
   /** Takes the messages just queued (already committed). */
   queued(messages: QueuedMessage[]): void;
   log: Logger;
@@ -79,8 +83,12 @@ export class Dispatcher {
 
   private async drain(): Promise<void> {
     const { store } = this.deps;
+    const { pressure } = this.deps;
     while (!this.stopped) {
-      const changes = await store.control.changes(this.cursor, PAGE);
+      // Writes first: while they keep the loop busy, a small page per sample.
+      if (pressure.busy) await new Promise((r) => setTimeout(r, PRESSURE_SAMPLE_MS));
+      const page = pressure.busy ? BUSY_PAGE : PAGE;
+      const changes = await store.control.changes(this.cursor, page);
       if (!changes.length) break;
       const ops: Op[] = [];
       for (const c of changes) for (const op of await this.messagesOf(c)) ops.push(op);
@@ -91,7 +99,7 @@ export class Dispatcher {
         if (!r.held && r.queued) this.deps.queued(r.queued.map((id, i) => ({ ...(ops[i] as EnqueueOp).message, id, attempt: 0 })));
       }
       this.cursor = last;
-      if (changes.length < PAGE) break;
+      if (changes.length < page) break;
     }
   }
 

@@ -1,69 +1,111 @@
 // The delivery engine: sends queued messages, each destination (scheme, host, port) with a
-// bounded number in flight, so a slow or dead one holds back only its own. Every attempt is a
-// record (`delivering`, then its outcome); a message leaves the queue when delivered or dead,
-// and an attempt cut off by a crash counts for nothing: the message is still queued as it was.
+// bounded number of requests in flight, so a slow or dead one holds back only its own. What
+// it holds in memory is bounded too (overall and per destination): the rest waits in the
+// store's queue, which a scan reads as capacity frees up. A message leaves the queue when
+// delivered or dead; an attempt cut off by a crash counts for nothing: the message is still
+// queued as it was.
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/metrics.js';
-import { origin, OutboundError, type OutboundClient } from '../outbound/client.js';
-import type { Op, QueuedMessage, Store } from '../store/types.js';
+import { origin, type OutboundClient } from '../outbound/client.js';
+import type { QueuedMessage, Store } from '../store/types.js';
+import { Attempts, type Started } from './attempt.js';
 import { isActive, type IndexedTrigger, type TriggerIndex } from './index.js';
+import type { Pressure } from './pressure.js';
 import type { MessageTarget } from './message.js';
-import { decide, type AttemptResult, type Decision } from './outcome.js';
-import { SigningKeys } from './keys.js';
-import { signingHeaders } from './signing.js';
-import { TriggerStatus } from './status.js';
-import { writeBackOps } from './write-back.js';
 
-/** Attempts in flight per destination. */
+/** Requests in flight per destination. */
 const PER_DESTINATION = 16;
-/** How often the queue is read for retries that came due, redeliveries and what a restart left. */
+/** Requests in flight per destination while writes keep the loop busy (halving down to it), and at most. */
+const MIN_ACTIVE = 2;
+const MAX_ACTIVE = PER_DESTINATION;
+/** Messages one destination may hold (waiting, started or in flight): a dead one cannot take everything. */
+const LANE_HELD = 512;
+/** Messages held overall. */
+const MAX_HELD = 4096;
+/** How often the queue is read for retries that came due, redeliveries and what a restart or a backlog left. */
 const SCAN_MS = 500;
-const SCAN_PAGE = 500;
-/** What a record keeps of an answer. */
-const RESPONSE_BYTES = 1024;
+const SCAN_PAGE = 512;
+/** Rows one scan reads at most: a destination's backlog at the head of the queue does not make scans unbounded. */
+const SCAN_ROWS = 8 * SCAN_PAGE;
 
+interface Waiting {
+  m: QueuedMessage;
+  t: IndexedTrigger | undefined;
+  target: MessageTarget;
+}
+
+/**
+ * A destination's messages: waiting, started (their record being written: at most
+ * PER_DESTINATION ahead of a free slot, so a `delivering` record means a request is imminent
+ * or under way), ready, and active (a request in flight).
+ */
 interface Lane {
+  held: number;
+  waiting: Waiting[];
+  starting: number;
+  ready: Started[];
   active: number;
-  waiting: QueuedMessage[];
+  /** A message was turned away for want of room here: scan once half of it is free. */
+  full: boolean;
+  /** The triggers whose messages came here: a scan skips them while the lane is full. */
+  owners: Set<string>;
 }
 
 export interface EngineDeps {
   store: Store;
   index: TriggerIndex;
   client: OutboundClient;
+  pressure: Pressure;
   metrics: Metrics;
   log: Logger;
 }
 
 export class Engine {
   private readonly lanes = new Map<string, Lane>();
-  /** Messages taken (waiting in a lane or being sent): a scan does not take them twice. */
+  /** Messages held (starting, waiting in a lane or being sent): a scan does not take them twice. */
   private readonly taken = new Set<number>();
-  private readonly keys: SigningKeys;
-  private readonly status: TriggerStatus;
+  private readonly attempts: Attempts;
   private timer?: NodeJS.Timeout;
+  private offSample?: () => void;
   private scanning = false;
+  /** Messages were left in the queue for want of room overall: scan again once half is free. */
+  private behind = false;
   private stopped = false;
-  private readonly sending = new Set<Promise<void>>();
+  private readonly work = new Set<Promise<void>>();
+  private budget = MAX_ACTIVE;
 
   constructor(private readonly deps: EngineDeps) {
-    this.keys = new SigningKeys(deps.store.control);
-    this.status = new TriggerStatus(deps.store);
+    this.attempts = new Attempts(deps);
   }
 
   start(): void {
     this.timer = setInterval(() => void this.scan(), SCAN_MS);
     this.timer.unref();
-    this.deps.index.onChange = () => void this.scan();
+    // A trigger that starts sending again (resumed, no longer suspended) has messages waiting.
+    this.deps.index.onChange = (t, before) => {
+      if (t && sending(t) && !(before && sending(before))) void this.scan();
+    };
+    this.offSample = this.deps.pressure.onSample(() => this.adjust());
     void this.scan();
+  }
+
+  /** Halves the budget while writes keep the loop busy; grows it back while there is room. */
+  private adjust(): void {
+    const { pressure } = this.deps;
+    if (pressure.busy) this.budget = Math.max(MIN_ACTIVE, this.budget >> 1);
+    else if (pressure.room && this.budget < MAX_ACTIVE) {
+      this.budget = Math.min(MAX_ACTIVE, this.budget * 2);
+      for (const [key, lane] of this.lanes) this.pump(key, lane);
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await Promise.allSettled([...this.sending]);
-    await this.status.flush();
-    this.status.close();
+    this.offSample?.();
+    while (this.work.size) await Promise.allSettled([...this.work]);
+    await this.attempts.status.flush();
+    this.attempts.status.close();
   }
 
   /** Messages the dispatcher just queued: sent now, without waiting for a scan. */
@@ -76,10 +118,12 @@ export class Engine {
     this.scanning = true;
     try {
       let after: { dueAt: number; id: number } | undefined;
-      for (;;) {
-        const page = await this.deps.store.data.dueMessages(Date.now(), SCAN_PAGE, after);
-        for (const m of page) this.enter(m);
-        if (page.length < SCAN_PAGE) break;
+      for (let read = 0; read < SCAN_ROWS && this.taken.size < MAX_HELD; read += SCAN_PAGE) {
+        const page = await this.deps.store.data.dueMessages(Date.now(), SCAN_PAGE, { after, skipOwners: this.fullOwners() });
+        let entered = 0;
+        for (const m of page) if (this.enter(m)) entered++;
+        // Nothing taken from a whole page: the rest is for the same full lanes.
+        if (page.length < SCAN_PAGE || !entered) break;
         const last = page[page.length - 1]!;
         after = { dueAt: last.dueAt!, id: last.id };
       }
@@ -90,97 +134,116 @@ export class Engine {
     }
   }
 
-  /** Into its destination's lane, unless taken already or its trigger holds it back (suspended, not Ready). */
-  private enter(m: QueuedMessage): void {
-    if (this.stopped || this.taken.has(m.id)) return;
+  /** A backlogged destination's next messages, read for its owners only (they lead the queue). */
+  private async refill(lane: Lane): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const page = await this.deps.store.data.dueMessages(Date.now(), lane.held + LANE_HELD, { owners: [...lane.owners] });
+      for (const m of page) this.enter(m);
+    } catch (err) {
+      this.deps.log.error({ err }, 'reading the trigger queue failed');
+    }
+  }
+
+  private fullOwners(): string[] {
+    const out: string[] = [];
+    for (const lane of this.lanes.values()) {
+      if (lane.held < LANE_HELD) continue;
+      // Turned away without being read: scan again once it has room.
+      lane.full = true;
+      out.push(...lane.owners);
+    }
+    return out;
+  }
+
+  /**
+   * Into its destination's lane, unless out of room or its trigger holds it back (suspended,
+   * not Ready); whether it was taken now.
+   */
+  private enter(m: QueuedMessage): boolean {
+    if (this.stopped || this.taken.has(m.id)) return false;
     const t = this.deps.index.get(m.ownerUid);
-    if (t && !sending(t)) return;
+    if (t && !sending(t)) return false;
     const target = JSON.parse(m.meta) as MessageTarget;
     const key = laneOf(target.url);
-    const lane = this.lanes.get(key) ?? { active: 0, waiting: [] };
+    const lane = this.lanes.get(key) ?? { held: 0, waiting: [], starting: 0, ready: [], active: 0, full: false, owners: new Set<string>() };
+    if (this.taken.size >= MAX_HELD) return (this.behind = true), false;
+    if (lane.held >= LANE_HELD) return (lane.full = true), false;
     this.lanes.set(key, lane);
     this.taken.add(m.id);
-    lane.waiting.push(m);
+    lane.held++;
+    lane.owners.add(m.ownerUid);
+    lane.waiting.push({ m, t, target });
     this.pump(key, lane);
+    return true;
   }
 
+  /** Sends what is ready while the destination has room, and starts the next few. */
   private pump(key: string, lane: Lane): void {
-    while (lane.active < PER_DESTINATION && lane.waiting.length) {
-      const m = lane.waiting.shift()!;
-      lane.active++;
-      const p = this.attempt(m)
-        .catch((err: unknown) => this.deps.log.error({ err, message: m.messageId }, 'trigger attempt failed'))
-        .finally(() => {
-          this.sending.delete(p);
-          this.taken.delete(m.id);
-          lane.active--;
-          if (!lane.active && !lane.waiting.length) this.lanes.delete(key);
-          else this.pump(key, lane);
-        });
-      this.sending.add(p);
+    if (this.stopped) return;
+    // The budget is per destination: one that never answers holds its own slots only.
+    while (lane.active < Math.min(PER_DESTINATION, this.budget) && lane.ready.length) this.send(key, lane, lane.ready.shift()!);
+    while (lane.starting + lane.ready.length < PER_DESTINATION && lane.waiting.length) {
+      const w = lane.waiting.shift()!;
+      lane.starting++;
+      this.track(
+        this.attempts.start(w.m, w.t, w.target).then((s) => {
+          lane.starting--;
+          if (!s) return this.release(key, lane, w.m);
+          lane.ready.push(s);
+          this.pump(key, lane);
+        }),
+        key, lane, w.m,
+      );
     }
   }
 
-  private async attempt(m: QueuedMessage): Promise<void> {
-    const { store } = this.deps;
-    const t = this.deps.index.get(m.ownerUid);
-    // Its trigger is gone: so is what it would have sent.
-    if (!t) return void (await store.commit({ origin: 'system', ops: [{ op: 'settle', id: m.id, done: true }] }));
-    const target = JSON.parse(m.meta) as MessageTarget;
-    const n = m.attempt + 1;
-    const started = await store.commit({
-      origin: 'system',
-      ops: [{ op: 'record', record: { ts: new Date().toISOString(), owner: t.owner, eventId: m.messageId, outcome: 'delivering', attempt: n, result: String(m.id) } }],
-    });
-    const recordId = !started.held ? started.records![0]! : 0;
-    const t0 = performance.now();
-    const result = await this.send(t, m, target, recordId);
-    const durationMs = +(performance.now() - t0).toFixed(3);
-    const d = decide(result.attempt, n, t.spec.retry, Date.now());
-    const ops: Op[] = [
-      { op: 'recordUpdate', id: recordId, set: { outcome: d.outcome, durationMs, ...(result.attempt.status ? { httpStatus: result.attempt.status } : {}), ...(d.reason ? { reason: d.reason } : {}), ...(result.response ? { response: result.response } : {}) } },
-      settleOf(m, n, d),
-      { op: 'count', scope: m.ownerUid, deltas: countsOf(d) },
-    ];
-    if (d.gone) ops.push({ op: 'status', key: keyOf(t), uid: m.ownerUid, merge: true, status: { destinationGone: { generation: t.object.metadata.generation, message: `${target.url.split('?')[0]} answered 410 Gone` } } });
-    await store.commit({ origin: 'system', ops });
-    if (d.outcome === 'delivered' && target.writeBack && result.body) await this.writeBack(target.writeBack, result.body);
-    const name = `${t.object.metadata.namespace}/${t.object.metadata.name}`;
-    this.deps.metrics.triggerAttempts.labels(name, d.outcome).inc();
-    this.deps.metrics.triggerAttemptDuration.labels(name).observe(durationMs / 1000);
-    this.status.saw(t, d.outcome === 'delivered' ? { lastDeliveryTime: new Date().toISOString(), lastError: '' } : { lastError: errorOf(d, result.attempt) });
-    if (d.outcome === 'retry_scheduled' && d.waitMs! < 60_000) setTimeout(() => void this.scan(), d.waitMs! + 5).unref();
+  /** The slot is free again once the answer is in; the outcome is written after. */
+  private send(key: string, lane: Lane, s: Started): void {
+    lane.active++;
+    const freed = () => {
+      lane.active--;
+      this.pump(key, lane);
+    };
+    this.track(
+      this.attempts.send(s).then(
+        async (sent) => {
+          freed();
+          const waitMs = await this.attempts.finish(s, sent);
+          this.release(key, lane, s.m);
+          if (waitMs !== undefined && waitMs < 60_000) setTimeout(() => void this.scan(), waitMs + 5).unref();
+        },
+        (err: unknown) => {
+          freed();
+          throw err;
+        },
+      ),
+      key, lane, s.m,
+    );
   }
 
-  /** On its own: a document written meanwhile (a stale version) keeps its newer body and loses only the id. */
-  private async writeBack(w: NonNullable<MessageTarget['writeBack']>, answer: Buffer): Promise<void> {
-    const ops = await writeBackOps(this.deps.store, w, answer);
-    if (!ops.length) return;
-    try {
-      await this.deps.store.commit({ origin: 'system', ops });
-    } catch (err) {
-      this.deps.log.warn({ err, document: w.id }, 'the upstream id was not stored');
+  /** Keeps `p` for stop(); a failure leaves the message queued as it was, for a later scan. */
+  private track(p: Promise<void>, key: string, lane: Lane, m: QueuedMessage): void {
+    const w: Promise<void> = p
+      .catch((err: unknown) => {
+        this.deps.log.error({ err, message: m.messageId }, 'trigger attempt failed');
+        this.release(key, lane, m);
+      })
+      .finally(() => this.work.delete(w));
+    this.work.add(w);
+  }
+
+  private release(key: string, lane: Lane, m: QueuedMessage): void {
+    if (!this.taken.delete(m.id)) return;
+    lane.held--;
+    if (!lane.held && this.lanes.get(key) === lane) this.lanes.delete(key);
+    if (lane.full && lane.held <= LANE_HELD / 2) {
+      lane.full = false;
+      setImmediate(() => void this.refill(lane));
     }
-  }
-
-  private async send(t: IndexedTrigger, m: QueuedMessage, target: MessageTarget, recordId: number): Promise<{ attempt: AttemptResult; response?: string; body?: Buffer }> {
-    const keys = await this.keys.of(t);
-    if (!keys.length) return { attempt: { error: { reason: 'SecretNotFound', message: 'the trigger has no signing key' } } };
-    const body = Buffer.from(m.body);
-    const headers = signingHeaders(keys, { id: m.messageId, timestampSec: Math.floor(Date.now() / 1000), body, eventType: target.eventType });
-    headers['X-Orloj-Delivery'] = String(recordId);
-    if (body.length) headers['Content-Type'] = 'application/json';
-    try {
-      const r = await this.deps.client.send({ url: target.url, method: target.method, headers, body: body.length ? body : undefined, timeoutMs: t.spec.timeout_seconds * 1000 });
-      const retryAfter = r.headers['retry-after'];
-      return {
-        attempt: { status: r.status, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter },
-        response: r.body.subarray(0, RESPONSE_BYTES).toString('utf8'),
-        body: r.body,
-      };
-    } catch (e) {
-      if (e instanceof OutboundError) return { attempt: { error: { reason: e.reason, message: e.message } } };
-      throw e;
+    if (this.behind && this.taken.size <= MAX_HELD / 2) {
+      this.behind = false;
+      setImmediate(() => void this.scan());
     }
   }
 }
@@ -188,31 +251,18 @@ export class Engine {
 /** Whether its messages go out now: Ready (resolved, not suspended, destination not gone). */
 const sending = (t: IndexedTrigger): boolean => isActive(t, Number.MAX_SAFE_INTEGER);
 
-/** A URL the client will refuse still needs a lane: its attempt records why. */
+const lanesOfUrls = new Map<string, string>();
+
+/** A URL the client will refuse still needs a lane: its attempt records why. Remembered: triggers reuse few URLs. */
 function laneOf(url: string): string {
+  let lane = lanesOfUrls.get(url);
+  if (lane !== undefined) return lane;
   try {
-    return origin(url);
+    lane = origin(url);
   } catch {
-    return 'invalid';
+    lane = 'invalid';
   }
-}
-
-const keyOf = (t: IndexedTrigger) => ({ kind: 'Trigger', namespace: t.object.metadata.namespace, name: t.object.metadata.name });
-
-function settleOf(m: QueuedMessage, n: number, d: Decision): Op {
-  if (d.outcome === 'delivered') return { op: 'settle', id: m.id, done: true };
-  // A dead letter stays queued, parked, for redelivery.
-  if (d.outcome === 'dead_letter') return { op: 'settle', id: m.id, attempt: n, dueAt: null };
-  return { op: 'settle', id: m.id, attempt: n, dueAt: Date.now() + d.waitMs! };
-}
-
-function countsOf(d: Decision): Record<string, number> {
-  if (d.outcome === 'delivered') return { delivered: 1 };
-  if (d.outcome === 'dead_letter') return { failedAttempts: 1, deadLetter: 1 };
-  return { failedAttempts: 1 };
-}
-
-function errorOf(d: Decision, r: AttemptResult): string {
-  const what = r.error ? `${r.error.reason}: ${r.error.message}` : `HTTP ${r.status}`;
-  return `${d.outcome === 'dead_letter' ? 'dead letter' : 'retry scheduled'}: ${what}`;
+  if (lanesOfUrls.size > 10_000) lanesOfUrls.clear();
+  lanesOfUrls.set(url, lane);
+  return lane;
 }

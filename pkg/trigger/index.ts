@@ -30,8 +30,8 @@ export class TriggerIndex {
   private readonly byCollection = new Map<string, Set<string>>();
   private readonly byTaskNamespace = new Map<string, Set<string>>();
   private stop?: () => void;
-  /** Called whenever a trigger changes (the engine looks again at what it held back). */
-  onChange: (t: IndexedTrigger | undefined) => void = () => {};
+  /** Called whenever a trigger changes, with what it was (the engine looks again at what it held back). */
+  onChange: (t: IndexedTrigger | undefined, before: IndexedTrigger | undefined) => void = () => {};
 
   /** Lists every trigger (page by page), then follows changes from the list's revision. */
   async start(control: ControlPlaneStore): Promise<void> {
@@ -76,8 +76,9 @@ export class TriggerIndex {
 
   private apply(e: WatchEvent): void {
     const uid = e.object.metadata.uid;
+    const before = this.byUid.get(uid);
     this.remove(uid);
-    if (e.type === 'DELETED') return this.onChange(undefined);
+    if (e.type === 'DELETED') return this.onChange(undefined, before);
     const spec = e.object.spec as unknown as TriggerSpec;
     let selector: Requirement[] = [];
     try {
@@ -91,7 +92,7 @@ export class TriggerIndex {
     const col = collectionOf(e.object);
     if (col) add(this.byCollection, docKey(ns, col), uid);
     else if (spec.resource === 'tasks') add(this.byTaskNamespace, ns, uid);
-    this.onChange(t);
+    this.onChange(t, before);
   }
 
   private remove(uid: string): void {

@@ -1,5 +1,6 @@
 // Triggers in a running orlojd: the index every process keeps (writes need it for their
 // images), and the dispatcher and engine, which run only while this process leads.
+import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/metrics.js';
 import { OutboundClient } from '../outbound/client.js';
@@ -9,17 +10,24 @@ import { Dispatcher } from './dispatcher.js';
 import { Engine } from './engine.js';
 import { withImages } from './images.js';
 import { TriggerIndex } from './index.js';
+import { Pressure } from './pressure.js';
 
 export class Triggers {
   readonly index = new TriggerIndex();
   private running?: { dispatcher: Dispatcher; engine: Engine; client: OutboundClient };
   private store?: Store;
+  private readonly pressure = new Pressure();
 
   constructor(private readonly deps: { metrics: Metrics; log: Logger }) {}
 
   /** The store the rest of the process writes through: writes that triggers fire on keep their images. */
   wrap(store: Store): Store {
     return (this.store = withImages(store, this.index));
+  }
+
+  /** Requests to this server come before the triggers' background work. */
+  serving(server: EventEmitter): void {
+    this.pressure.watch(server);
   }
 
   async start(): Promise<void> {
@@ -29,9 +37,11 @@ export class Triggers {
   async lead(leader: boolean): Promise<void> {
     if (leader && !this.running) {
       const client = new OutboundClient({ guard: destinationPolicy() });
-      const engine = new Engine({ store: this.store!, index: this.index, client, metrics: this.deps.metrics, log: this.deps.log });
-      const dispatcher = new Dispatcher({ store: this.store!, index: this.index, queued: (m) => engine.take(m), log: this.deps.log });
+      const { pressure } = this;
+      const engine = new Engine({ store: this.store!, index: this.index, client, pressure, metrics: this.deps.metrics, log: this.deps.log });
+      const dispatcher = new Dispatcher({ store: this.store!, index: this.index, pressure, queued: (m) => engine.take(m), log: this.deps.log });
       this.running = { dispatcher, engine, client };
+      pressure.start();
       engine.start();
       await dispatcher.start();
     } else if (!leader && this.running) {
@@ -39,6 +49,7 @@ export class Triggers {
       this.running = undefined;
       await r.dispatcher.stop();
       await r.engine.stop();
+      this.pressure.stop();
       r.client.close();
     }
   }

@@ -1,7 +1,7 @@
 // Conformance for queued messages, cursors and change-log images: every driver runs it.
 import { expect } from 'chai';
 import type { StoredResource } from '../../pkg/api/types.js';
-import type { CollectionRef, Op, QueuedMessage, Store, StoredDocument } from '../../pkg/store/types.js';
+import type { CollectionRef, DueQuery, Op, QueuedMessage, Store, StoredDocument } from '../../pkg/store/types.js';
 import type { Driver } from './conformance.js';
 
 const col: CollectionRef = { uid: 'c-uid-q', namespace: 'default', name: 'incidents' };
@@ -38,13 +38,24 @@ export function runQueueConformance(name: string, driver: Driver): void {
       expect((await store.data.dueMessages(1500, 10)).map((m) => m.messageId)).to.deep.equal(['m2']);
       expect((await store.data.dueMessages(5000, 10)).map((m) => m.messageId)).to.deep.equal(['m2', 'm1']);
       const first = (await store.data.dueMessages(5000, 1))[0]!;
-      expect((await store.data.dueMessages(5000, 10, { dueAt: first.dueAt!, id: first.id })).map((m) => m.messageId)).to.deep.equal(['m1']);
+      expect((await store.data.dueMessages(5000, 10, { after: { dueAt: first.dueAt!, id: first.id } })).map((m) => m.messageId)).to.deep.equal(['m1']);
       await commit({ op: 'settle', id: ids[1]!, attempt: 1, dueAt: 3000 }, { op: 'settle', id: ids[0]!, done: true }, { op: 'settle', id: 999_999, done: true });
       expect(await store.data.message(ids[0]!)).to.equal(undefined);
       expect(await store.data.message(ids[1]!)).to.deep.include({ attempt: 1, dueAt: 3000, body: '{"id":"m2"}', owner: 'Trigger/default/t', ownerUid: 't-uid' });
       expect((await store.data.dueMessages(2500, 10)).length).to.equal(0);
       await commit({ op: 'settle', id: ids[2]!, attempt: 0, dueAt: 100 });
       expect((await store.data.dueMessages(200, 10)).map((m) => m.messageId)).to.deep.equal(['m3']);
+    });
+
+    it("lists only some owners' messages, or all but some owners'", async () => {
+      await commit({ op: 'enqueue', message: message('a1', 100) }, { op: 'enqueue', message: { ...message('b1', 200), ownerUid: 'b-uid' } }, { op: 'enqueue', message: message('a2', 300) });
+      const ids = async (q: DueQuery) => (await store.data.dueMessages(1000, 10, q)).map((m) => m.messageId);
+      expect(await ids({ skipOwners: ['t-uid'] })).to.deep.equal(['b1']);
+      expect(await ids({ skipOwners: ['b-uid', 'x'] })).to.deep.equal(['a1', 'a2']);
+      expect(await ids({ skipOwners: [] })).to.deep.equal(['a1', 'b1', 'a2']);
+      expect(await ids({ owners: ['t-uid'] })).to.deep.equal(['a1', 'a2']);
+      expect(await ids({ owners: ['b-uid'], after: { dueAt: 100, id: 0 } })).to.deep.equal(['b1']);
+      expect(await ids({ owners: [] })).to.deep.equal([]);
     });
 
     it('keeps cursors, and compaction keeps the history after the lowest cursor', async () => {

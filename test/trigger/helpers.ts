@@ -8,6 +8,8 @@ export interface Received {
   url: string;
   headers: IncomingHttpHeaders;
   body: Buffer;
+  /** Answered with a 2xx (a request left hanging was not). */
+  answeredOk?: boolean;
 }
 
 /** What the destination answers to request number n (0-based): a status, or 'hang' (never answers). */
@@ -32,6 +34,7 @@ export class Destination {
         d.received.push(r);
         if (a === 'hang') return;
         const { status, body, headers } = typeof a === 'number' ? { status: a, body: undefined, headers: undefined } : a;
+        r.answeredOk = status >= 200 && status < 300;
         res.writeHead(status, { 'content-type': 'application/json', ...headers });
         res.end(body ?? '{"ok":true}');
       });

@@ -172,6 +172,20 @@ describe('Triggers: destinations, crashes, run tasks and external writes', funct
     expect(new Set(fast.received.map((r) => r.url)).size).to.equal(9);
   });
 
+  it('a backlog larger than a destination may hold in memory is all delivered once the destination recovers', async () => {
+    const d = await started();
+    let up = false;
+    const dest = await destination(() => (up ? 200 : 'hang'));
+    await put(d, resource('Collection', 'incidents', {}));
+    await readyTrigger(d, 'backlog', { collection: 'incidents', url: `${dest.url}/b`, timeout_seconds: 1, retry: { max_attempts: 20, backoff_seconds: [0] } });
+    const n = 700;
+    for (let i = 0; i < n; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => writeDoc(d, 'incidents', { id: `b${i + k}` })));
+    up = true;
+    await eventually(async () => (await triggerStatus(d, 'backlog')).deliveredCount === n, 30_000);
+    const answered = new Set(dest.received.filter((r) => r.answeredOk).map((r) => JSON.parse(r.body.toString()).document.id as string));
+    expect(answered.size).to.equal(n);
+  });
+
   it('kill -9 with changes not yet sent: after restart each is delivered, an interrupted attempt again with the same webhook-id', async () => {
     const d = await started();
     const dest = await destination(() => 'hang');

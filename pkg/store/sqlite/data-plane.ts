@@ -1,4 +1,4 @@
-import type { DataPlaneStore, DeliveryQuery, DeliveryRecord, DeliveryWatchFilter, DocumentQuery, QueuedMessage, StoredDocument } from '../types.js';
+import type { DataPlaneStore, DeliveryQuery, DeliveryRecord, DeliveryWatchFilter, DocumentQuery, DueQuery, QueuedMessage, StoredDocument } from '../types.js';
 import type { DB } from './db.js';
 import { SqliteDocuments } from './documents.js';
 
@@ -33,6 +33,8 @@ function toRecord(r: RecordRow): DeliveryRecord {
 }
 
 const MESSAGE_COLUMNS = 'id, owner, owner_uid AS ownerUid, message_id AS messageId, body, meta, attempt, due_at AS dueAt';
+/** The due index carries the owner: skipping (or keeping) owners reads no row it does not return. */
+const DUE = `SELECT ${MESSAGE_COLUMNS} FROM queue WHERE due_at IS NOT NULL AND due_at <= ? AND (due_at, id) > (?, ?)`;
 
 /** Reads of claims, counters and records on the main thread's connection; writes go through the writer. */
 interface RecordWatcher {
@@ -64,7 +66,9 @@ export class SqliteDataPlane implements DataPlaneStore {
     this.recordsAfter = db.prepare(`SELECT ${COLUMNS} FROM deliveries WHERE id > ? ORDER BY id LIMIT ${RECORD_PAGE}`);
     this.q = {
       record: db.prepare(`SELECT ${COLUMNS} FROM deliveries WHERE id = ?`),
-      due: db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM queue WHERE due_at IS NOT NULL AND due_at <= ? AND (due_at, id) > (?, ?) ORDER BY due_at, id LIMIT ?`),
+      due: db.prepare(`${DUE} ORDER BY due_at, id LIMIT ?`),
+      dueOf: db.prepare(`${DUE} AND owner_uid IN (SELECT value FROM json_each(?)) ORDER BY due_at, id LIMIT ?`),
+      dueNotOf: db.prepare(`${DUE} AND owner_uid NOT IN (SELECT value FROM json_each(?)) ORDER BY due_at, id LIMIT ?`),
       message: db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM queue WHERE id = ?`),
       cursor: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
     };
@@ -75,8 +79,11 @@ export class SqliteDataPlane implements DataPlaneStore {
     return r ? toRecord(r) : undefined;
   }
 
-  async dueMessages(dueBy: number, limit: number, after?: { dueAt: number; id: number }): Promise<QueuedMessage[]> {
-    return this.q.due.all(dueBy, after?.dueAt ?? Number.MIN_SAFE_INTEGER, after?.id ?? 0, limit) as QueuedMessage[];
+  async dueMessages(dueBy: number, limit: number, opts: DueQuery = {}): Promise<QueuedMessage[]> {
+    const from = [dueBy, opts.after?.dueAt ?? Number.MIN_SAFE_INTEGER, opts.after?.id ?? 0];
+    if (opts.owners) return this.q.dueOf.all(...from, JSON.stringify(opts.owners), limit) as QueuedMessage[];
+    if (opts.skipOwners?.length) return this.q.dueNotOf.all(...from, JSON.stringify(opts.skipOwners), limit) as QueuedMessage[];
+    return this.q.due.all(...from, limit) as QueuedMessage[];
   }
 
   async message(id: number): Promise<QueuedMessage | undefined> {

@@ -95,6 +95,10 @@ const migrations: string[] = [
      id INTEGER PRIMARY KEY, owner TEXT NOT NULL, owner_uid TEXT NOT NULL, message_id TEXT NOT NULL,
      body TEXT NOT NULL, meta TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0, due_at INTEGER);
    CREATE INDEX queue_due ON queue (due_at, id) WHERE due_at IS NOT NULL;`,
+  // The engine reads the queue for some owners only, or for all but some (a backlogged
+  // destination's): with the owner in the index, the owners it passes over cost no row read.
+  `DROP INDEX queue_due;
+   CREATE INDEX queue_due ON queue (due_at, id, owner_uid) WHERE due_at IS NOT NULL;`,
 ];
 
 export function openDatabase(dataDir: string): DB {

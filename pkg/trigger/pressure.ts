@@ -1,0 +1,65 @@
+// How busy this process's event loop is with requests, sampled: writes come first, so while
+// requests keep it busy the dispatcher reads the change log at a slow, steady pace and the
+// engine keeps only a few attempts in flight. Both still make progress; what they defer is
+// durable and catches up once the loop has room. A loop busy with that catching up alone
+// is not held back.
+import type { EventEmitter } from 'node:events';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+
+const SAMPLE_MS = 100;
+/** Utilization above which the loop counts as busy. */
+const BUSY = 0.9;
+/** Below this, background work may grow again. */
+const ROOM = 0.75;
+/** Requests per sample below which the loop is not busy with them. */
+const FOREGROUND = 20;
+
+export class Pressure {
+  private last: EventLoopUtilization = performance.eventLoopUtilization();
+  private timer?: NodeJS.Timeout;
+  private listeners: Array<() => void> = [];
+  private requests = 0;
+  /** Requests answered during the last sample. */
+  private foreground = 0;
+  /** Utilization of the last sample (0..1). */
+  utilization = 0;
+
+  /** Counts the requests of this server as the foreground. */
+  watch(server: EventEmitter): void {
+    server.on('request', () => this.requests++);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.sample(), SAMPLE_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  get busy(): boolean {
+    return this.utilization > BUSY && this.foreground >= FOREGROUND;
+  }
+
+  get room(): boolean {
+    return this.utilization < ROOM || this.foreground < FOREGROUND;
+  }
+
+  /** Called after every sample, until the returned function is called. */
+  onSample(fn: () => void): () => void {
+    this.listeners.push(fn);
+    return () => (this.listeners = this.listeners.filter((f) => f !== fn));
+  }
+
+  private sample(): void {
+    const now = performance.eventLoopUtilization();
+    this.utilization = performance.eventLoopUtilization(now, this.last).utilization;
+    this.last = now;
+    this.foreground = this.requests;
+    this.requests = 0;
+    for (const fn of this.listeners) fn();
+  }
+}
+
+export const PRESSURE_SAMPLE_MS = SAMPLE_MS;
