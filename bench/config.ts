@@ -12,7 +12,7 @@ function envInt(name: string, def: number, min = 1): number {
 }
 
 /** Scenario ids in run order; (d) covers every BENCH_WEBHOOKS count. */
-export const SCENARIOS = ['baseline', 'peer', 'a', 'b', 'c', 'd', 'e', 'f'] as const;
+export const SCENARIOS = ['baseline', 'peer', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
 
 /** Cores used by other processes during a measured run above which its figures count as contaminated. */
@@ -40,7 +40,9 @@ export interface BenchConfig {
    * half of (a)'s throughput, so selecting (c) without (a) adds (a) unless BENCH_RATE is set.
    */
   only: ScenarioId[];
-  /** Fixed request rate for (c) instead of half of (a)'s (BENCH_RATE, req/s). */
+  /** (i)'s write rate (BENCH_ISOLATION_RATE, writes/s), when (h) does not run or it is set. */
+  isolationRate: number;
+  /** Fixed request rate for (c) and (h) instead of half of (a)'s and (g)'s (BENCH_RATE, req/s). */
   rate?: number;
 }
 
@@ -54,8 +56,9 @@ function selectScenarios(rate: number | undefined): ScenarioId[] {
     if (!isScenario(s)) throw new Error(`BENCH_ONLY: unknown scenario "${s}" (one of ${SCENARIOS.join(', ')})`);
     picked.add(s);
   }
-  // (a) is then run (and reported) only to measure the rate (c) needs.
+  // (a) is then run (and reported) only to measure the rate (c) needs; (g) likewise for (h).
   if (picked.has('c') && rate === undefined) picked.add('a');
+  if (picked.has('h') && rate === undefined) picked.add('g');
   return SCENARIOS.filter((s) => picked.has(s));
 }
 
@@ -76,6 +79,7 @@ export function loadConfig(): BenchConfig {
     retries: envInt('BENCH_RETRIES', quick ? 0 : 2, 0),
     generator: process.env.BENCH_GENERATOR === 'autocannon' ? 'autocannon' : 'wrk',
     only: selectScenarios(rate),
+    isolationRate: envInt('BENCH_ISOLATION_RATE', 200),
     rate,
   };
 }

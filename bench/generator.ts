@@ -23,8 +23,8 @@ const OPENLOOP = join(dirname(fileURLToPath(import.meta.url)), 'openloop.js');
 export type OpenLoopResult = LoadResult & { sendLagP99Ms: number; targetRate: number };
 
 /** Fixed-rate run (after `warmup` s at the same rate) in a child process, so its CPU is its own. */
-export async function runOpenLoop(s: LoadSpec, rate: number, warmup: number): Promise<OpenLoopResult> {
-  const proc = spawn(process.execPath, [OPENLOOP, JSON.stringify({ ...s, rate, warmup })], { stdio: ['ignore', 'pipe', 'inherit'] });
+export async function runOpenLoop(s: LoadSpec, rate: number, warmup: number, timesFile?: string): Promise<OpenLoopResult> {
+  const proc = spawn(process.execPath, [OPENLOOP, JSON.stringify({ ...s, rate, warmup, timesFile })], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   const code = await new Promise<number | null>((r) => proc.once('exit', r));

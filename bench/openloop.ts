@@ -6,10 +6,12 @@
 // A minimal keep-alive HTTP/1.1 client on raw sockets (request text built per request; both servers
 // answer with Content-Length) keeps the generator's own CPU and GC pauses small; the send lag
 // it still adds (timer granularity, scheduling) is reported as sendLagP99Ms.
+import { writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { bodyOf, pct, signatureOf, type LoadResult, type LoadSpec } from './load.js';
 
-const spec = JSON.parse(process.argv[2]!) as LoadSpec & { rate: number; warmup: number };
+/** timesFile: where to write, per measured event id, [scheduled, answered] as epoch ms (for the trigger scenarios). */
+const spec = JSON.parse(process.argv[2]!) as LoadSpec & { rate: number; warmup: number; timesFile?: string };
 const url = new URL(spec.url);
 const common = `Host: ${url.host}\r\n${Object.entries(spec.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}`;
 const heads = spec.paths.map((p) => `POST ${p} HTTP/1.1\r\n${common}`);
@@ -33,6 +35,8 @@ interface Conn {
 const fromSchedule = new Float64Array(total - warm);
 const sendLag = new Float64Array(total - warm);
 const byStatus: Record<string, number> = {};
+const times: Record<string, [number, number]> | undefined = spec.timesFile ? {} : undefined;
+const epoch = (t: number) => performance.timeOrigin + t;
 const pending = new Set<string>();
 const idle: Conn[] = [];
 const queue: Job[] = [];
@@ -56,7 +60,9 @@ function done(c: Conn, status: number, body: Buffer | undefined): void {
   c.job = undefined;
   finished++;
   if (job.i >= warm) {
-    fromSchedule[answered++] = performance.now() - job.scheduled;
+    const at = performance.now();
+    fromSchedule[answered++] = at - job.scheduled;
+    if (times && status === 202) times[job.id] = [epoch(job.scheduled), epoch(at)];
     byStatus[status] = (byStatus[status] ?? 0) + 1;
     if (status === 202 && body) {
       if (body.includes('"duplicate":false')) created++;
@@ -158,6 +164,7 @@ async function report(): Promise<void> {
     sendLagP99Ms: pct(sendLag.slice(0, lagged).sort(), 99),
     targetRate: spec.rate,
   };
+  if (times) writeFileSync(spec.timesFile!, JSON.stringify(times));
   console.log(JSON.stringify(out));
   process.exit(0);
 }

@@ -8,6 +8,7 @@ import { loadConfig, SCENARIOS, type BenchConfig, type ScenarioId } from './conf
 import { controlLoop } from './control-loop.js';
 import { pickGenerator } from './generator.js';
 import { goals, markdown } from './report.js';
+import { triggerIsolation, triggerLatency, triggerThroughput, TRIGGERS } from './triggers.js';
 import { baseline, inboundDocuments, latency, manyWebhooks, peer, replays, uniqueEvents, type Ctx, type Row } from './scenarios.js';
 
 // dist/bench/run.js → <repo>/bench/results (the source tree, so results can be committed).
@@ -16,10 +17,22 @@ const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench
 type Step = (label: string, fn: () => Promise<Row>) => Promise<Row>;
 
 /** (c)'s open-loop rate: BENCH_RATE, else half of (a), which loadConfig() then always selects. */
-function latencyRate(cfg: BenchConfig, a: Row | undefined): { rate: number; why: string } {
+function latencyRate(cfg: BenchConfig, of: Row | undefined): { rate: number; why: string } {
   if (cfg.rate !== undefined) return { rate: cfg.rate, why: 'BENCH_RATE' };
-  if (!a) throw new Error('(c) needs (a) or BENCH_RATE');
-  return { rate: Math.max(1, Math.round(a.load.rps / 2)), why: '½ of (a)' };
+  if (!of) throw new Error('a latency scenario needs its throughput scenario or BENCH_RATE');
+  return { rate: Math.max(1, Math.round(of.load.rps / 2)), why: `½ of (${of.id})` };
+}
+
+/**
+ * (h)'s rate: BENCH_RATE, else half of what (g) sustained end to end (its writes' messages
+ * all sent: the engine's rate once the writes stopped, ÷ triggers). Half of (g)'s write rate
+ * would be ten times that in messages, more than two cores can send.
+ */
+function triggerRate(cfg: BenchConfig, g: Row | undefined): { rate: number; why: string } {
+  if (cfg.rate !== undefined) return { rate: cfg.rate, why: 'BENCH_RATE' };
+  const sustained = Number(g?.extra?.sustainedWritesPerSecond);
+  if (!sustained) throw new Error('(h) needs (g) or BENCH_RATE');
+  return { rate: Math.max(1, Math.round(sustained / 2)), why: '½ of the write rate (g) sustained with all its messages sent' };
 }
 
 /** The selected scenarios in order: the two reference servers first, then orlojd's. */
@@ -36,6 +49,15 @@ async function runScenarios(ctx: Ctx, step: Step): Promise<void> {
   if (want('d')) for (const n of ctx.cfg.manyWebhooks) await step(`(d) ${n} webhooks`, () => manyWebhooks(ctx, n));
   if (want('e')) await step('(e) unique events, 1 InboundWebhook', () => inboundDocuments(ctx));
   if (want('f')) for (const r of await controlLoop(ctx)) await step(r.scenario, async () => r);
+  const g = want('g') ? await step(`(g) unique events, 1 InboundWebhook, ${TRIGGERS} triggers`, () => triggerThroughput(ctx)) : undefined;
+  // (i) at (h)'s rate when both run, so its delays are measured under the same load.
+  let rate = ctx.cfg.isolationRate;
+  if (want('h')) {
+    const r = triggerRate(ctx.cfg, g);
+    rate = process.env.BENCH_ISOLATION_RATE ? rate : r.rate;
+    await step(`(h) write → message received at ${r.rate} writes/s (${r.why})`, () => triggerLatency(ctx, r.rate, r.why));
+  }
+  if (want('i')) await step(`(i) isolation at ${rate} writes/s`, () => triggerIsolation(ctx, rate));
 }
 
 function header(cfg: BenchConfig, gen: { name: string; note?: string }, rows: Row[], wallS: number): string[] {

@@ -33,7 +33,7 @@ export interface Ctx {
   log: (s: string) => void;
 }
 
-function spec(ctx: Ctx, t: Target, paths: string[], eventPrefix: string, duration: number, replay?: number): LoadSpec {
+export function spec(ctx: Ctx, t: Target, paths: string[], eventPrefix: string, duration: number, replay?: number): LoadSpec {
   // Signed here, right before each run, so the timestamp is fresh (valid ±300 s).
   return { url: t.url, paths, ...signing(), eventPrefix, replay, duration, connections: ctx.cfg.connections, threads: ctx.cfg.threads };
 }
@@ -84,15 +84,15 @@ async function cleanest<L extends LoadResult>(ctx: Ctx, t: Target, prefix: strin
 }
 
 /** Warm-up (unmeasured, its own event ids), then the measured run. */
-async function measure(ctx: Ctx, t: Target, paths: string[], prefix: string) {
+export async function measure(ctx: Ctx, t: Target, paths: string[], prefix: string) {
   await ctx.gen(spec(ctx, t, paths, `w${prefix}`, ctx.cfg.warmup));
   return cleanest(ctx, t, prefix, (p) => ctx.gen(spec(ctx, t, paths, p, ctx.cfg.duration)));
 }
 
-type Check = NonNullable<Row['check']>;
+export type Check = NonNullable<Row['check']>;
 
 /** Unique events: every 202 duplicate:false stored one row (`what`), plus any in flight at the cut-off. */
-function checkUnique(row: Row, c: EventCount, what: string): Check {
+export function checkUnique(row: Row, c: EventCount, what: string): Check {
   const { load } = row;
   const expected = load.created + c.probed;
   const ok = c.rows === c.distinctEvents && c.rows === expected && load.duplicates === 0;
@@ -109,8 +109,8 @@ const checkTasks = async (row: Row, dataDir: string): Promise<Check> =>
   checkUnique(row, await countTasks(dataDir, row.prefix!, row.load.unanswered), 'tasks');
 
 /** orlojd may hold an exclusive lock on its database, so tasks are counted after a clean shutdown. */
-async function withOrlojd(fn: (o: OrlojdTarget) => Promise<Row>, check: (row: Row, dataDir: string) => Promise<Check>): Promise<Row> {
-  const o = await startOrlojd();
+export async function withOrlojd(fn: (o: OrlojdTarget) => Promise<Row>, check: (row: Row, dataDir: string) => Promise<Check>, args: string[] = []): Promise<Row> {
+  const o = await startOrlojd(args);
   try {
     const row = await fn(o);
     row.rssMb = peakRssMb(o.pid);

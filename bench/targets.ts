@@ -12,11 +12,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const ORLOJD = process.env.BENCH_ORLOJD ?? join(here, '..', 'cmd', 'orlojd.js');
 const BASELINE = join(here, 'baseline-server.js');
 const PEER = join(here, 'peer-server.js');
+const RECEIVER = join(here, 'trigger-receiver.js');
 export const BENCH_TOKEN = 'bench-admin-token';
 const TOKEN = BENCH_TOKEN;
 
 export interface Target {
   url: string;
+  /** Everything the script's first line said (url is its `listening`). */
+  info?: Record<string, string>;
   pid: number;
   stop(): Promise<void>;
 }
@@ -41,14 +44,17 @@ async function terminate(proc: ChildProcess): Promise<void> {
 /** A reference server script, ready once it printed its {"listening": url} line. */
 async function startScript(name: string, script: string, args: string[]): Promise<Target> {
   const proc = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    proc.stdout!.once('data', (c: Buffer) => resolve((JSON.parse(c.toString().split('\n')[0]!) as { listening: string }).listening));
+  const info = await new Promise<Record<string, string>>((resolve, reject) => {
+    proc.stdout!.once('data', (c: Buffer) => resolve(JSON.parse(c.toString().split('\n')[0]!) as Record<string, string>));
     proc.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
   });
-  return { url, pid: proc.pid!, stop: () => terminate(proc) };
+  return { url: info.listening!, info, pid: proc.pid!, stop: () => terminate(proc) };
 }
 
 export const startBaseline = (secret: string): Promise<Target> => startScript('baseline server', BASELINE, [secret]);
+
+/** The trigger scenarios' destination: `url` answers at once, `info.hanging` never does. */
+export const startReceiver = (): Promise<Target> => startScript('trigger receiver', RECEIVER, []);
 
 export interface PeerTarget extends Target {
   /** Holds peer.db. */
@@ -82,12 +88,12 @@ export interface OrlojdTarget extends Target {
  * fixed admin token. The test helper waits for the info-level "listening" line, which warn
  * suppresses, so this polls /readyz instead.
  */
-export async function startOrlojd(): Promise<OrlojdTarget> {
+export async function startOrlojd(extraArgs: string[] = []): Promise<OrlojdTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'orloj-bench-'));
   const dataDir = join(dir, 'data');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const args = ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'warn', '--api-tokens', `${TOKEN}:admin`];
+  const args = ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'warn', '--api-tokens', `${TOKEN}:admin`, ...extraArgs];
   const proc = spawn(process.execPath, [ORLOJD, ...args], {
     env: { ...process.env, ORLOJ_CONFIG: join(dir, 'config.json') },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,218 @@
+// The trigger scenarios: (e)'s InboundWebhook load with ten triggers on its collection
+// (their skip_inbound_webhook_writes off, so every document fires all ten) to a local receiver.
+// (g) write throughput; (h) write → message received at half of (g)'s rate; (i) isolation:
+// nine fast destinations and one that never answers, against the same writes with no triggers.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resource } from '../test/helpers/fixtures.js';
+import { countDocuments, createInboundWebhook } from './fixtures.js';
+import { runOpenLoop } from './generator.js';
+import { pct } from './load.js';
+import { checkUnique, measure, spec, withOrlojd, type Check, type Ctx, type Row } from './scenarios.js';
+import { BENCH_TOKEN, startReceiver, type OrlojdTarget, type Target } from './targets.js';
+
+export const TRIGGERS = 10;
+const ARGS = ['--allow-destinations', '127.0.0.0/8'];
+/** How long the receiver may take to get every message after a run before the check fails. */
+const DRAIN_LIMIT_MS = 180_000;
+
+type Times = Record<string, number[]>;
+
+async function receiverJson<T>(r: Target, path: string, method = 'GET'): Promise<T> {
+  return (await (await fetch(r.url + path, { method })).json()) as T;
+}
+
+/** Triggers on the InboundWebhook's collection, each to its own path of `urls[i]`; resolves once all are Ready. */
+async function createTriggers(o: OrlojdTarget, urls: string[]): Promise<void> {
+  for (const [i, url] of urls.entries()) {
+    const t = resource('Trigger', `t${i}`, { collection: 'events', events: ['create', 'update'], url: `${url}/t${i}`, skip_inbound_webhook_writes: false, retry: { max_attempts: 3 } });
+    const res = await o.api('PUT', `/v1/triggers/t${i}?namespace=default`, t);
+    if (res.status >= 300) throw new Error(`PUT triggers/t${i}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  for (let waited = 0; waited < 30_000; waited += 100) {
+    const list = (await o.api<{ items: Array<{ status?: { conditions?: Array<{ type: string; status: string }> } }> }>('GET', '/v1/triggers?namespace=default')).body;
+    if (list.items.filter((t) => t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length === urls.length) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the triggers did not become Ready');
+}
+
+/** Waits (bounded) until the receiver has `want` messages; how long that took after the run. */
+async function drained(r: Target, want: number): Promise<{ received: number; drainMs: number }> {
+  const t0 = performance.now();
+  for (;;) {
+    const { received } = await receiverJson<{ received: number }>(r, '/count');
+    const drainMs = performance.now() - t0;
+    if (received >= want || drainMs > DRAIN_LIMIT_MS) return { received, drainMs };
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+async function withReceiver<T>(fn: (r: Target) => Promise<T>): Promise<T> {
+  const r = await startReceiver();
+  try {
+    return await fn(r);
+  } finally {
+    await r.stop();
+  }
+}
+
+const documentsCheck = async (row: Row, dataDir: string): Promise<Check> => {
+  const docs = checkUnique(row, await countDocuments(dataDir, row.prefix!, row.load.unanswered), 'documents');
+  const delivered = row.extra?.delivered as { ok: boolean; detail: string } | undefined;
+  if (!delivered) return docs;
+  return { ok: docs.ok && delivered.ok, detail: `${docs.detail}; ${delivered.detail}` };
+};
+
+/** Every document written (warm-up included) reached every trigger's destination. */
+function deliveredCheck(received: number, documents: number, triggers: number, drainMs: number): { ok: boolean; detail: string } {
+  const want = documents * triggers;
+  const ok = received >= want;
+  return { ok, detail: `${received} messages received of ${want} (${triggers} per document)${ok ? `, the last ${(drainMs / 1000).toFixed(1)} s after the run` : ` after waiting ${DRAIN_LIMIT_MS / 1000} s`}` };
+}
+
+/** (g): (e)'s load, every document firing ten triggers. */
+export const triggerThroughput = (ctx: Ctx): Promise<Row> =>
+  withReceiver((rcv) =>
+    withOrlojd(async (o) => {
+      const path = await createInboundWebhook(o);
+      await createTriggers(o, Array.from({ length: TRIGGERS }, () => rcv.url));
+      const m = await measure(ctx, o, [path], 'g-');
+      const { received: during } = await receiverJson<{ received: number }>(rcv, '/count');
+      const documents = await acceptedWrites(o);
+      const { received, drainMs } = await drained(rcv, documents * TRIGGERS);
+      // Once the writes stop, the engine runs flat out: the rate it sends at is what it sustains.
+      const messagesPerSecond = (received - during) / (drainMs / 1000);
+      return {
+        id: 'g',
+        scenario: `(g) unique events, 1 InboundWebhook, ${TRIGGERS} triggers on its collection`,
+        ...m,
+        extra: {
+          triggers: TRIGGERS,
+          receivedByRunEnd: during,
+          drainSeconds: +(drainMs / 1000).toFixed(1),
+          messagesPerSecond: Math.round(messagesPerSecond),
+          sustainedWritesPerSecond: Math.round(messagesPerSecond / TRIGGERS),
+          delivered: deliveredCheck(received, documents, TRIGGERS, drainMs),
+        },
+      };
+    }, documentsCheck, ARGS),
+  );
+
+/** Deliveries orlojd accepted so far (warm-ups included): the documents written. */
+async function acceptedWrites(o: OrlojdTarget): Promise<number> {
+  const text = await (await fetch(`${o.url}/metrics`, { headers: { authorization: `Bearer ${BENCH_TOKEN}` } })).text();
+  let n = 0;
+  for (const m of text.matchAll(/^orloj_webhook_deliveries_total\{[^}]*outcome="accepted"[^}]*\} (\d+)/gm)) n += Number(m[1]);
+  return n;
+}
+
+interface Delays {
+  /** ms from the write's answer (negative: the message arrived first) */
+  fromAnswer: Float64Array;
+  /** ms from the write's scheduled send */
+  fromSend: Float64Array;
+  missing: number;
+}
+
+/** Per message: arrival − the write's answer, and arrival − its scheduled send. */
+function delays(writes: Record<string, [number, number]>, arrivals: Times, perWrite: number): Delays {
+  const fromAnswer: number[] = [];
+  const fromSend: number[] = [];
+  let missing = 0;
+  for (const [id, [sent, answered]] of Object.entries(writes)) {
+    const got = arrivals[id] ?? [];
+    missing += Math.max(0, perWrite - got.length);
+    for (const at of got) {
+      fromAnswer.push(at - answered);
+      fromSend.push(at - sent);
+    }
+  }
+  return { fromAnswer: Float64Array.from(fromAnswer).sort(), fromSend: Float64Array.from(fromSend).sort(), missing };
+}
+
+/** An open-loop run at `rate` whose per-write times land in a temp file; returns the row parts and the times. */
+async function timedRun(ctx: Ctx, o: OrlojdTarget, path: string, prefix: string, rate: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'orloj-bench-times-'));
+  try {
+    const file = join(dir, 'times.json');
+    const load = await runOpenLoop(spec(ctx, o, [path], prefix, ctx.cfg.duration), rate, ctx.cfg.warmup, file);
+    return { load, writes: JSON.parse(readFileSync(file, 'utf8')) as Record<string, [number, number]> };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const ms = (a: Float64Array, p: number) => +pct(a, p).toFixed(2);
+
+/** (h): write → message received, at a fixed rate (half of (g)'s by default). */
+export const triggerLatency = (ctx: Ctx, rate: number, why: string): Promise<Row> =>
+  withReceiver((rcv) =>
+    withOrlojd(async (o) => {
+      const path = await createInboundWebhook(o);
+      await createTriggers(o, Array.from({ length: TRIGGERS }, () => rcv.url));
+      const { load, writes } = await timedRun(ctx, o, path, 'h-', rate);
+      // Warm-up writes fire too: wait for theirs as well before reading the arrivals.
+      const documents = await acceptedWrites(o);
+      const { received, drainMs } = await drained(rcv, documents * TRIGGERS);
+      const d = delays(writes, await receiverJson<Times>(rcv, '/times', 'POST'), TRIGGERS);
+      return {
+        id: 'h',
+        scenario: `(h) write → message received, ${TRIGGERS} triggers, at ${rate} writes/s (${why})`,
+        load,
+        serverCores: Number.NaN,
+        otherCores: 0,
+        serverCpuUsPerRequest: Number.NaN,
+        prefix: 'h-0-',
+        extra: {
+          targetRate: rate,
+          messages: d.fromAnswer.length,
+          missing: d.missing,
+          fromAnswerP50Ms: ms(d.fromAnswer, 50),
+          fromAnswerP99Ms: ms(d.fromAnswer, 99),
+          fromSendP50Ms: ms(d.fromSend, 50),
+          fromSendP99Ms: ms(d.fromSend, 99),
+          delivered: deliveredCheck(received, documents, TRIGGERS, drainMs),
+        },
+      };
+    }, documentsCheck, ARGS),
+  );
+
+/**
+ * (i): at a fixed rate, the writes with no triggers, then with nine triggers to the receiver
+ * and one to a destination that never answers: the nine's delays, and the writes' medians.
+ */
+export const triggerIsolation = (ctx: Ctx, rate: number): Promise<Row> =>
+  withReceiver((rcv) =>
+    withOrlojd(async (o) => {
+      const path = await createInboundWebhook(o);
+      const bare = await timedRun(ctx, o, path, 'i0-', rate);
+      await createTriggers(o, [...Array<string>(TRIGGERS - 1).fill(rcv.url), rcv.info!.hanging!]);
+      const before = await acceptedWrites(o);
+      const { load, writes } = await timedRun(ctx, o, path, 'i-', rate);
+      const documents = (await acceptedWrites(o)) - before;
+      const { received, drainMs } = await drained(rcv, documents * (TRIGGERS - 1));
+      const d = delays(writes, await receiverJson<Times>(rcv, '/times', 'POST'), TRIGGERS - 1);
+      return {
+        id: 'i',
+        scenario: `(i) ${TRIGGERS - 1} triggers to the receiver and 1 to a destination that never answers, at ${rate} writes/s`,
+        load,
+        serverCores: Number.NaN,
+        otherCores: 0,
+        serverCpuUsPerRequest: Number.NaN,
+        prefix: 'i-0-',
+        extra: {
+          targetRate: rate,
+          writeP50NoTriggersMs: +bare.load.p50Ms.toFixed(2),
+          writeP50Ms: +load.p50Ms.toFixed(2),
+          writeP50Ratio: +(load.p50Ms / bare.load.p50Ms).toFixed(2),
+          messages: d.fromAnswer.length,
+          fromAnswerP50Ms: ms(d.fromAnswer, 50),
+          fromAnswerP99Ms: ms(d.fromAnswer, 99),
+          fromAnswerMaxMs: +(d.fromAnswer[d.fromAnswer.length - 1] ?? Number.NaN).toFixed(2),
+          delivered: deliveredCheck(received, documents, TRIGGERS - 1, drainMs),
+        },
+      };
+    }, documentsCheck, ARGS),
+  );
