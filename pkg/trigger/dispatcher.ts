@@ -14,7 +14,7 @@ import { documentBody, EVENT_OF, eventTypeOf, externalWrite, globMatches, messag
 export const DISPATCH_CURSOR = 'trigger-dispatch';
 const PAGE = 256;
 /** While the loop is busy with writes: this many changes per pressure sample. */
-const BUSY_PAGE = 16;
+const BUSY_PAGE = 4;
 /** A position with nothing queued is written at most this often: re-reading such changes queues nothing. */
 const IDLE_CURSOR_MS = 2000;
 

@@ -15,9 +15,14 @@ import type { MessageTarget } from './message.js';
 
 /** Requests in flight per destination. */
 const PER_DESTINATION = 16;
-/** Requests in flight per destination while writes keep the loop busy (halving down to it), and at most. */
-const MIN_ACTIVE = 2;
-const MAX_ACTIVE = PER_DESTINATION;
+/**
+ * Attempts started per pressure sample while requests keep the loop busy: the rate halves down
+ * to MIN_RATE, and doubles back once there is room, until it is no limit at all. A rate, not a
+ * number in flight: a fast destination answers many times per sample.
+ */
+const BUSY_RATE = 64;
+const MIN_RATE = 4;
+const MAX_RATE = 1024;
 /** Messages one destination may hold (waiting, started or in flight): a dead one cannot take everything. */
 const LANE_HELD = 512;
 /** Messages held overall. */
@@ -72,7 +77,9 @@ export class Engine {
   private behind = false;
   private stopped = false;
   private readonly work = new Set<Promise<void>>();
-  private budget = MAX_ACTIVE;
+  private rate = Infinity;
+  /** Attempts the engine may still start in this sample. */
+  private tokens = Infinity;
 
   constructor(private readonly deps: EngineDeps) {
     this.attempts = new Attempts(deps);
@@ -89,14 +96,13 @@ export class Engine {
     void this.scan();
   }
 
-  /** Halves the budget while writes keep the loop busy; grows it back while there is room. */
+  /** Each sample: the rate halves while requests keep the loop busy, doubles while there is room. */
   private adjust(): void {
     const { pressure } = this.deps;
-    if (pressure.busy) this.budget = Math.max(MIN_ACTIVE, this.budget >> 1);
-    else if (pressure.room && this.budget < MAX_ACTIVE) {
-      this.budget = Math.min(MAX_ACTIVE, this.budget * 2);
-      for (const [key, lane] of this.lanes) this.pump(key, lane);
-    }
+    if (pressure.busy) this.rate = Math.max(MIN_RATE, Math.min(BUSY_RATE, this.rate / 2));
+    else if (pressure.room && this.rate !== Infinity) this.rate = this.rate * 2 > MAX_RATE ? Infinity : this.rate * 2;
+    this.tokens = this.rate;
+    for (const [key, lane] of this.lanes) if (lane.ready.length) this.pump(key, lane);
   }
 
   async stop(): Promise<void> {
@@ -181,8 +187,10 @@ export class Engine {
   /** Sends what is ready while the destination has room, and starts the next few. */
   private pump(key: string, lane: Lane): void {
     if (this.stopped) return;
-    // The budget is per destination: one that never answers holds its own slots only.
-    while (lane.active < Math.min(PER_DESTINATION, this.budget) && lane.ready.length) this.send(key, lane, lane.ready.shift()!);
+    while (lane.active < PER_DESTINATION && this.tokens > 0 && lane.ready.length) {
+      this.tokens--;
+      this.send(key, lane, lane.ready.shift()!);
+    }
     while (lane.starting + lane.ready.length < PER_DESTINATION && lane.waiting.length) {
       const w = lane.waiting.shift()!;
       lane.starting++;

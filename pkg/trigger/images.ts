@@ -18,7 +18,8 @@ function wantsImage(op: Op, index: TriggerIndex): boolean {
   }
 }
 
-export function withImages(store: Store, index: TriggerIndex): Store {
+/** `timed` hears how long each unit of another origin than `system` (the triggers' own) took to commit. */
+export function withImages(store: Store, index: TriggerIndex, timed?: (ms: number) => void): Store {
   const commit = (unit: Unit): Promise<UnitResult> => {
     let ops: Op[] | undefined;
     unit.ops.forEach((op, i) => {
@@ -26,7 +27,10 @@ export function withImages(store: Store, index: TriggerIndex): Store {
       ops ??= [...unit.ops];
       ops[i] = { ...op, image: true } as Op;
     });
-    return store.commit(ops ? { ...unit, ops } : unit);
+    const p = store.commit(ops ? { ...unit, ops } : unit);
+    if (!timed || unit.origin === 'system') return p;
+    const t0 = performance.now();
+    return p.finally(() => timed(performance.now() - t0));
   };
   return {
     get control() { return store.control; },

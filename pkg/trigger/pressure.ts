@@ -1,8 +1,8 @@
-// How busy this process's event loop is with requests, sampled: writes come first, so while
-// requests keep it busy the dispatcher reads the change log at a slow, steady pace and the
-// engine keeps only a few attempts in flight. Both still make progress; what they defer is
-// durable and catches up once the loop has room. A loop busy with that catching up alone
-// is not held back.
+// How busy this process is with requests, sampled: its event loop's utilization and how long
+// the requests' writes take to commit (the writer thread's load). Writes come first, so while
+// requests keep either busy the dispatcher reads the change log at a slow, steady pace and
+// the engine starts only a few attempts per sample. Both still make progress; what they defer
+// is durable and catches up once there is room. Work catching up alone is not held back.
 import type { EventEmitter } from 'node:events';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 
@@ -13,12 +13,18 @@ const BUSY = 0.9;
 const ROOM = 0.75;
 /** Requests per sample below which the loop is not busy with them. */
 const FOREGROUND = 20;
+/** Mean commit time of the requests' writes above which the store is busy with them (the writer thread, not the loop). */
+const BUSY_COMMIT_MS = 3;
 
 export class Pressure {
   private last: EventLoopUtilization = performance.eventLoopUtilization();
   private timer?: NodeJS.Timeout;
   private listeners: Array<() => void> = [];
   private requests = 0;
+  private commits = 0;
+  private commitMs = 0;
+  /** Mean commit time of the last sample's writes. */
+  private meanCommitMs = 0;
   /** Requests answered during the last sample. */
   private foreground = 0;
   /** Utilization of the last sample (0..1). */
@@ -38,12 +44,18 @@ export class Pressure {
     clearInterval(this.timer);
   }
 
+  /** A write of the foreground took this long to commit. */
+  committed(ms: number): void {
+    this.commits++;
+    this.commitMs += ms;
+  }
+
   get busy(): boolean {
-    return this.utilization > BUSY && this.foreground >= FOREGROUND;
+    return (this.utilization > BUSY || this.meanCommitMs > BUSY_COMMIT_MS) && this.foreground >= FOREGROUND;
   }
 
   get room(): boolean {
-    return this.utilization < ROOM || this.foreground < FOREGROUND;
+    return (this.utilization < ROOM && this.meanCommitMs < BUSY_COMMIT_MS / 2) || this.foreground < FOREGROUND;
   }
 
   /** Called after every sample, until the returned function is called. */
@@ -58,6 +70,8 @@ export class Pressure {
     this.last = now;
     this.foreground = this.requests;
     this.requests = 0;
+    this.meanCommitMs = this.commits ? this.commitMs / this.commits : 0;
+    this.commits = this.commitMs = 0;
     for (const fn of this.listeners) fn();
   }
 }

@@ -22,7 +22,7 @@ export class Triggers {
 
   /** The store the rest of the process writes through: writes that triggers fire on keep their images. */
   wrap(store: Store): Store {
-    return (this.store = withImages(store, this.index));
+    return (this.store = withImages(store, this.index, (ms) => this.pressure.committed(ms)));
   }
 
   /** Requests to this server come before the triggers' background work. */
