@@ -75,10 +75,21 @@ describe('Triggers: signed outbound webhooks on document changes', function () {
   it('fires nothing for writes by an InboundWebhook or marked X-Orloj-Source: hook, unless its skip flag is off', async () => {
     await readyTrigger(d, 'quiet', { collection: 'incidents', url: `${dest.url}/quiet` });
     await readyTrigger(d, 'loud', { collection: 'incidents', url: `${dest.url}/loud`, skip_hook_writes: false });
+    await readyTrigger(d, 'echo', { collection: 'incidents', url: `${dest.url}/echo`, skip_inbound_webhook_writes: false });
+    await put(d, { apiVersion: 'orloj.dev/v1', kind: 'Secret', metadata: { name: 'in-key' }, spec: { stringData: { key: 'in-key-1' } } } as never);
+    const { readyInbound } = await import('../receiver/inbound/helpers.js');
+    const st = await readyInbound(d, 'in', { collection: 'incidents', secret_ref: 'in-key', ingest_auth: { type: 'static_header', header: 'X-In-Key' } });
+    const { post } = await import('../helpers/deliveries.js');
+    const res = await post(d, st.endpointPath, { 'content-type': 'application/json', 'X-In-Key': 'in-key-1' }, '{"id":"i1"}');
+    expect(res.status, res.text).to.equal(202);
     await writeDoc(d, 'incidents', { id: 'h1' }, { 'X-Orloj-Source': 'hook' });
     await writeDoc(d, 'incidents', { id: 'a1' });
-    await eventually(async () => dest.received.filter((r) => r.url === '/quiet').length === 1 && dest.received.filter((r) => r.url === '/loud').length === 2);
-    expect(dest.received.filter((r) => r.url === '/quiet').map((r) => JSON.parse(r.body.toString()).document.id)).to.deep.equal(['a1']);
+    const ids = (path: string) => dest.received.filter((r) => r.url === path).map((r) => JSON.parse(r.body.toString()).document.id as string).sort();
+    await eventually(async () => ids('/quiet').length === 1 && ids('/loud').length === 2 && ids('/echo').length === 2);
+    expect(ids('/quiet')).to.deep.equal(['a1']);
+    // Each skip flag lets through its own origin only.
+    expect(ids('/loud')).to.deep.equal(['a1', 'h1']);
+    expect(ids('/echo')).to.deep.equal(['a1', 'i1']);
   });
 
   it('retries with backoff until delivered, dead-letters after max_attempts, and a redelivery succeeds once the destination is fixed', async () => {
