@@ -2,6 +2,7 @@
 // (their skip_inbound_webhook_writes off, so every document fires all ten) to a local receiver.
 // (g) write throughput; (h) write → message received at half of (g)'s rate; (i) isolation:
 // nine fast destinations and one that never answers, against the same writes with no triggers.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,7 +51,12 @@ async function drained(r: Target, want: number): Promise<{ received: number; dra
   }
 }
 
+/**
+ * Each trigger scenario starts after the machine has written out the previous one's data
+ * ((g) leaves hundreds of MB behind): its writeback would otherwise stall this one's commits.
+ */
 async function withReceiver<T>(fn: (r: Target) => Promise<T>): Promise<T> {
+  spawnSync('sync');
   const r = await startReceiver();
   try {
     return await fn(r);
