@@ -47,6 +47,15 @@ export function runQueueConformance(name: string, driver: Driver): void {
       expect((await store.data.dueMessages(200, 10)).map((m) => m.messageId)).to.deep.equal(['m3']);
     });
 
+    it('never gives a settled message\'s id to a new one', async () => {
+      const first = await commit({ op: 'enqueue', message: message('n1', 100) });
+      const id = !first.held ? first.queued![0]! : 0;
+      await commit({ op: 'settle', id, done: true });
+      const next = await commit({ op: 'enqueue', message: message('n2', 100) });
+      expect(!next.held && next.queued![0]!).to.be.greaterThan(id);
+      expect(await store.data.message(id)).to.equal(undefined);
+    });
+
     it("lists only some owners' messages, or all but some owners'", async () => {
       await commit({ op: 'enqueue', message: message('a1', 100) }, { op: 'enqueue', message: { ...message('b1', 200), ownerUid: 'b-uid' } }, { op: 'enqueue', message: message('a2', 300) });
       const ids = async (q: DueQuery) => (await store.data.dueMessages(1000, 10, q)).map((m) => m.messageId);

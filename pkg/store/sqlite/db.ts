@@ -99,6 +99,19 @@ const migrations: string[] = [
   // destination's): with the owner in the index, the owners it passes over cost no row read.
   `DROP INDEX queue_due;
    CREATE INDEX queue_due ON queue (due_at, id, owner_uid) WHERE due_at IS NOT NULL;`,
+  // A message's id is never given to another: attempt records name it (redelivery finds it
+  // by that), and the engine tells the messages it holds apart by it. Without AUTOINCREMENT,
+  // SQLite reuses the highest id once its row is gone. Ids records already name stay taken.
+  `CREATE TABLE queue_next (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, owner_uid TEXT NOT NULL, message_id TEXT NOT NULL,
+     body TEXT NOT NULL, meta TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0, due_at INTEGER);
+   INSERT INTO queue_next SELECT id, owner, owner_uid, message_id, body, meta, attempt, due_at FROM queue;
+   DROP TABLE queue;
+   ALTER TABLE queue_next RENAME TO queue;
+   CREATE INDEX queue_due ON queue (due_at, id, owner_uid) WHERE due_at IS NOT NULL;
+   DELETE FROM sqlite_sequence WHERE name IN ('queue', 'queue_next');
+   INSERT INTO sqlite_sequence (name, seq) SELECT 'queue', COALESCE(MAX(n), 0) FROM (
+     SELECT MAX(id) AS n FROM queue UNION ALL SELECT MAX(CAST(result AS INTEGER)) FROM deliveries WHERE owner LIKE 'Trigger/%');`,
 ];
 
 export function openDatabase(dataDir: string): DB {
