@@ -121,6 +121,8 @@ interface Delays {
   /** ms from the write's scheduled send */
   fromSend: Float64Array;
   missing: number;
+  /** The write whose message took longest, and how long (from the answer). */
+  slowest?: { id: string; ms: number };
 }
 
 /** Per message: arrival − the write's answer, and arrival − its scheduled send. */
@@ -128,15 +130,17 @@ function delays(writes: Record<string, [number, number]>, arrivals: Times, perWr
   const fromAnswer: number[] = [];
   const fromSend: number[] = [];
   let missing = 0;
+  let slowest: Delays['slowest'];
   for (const [id, [sent, answered]] of Object.entries(writes)) {
     const got = arrivals[id] ?? [];
     missing += Math.max(0, perWrite - got.length);
     for (const at of got) {
       fromAnswer.push(at - answered);
       fromSend.push(at - sent);
+      if (!slowest || at - answered > slowest.ms) slowest = { id, ms: +(at - answered).toFixed(2) };
     }
   }
-  return { fromAnswer: Float64Array.from(fromAnswer).sort(), fromSend: Float64Array.from(fromSend).sort(), missing };
+  return { fromAnswer: Float64Array.from(fromAnswer).sort(), fromSend: Float64Array.from(fromSend).sort(), missing, slowest };
 }
 
 /** An open-loop run at `rate` whose per-write times land in a temp file; returns the row parts and the times. */
@@ -218,6 +222,7 @@ export const triggerIsolation = (ctx: Ctx, rate: number): Promise<Row> =>
           fromAnswerP50Ms: ms(d.fromAnswer, 50),
           fromAnswerP99Ms: ms(d.fromAnswer, 99),
           fromAnswerMaxMs: +(d.fromAnswer[d.fromAnswer.length - 1] ?? Number.NaN).toFixed(2),
+          slowestWrite: d.slowest?.id,
           delivered: deliveredCheck(received, documents, TRIGGERS - 1, drainMs),
         },
       };
