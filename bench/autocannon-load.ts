@@ -1,7 +1,7 @@
 // Fallback generator when wrk is unavailable: autocannon in this process (one core at most,
 // so it saturates sooner than wrk; the report names the generator).
 import autocannon from 'autocannon';
-import { bodyOf, signatureOf, type LoadResult, type LoadSpec } from './load.js';
+import { bodyOf, signatureOf, TIMESTAMP_HEADER, timestampOf, type LoadResult, type LoadSpec } from './load.js';
 
 export async function runAutocannon(s: LoadSpec): Promise<LoadResult> {
   let n = 0;
@@ -23,7 +23,9 @@ export async function runAutocannon(s: LoadSpec): Promise<LoadResult> {
           const id = s.replay ? `${s.eventPrefix}${n % s.replay}` : `${s.eventPrefix}0-${n}`;
           if (!s.replay) pending.add(id);
           const body = bodyOf(s, id);
-          return { ...req, path: s.paths[n % s.paths.length]!, body, headers: { ...s.headers, 'X-Signature': signatureOf(s, body), 'X-Event-Id': id } };
+          const ts = timestampOf(s, s.replay ? n % s.replay : n);
+          const headers = { ...s.headers, [TIMESTAMP_HEADER]: ts, 'X-Signature': signatureOf(s, ts, body), 'X-Event-Id': id };
+          return { ...req, path: s.paths[n % s.paths.length]!, body, headers };
         },
         onResponse: (status, body) => {
           byStatus[status] = (byStatus[status] ?? 0) + 1;

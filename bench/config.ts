@@ -64,7 +64,7 @@ function selectScenarios(rate: number | undefined): ScenarioId[] {
 
 export function loadConfig(): BenchConfig {
   const duration = envInt('BENCH_DURATION', quick ? 3 : 10);
-  // Pre-signed requests carry one timestamp valid ±300 s: keep each run far below that.
+  // Pre-signed timestamps must stay inside the ±300 s skew for the whole run: keep each run far below that.
   if (duration > 120) throw new Error('BENCH_DURATION must be ≤ 120 s (signatures are valid for 300 s)');
   const rate = process.env.BENCH_RATE ? envInt('BENCH_RATE', 1) : undefined;
   return {

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { getProfile, resolveOptions } from '../pkg/receiver/profiles/index.js';
 import { resource, secret, taskWebhook, templateTask } from '../test/helpers/fixtures.js';
-import { ID_MARK, type LoadSpec } from './load.js';
+import { ID_MARK, TIMESTAMP_HEADER, type LoadSpec } from './load.js';
 import type { OrlojdTarget } from './targets.js';
 
 export const SECRET = 'bench-secret';
@@ -13,10 +13,17 @@ export const BODY_TEMPLATE = JSON.stringify({ type: 'bench.event', id: ID_MARK, 
 const generic = getProfile('generic')!;
 const opts = resolveOptions(generic, {});
 
-/** What the generators sign each request with: one timestamp, valid for ±300 s from now. */
-export function signing(): Pick<LoadSpec, 'bodyTemplate' | 'headers' | 'secret' | 'timestamp'> {
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  return { bodyTemplate: BODY_TEMPLATE, headers: { 'Content-Type': 'application/json', [opts.timestampHeader]: timestamp }, secret: SECRET, timestamp };
+/**
+ * What the generators sign each request with. Timestamps start 100 s back and advance one
+ * second per 2,500 requests of a thread (about orlojd's rate over two threads), so receivers
+ * see them in order as from a live sender; for long runs faster, so that wrk's whole pool of
+ * signatures (25,000 a second per thread) spans at most 200 s and every request stays
+ * inside the ±300 s skew.
+ */
+export function signing(duration: number): Pick<LoadSpec, 'bodyTemplate' | 'headers' | 'secret' | 'timestamp' | 'perSecond'> {
+  if (opts.timestampHeader !== TIMESTAMP_HEADER) throw new Error(`the generic profile's timestamp header is ${opts.timestampHeader}`);
+  const perSecond = Math.max(2_500, Math.ceil((25_000 * duration) / 200));
+  return { bodyTemplate: BODY_TEMPLATE, headers: { 'Content-Type': 'application/json' }, secret: SECRET, timestamp: Math.floor(Date.now() / 1000) - 100, perSecond };
 }
 
 async function put(o: OrlojdTarget, plural: string, obj: { metadata: { name: string } }): Promise<void> {

@@ -5,9 +5,10 @@ import { createHmac } from 'node:crypto';
 export const ID_MARK = '@ID@';
 
 /**
- * Requests signed one by one with one timestamp: each body carries its event id, so each
- * has a signature of its own (orlojd remembers accepted signatures: the same one under
- * another event id is a replay, as it would be from a real sender).
+ * Requests signed one by one: each body carries its event id, so each has a signature of
+ * its own (orlojd remembers accepted signatures: the same one under another event id is a
+ * replay, as it would be from a real sender). Signed timestamps advance with the request
+ * number as a live sender's clock does, one second per `perSecond` requests of a thread.
  */
 export interface LoadSpec {
   url: string;
@@ -15,11 +16,14 @@ export interface LoadSpec {
   paths: string[];
   /** The body, with ID_MARK where the event id goes. */
   bodyTemplate: string;
-  /** Content-Type and X-Timestamp; X-Signature is each request's own. */
+  /** Content-Type; X-Timestamp and X-Signature are each request's own. */
   headers: Record<string, string>;
-  /** The key and the X-Timestamp value each request is signed with (generic profile). */
+  /** The key each request is signed with (generic profile). */
   secret: string;
-  timestamp: string;
+  /** The first request's X-Timestamp (epoch seconds). */
+  timestamp: number;
+  /** Requests of one thread (or replayed ids) per signed second. */
+  perSecond: number;
   /** Event ids are `${prefix}${thread}-${n}` (unique), or `${prefix}${k}` with k < replay. */
   eventPrefix: string;
   replay?: number;
@@ -30,8 +34,14 @@ export interface LoadSpec {
 
 export const bodyOf = (s: LoadSpec, eventId: string): string => s.bodyTemplate.replace(ID_MARK, eventId);
 
-/** The generic profile's X-Signature of `body`. */
-export const signatureOf = (s: LoadSpec, body: string): string => `sha256=${createHmac('sha256', s.secret).update(`${s.timestamp}.${body}`).digest('hex')}`;
+export const TIMESTAMP_HEADER = 'X-Timestamp';
+
+/** The X-Timestamp of a thread's `n`th request (or of replayed id `n`). */
+export const timestampOf = (s: LoadSpec, n: number): string => String(s.timestamp + Math.floor(n / s.perSecond));
+
+/** The generic profile's X-Signature of `body` signed at `timestamp`. */
+export const signatureOf = (s: LoadSpec, timestamp: string, body: string): string =>
+  `sha256=${createHmac('sha256', s.secret).update(`${timestamp}.${body}`).digest('hex')}`;
 
 export interface LoadResult {
   generator: string;

@@ -8,7 +8,7 @@
 // it still adds (timer granularity, scheduling) is reported as sendLagP99Ms.
 import { writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { bodyOf, pct, signatureOf, type LoadResult, type LoadSpec } from './load.js';
+import { bodyOf, pct, signatureOf, TIMESTAMP_HEADER, timestampOf, type LoadResult, type LoadSpec } from './load.js';
 
 /** timesFile: where to write, per measured event id, [scheduled, answered] as epoch ms (for the trigger scenarios). */
 const spec = JSON.parse(process.argv[2]!) as LoadSpec & { rate: number; warmup: number; timesFile?: string };
@@ -52,7 +52,9 @@ let errors = 0;
 function send(c: Conn, job: Job): void {
   c.job = job;
   const body = bodyOf(spec, job.id);
-  c.sock.write(`${heads[job.i % heads.length]}Content-Length: ${Buffer.byteLength(body)}\r\nX-Signature: ${signatureOf(spec, body)}\r\nX-Event-Id: ${job.id}\r\n\r\n${body}`);
+  const ts = timestampOf(spec, job.i);
+  const signed = `${TIMESTAMP_HEADER}: ${ts}\r\nX-Signature: ${signatureOf(spec, ts, body)}\r\nX-Event-Id: ${job.id}`;
+  c.sock.write(`${heads[job.i % heads.length]}Content-Length: ${Buffer.byteLength(body)}\r\n${signed}\r\n\r\n${body}`);
 }
 
 function done(c: Conn, status: number, body: Buffer | undefined): void {

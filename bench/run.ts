@@ -68,7 +68,7 @@ function header(cfg: BenchConfig, gen: { name: string; note?: string }, rows: Ro
     '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}. ` +
       `Runs: ${cfg.duration} s after a ${cfg.warmup} s warm-up, ${cfg.connections} connections, ${cfg.threads} generator threads${cfg.quick ? ' (quick mode)' : ''}; total ${wallS.toFixed(0)} s.${subset}`,
-    `Throughput generator: ${gen.name}${gen.note ? ` (${gen.note})` : ''}, generic-profile requests signed beforehand, each body naming its own event id (so no two share a signature) under one timestamp; ` +
+    `Throughput generator: ${gen.name}${gen.note ? ` (${gen.note})` : ''}, generic-profile requests signed beforehand, each body naming its own event id (so no two share a signature), timestamps advancing as a live sender's clock; ` +
       'baseline = bare node:http server doing the same HMAC check, same load, same run. Every scenario gets a fresh orlojd (`--log-level warn`).',
     'peer = the baseline plus one autocommitted better-sqlite3 INSERT … ON CONFLICT DO NOTHING per delivery (WAL, `synchronous = NORMAL`) before the 202: ' +
       'the naive durable receiver orlojd replaces; same load as (a).',

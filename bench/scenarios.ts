@@ -34,8 +34,8 @@ export interface Ctx {
 }
 
 export function spec(ctx: Ctx, t: Target, paths: string[], eventPrefix: string, duration: number, replay?: number): LoadSpec {
-  // Signed here, right before each run, so the timestamp is fresh (valid ±300 s).
-  return { url: t.url, paths, ...signing(), eventPrefix, replay, duration, connections: ctx.cfg.connections, threads: ctx.cfg.threads };
+  // Signed here, right before each run, so the timestamps are fresh (valid ±300 s).
+  return { url: t.url, paths, ...signing(duration), eventPrefix, replay, duration, connections: ctx.cfg.connections, threads: ctx.cfg.threads };
 }
 
 interface Timed<L> {

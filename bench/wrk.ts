@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bodyOf, ID_MARK, signatureOf, type LoadResult, type LoadSpec } from './load.js';
+import { bodyOf, ID_MARK, signatureOf, TIMESTAMP_HEADER, timestampOf, type LoadResult, type LoadSpec } from './load.js';
 import { trackCpu } from './proc.js';
 
 const MARK = 'BENCH-RESULT ';
@@ -29,11 +29,14 @@ function idsOf(s: LoadSpec, thread: number | undefined): string[] {
   return Array.from({ length: n }, (_, i) => `${s.eventPrefix}${thread}-${i + 1}`);
 }
 
-/** One file of signatures per thread (`<tid>.sig`), or one for the replayed set (`replay.sig`). */
+/** One file of `<timestamp> <signature>` lines per thread (`<tid>.sig`), or one for the replayed set (`replay.sig`). */
 function writeSignatures(s: LoadSpec, dir: string): void {
   const files = s.replay ? [['replay', undefined] as const] : Array.from({ length: s.threads }, (_, t) => [String(t), t] as const);
   for (const [name, thread] of files) {
-    const lines = idsOf(s, thread).map((id) => signatureOf(s, bodyOf(s, id)));
+    const lines = idsOf(s, thread).map((id, i) => {
+      const ts = timestampOf(s, i);
+      return `${ts} ${signatureOf(s, ts, bodyOf(s, id))}`;
+    });
     writeFileSync(join(dir, `${name}.sig`), `${lines.join('\n')}\n`);
   }
 }
@@ -60,21 +63,26 @@ end
 
 function init(args)
   n, created, dups = 0, 0, 0
-  statuses, pending, sigs = {}, {}, {}
-  for line in io.lines(dir .. "/" .. (replay > 0 and "replay" or tid) .. ".sig") do sigs[#sigs + 1] = line end
+  statuses, pending, stamps, sigs = {}, {}, {}, {}
+  for line in io.lines(dir .. "/" .. (replay > 0 and "replay" or tid) .. ".sig") do
+    local ts, sig = string.match(line, "^(%d+) (.+)$")
+    stamps[#stamps + 1], sigs[#sigs + 1] = ts, sig
+  end
 end
 
 function request()
   n = n + 1
-  local id, sig
+  local id, i
   if replay > 0 then
     local k = (n + tid * 7919) % replay
-    id, sig = prefix .. k, sigs[k + 1]
+    id, i = prefix .. k, k + 1
   else
-    id, sig = prefix .. tid .. "-" .. n, sigs[n]
+    id, i = prefix .. tid .. "-" .. n, n
     pending[id] = true
   end
+  local sig = sigs[i]
   wrk.headers["X-Event-Id"] = id
+  wrk.headers[${lua(TIMESTAMP_HEADER)}] = stamps[i] or "0"
   wrk.headers["X-Signature"] = sig or "signatures-exhausted"
   return wrk.format(nil, paths[(n + tid) % npaths + 1], nil, before .. id .. after)
 end
