@@ -13,7 +13,9 @@ class Signature implements Authenticator {
     private readonly opts: ProfileOptions,
   ) {}
   verify(req: DeliveryRequest, nowMs: number): VerifyResult {
-    return this.profile.verify(req, this.keys, this.opts, nowMs);
+    const v = this.profile.verify(req, this.keys, this.opts, nowMs);
+    // A signed time is refused once out of skew: a replay of this signature can pass only until then.
+    return v.ok && v.signedAt !== undefined ? { ...v, replayableUntil: v.signedAt + this.opts.maxSkewSeconds * 1000 } : v;
   }
 }
 

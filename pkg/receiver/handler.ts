@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { ApiError } from '../api/errors.js';
 import { readBody } from '../apiserver/body.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { DeliveryRecord, Op, Store } from '../store/types.js';
+import type { ClaimOp, DeliveryRecord, Op, Store } from '../store/types.js';
 import { utf8Header } from './crypto.js';
 import { ENTRY_PREFIXES, entryOf, statusBody, type Entry } from './entrypoints.js';
 import type { Notes } from './notes.js';
@@ -46,6 +46,8 @@ interface Delivery {
   eventId?: string;
   /** The signature that verified it (its claim key), for profiles that sign. */
   signature?: string;
+  /** Past this (ms) its signed time fails the skew check: a replay of it is refused anyway. */
+  replayableUntil?: number;
   /** An event id header sent more than once. */
   twice?: string;
   /** Its body was read to the end: the connection can serve the next request. */
@@ -172,16 +174,19 @@ export function deliveryHandler(deps: DeliveryDeps) {
     const expiresAt = d.nowMs + r.dedupeWindowMs;
     // Without an event id (a receiver that does not need one) only its signature can repeat.
     const ops: Op[] = d.eventId ? [{ op: 'claim', scope: uid, key: d.eventId, expiresAt, nowMs: d.nowMs }] : [];
-    if (d.signature) ops.push({ op: 'claim', scope: sigScope(uid), key: d.signature, expiresAt, nowMs: d.nowMs });
+    if (d.signature) ops.push(signatureClaim(uid, d.signature, d, expiresAt));
     ops.push(...action, { op: 'record', record: { ...recordOf(d, 202), outcome: 'accepted' } }, { op: 'count', scope: uid, deltas: { accepted: 1 } });
     return ops;
   }
 
-  /** The earlier delivery this one repeats, by its event id or its signature, from the store. */
+  /**
+   * The earlier delivery this one repeats, by its event id or its signature, from the store
+   * (a timestamped signature's claim is brief: a unit sees it, this read does not).
+   */
   async function claimed(uid: string, d: Delivery): Promise<Outcome | undefined> {
     const byId = d.eventId ? await deps.store.data.claim(uid, d.eventId, d.nowMs) : undefined;
     if (byId) return duplicate(d, byId.result, false);
-    const bySig = d.signature ? await deps.store.data.claim(sigScope(uid), d.signature, d.nowMs) : undefined;
+    const bySig = d.signature && d.replayableUntil === undefined ? await deps.store.data.claim(sigScope(uid), d.signature, d.nowMs) : undefined;
     return bySig ? duplicate(d, bySig.result, true) : undefined;
   }
 
@@ -266,6 +271,16 @@ function readIdHeaders(r: Receiver, d: Delivery): void {
 }
 
 /**
+ * A signature's claim: for the dedup window, or while its signed time passes the skew check
+ * when that ends sooner (a brief claim, which the store need not index).
+ */
+function signatureClaim(uid: string, key: string, d: Delivery, expiresAt: number): ClaimOp {
+  const claim: ClaimOp = { op: 'claim', scope: sigScope(uid), key, expiresAt, nowMs: d.nowMs };
+  if (d.replayableUntil === undefined) return claim;
+  return { ...claim, expiresAt: Math.min(expiresAt, d.replayableUntil + 1000), brief: true };
+}
+
+/**
  * A signature's claim key: 128 bits of it (as unique as all of it, since only the key holder
  * makes one, in a smaller row), after the time it signs where the scheme signs one: a replay
  * has the same, and new keys then append to the claims index instead of each dirtying a
@@ -282,7 +297,10 @@ function verify(r: Receiver, req: DeliveryRequest, d: Delivery): string {
   for (const a of r.authenticators) {
     const v = a.verify(req, d.nowMs);
     if (!v.ok) throw new Rejection(401, 'Unauthorized', 'signature verification failed', `signature verification failed: ${v.reason}`);
-    if (v.signature) d.signature ??= signatureKey(v.signature, v.signedAt);
+    if (v.signature && !d.signature) {
+      d.signature = signatureKey(v.signature, v.signedAt);
+      d.replayableUntil = v.replayableUntil;
+    }
   }
   if (d.twice) throw new Rejection(400, 'BadRequest', 'event id sent more than once', `event id header ${d.twice} sent more than once`);
   const eventId = (d.eventId = r.eventId(req));

@@ -73,6 +73,12 @@ export interface ClaimOp {
   expiresAt: number;
   nowMs: number;
   result?: string;
+  /**
+   * The claim expires within minutes and its key is random (a signature under a timestamp
+   * that is refused once out of skew): a driver may keep such claims in memory beside a log
+   * it reads back on start, rather than index them. Only units see them, not `claim()`.
+   */
+  brief?: boolean;
 }
 
 /** Adds to named counters of a scope (e.g. a receiver's accepted/duplicate/rejected). */
@@ -399,7 +405,7 @@ export interface DataPlaneStore extends DocumentStore {
    */
   watchDeliveries(filter: DeliveryWatchFilter, since: number | undefined, onRecord: (r: DeliveryRecord) => void): Promise<() => void>;
   listDeliveries(q: DeliveryQuery): Promise<DeliveryRecord[]>;
-  /** The unexpired claim of `key` in `scope`, if any. */
+  /** The unexpired claim of `key` in `scope`, if any (brief claims are not read here). */
   claim(scope: string, key: string, nowMs: number): Promise<{ result: string; expiresAt: number } | undefined>;
   /** Every counter of each scope asked for (missing scopes are absent). */
   counters(scopes: string[]): Promise<Map<string, Record<string, number>>>;

@@ -125,7 +125,10 @@ export class Engine {
     try {
       let after: { dueAt: number; id: number } | undefined;
       for (let read = 0; read < SCAN_ROWS && this.taken.size < MAX_HELD; read += SCAN_PAGE) {
-        const page = await this.deps.store.data.dueMessages(Date.now(), SCAN_PAGE, { after, skipOwners: this.fullOwners() });
+        const skipOwners = this.fullOwners();
+        // Every trigger that sends has a full lane: the scan would only walk their backlog.
+        if (skipOwners.length && this.allSendingIn(new Set(skipOwners))) break;
+        const page = await this.deps.store.data.dueMessages(Date.now(), SCAN_PAGE, { after, skipOwners });
         let entered = 0;
         for (const m of page) if (this.enter(m)) entered++;
         // Nothing taken from a whole page: the rest is for the same full lanes.
@@ -149,6 +152,11 @@ export class Engine {
     } catch (err) {
       this.deps.log.error({ err }, 'reading the trigger queue failed');
     }
+  }
+
+  private allSendingIn(owners: Set<string>): boolean {
+    for (const t of this.deps.index.all()) if (sending(t) && !owners.has(t.object.metadata.uid)) return false;
+    return true;
   }
 
   private fullOwners(): string[] {

@@ -54,6 +54,10 @@ export class TriggerIndex {
     return this.byUid.get(uid);
   }
 
+  all(): IterableIterator<IndexedTrigger> {
+    return this.byUid.values();
+  }
+
   forCollection(namespace: string, collection: string): IndexedTrigger[] {
     return this.members(this.byCollection.get(docKey(namespace, collection)));
   }

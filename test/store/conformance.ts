@@ -8,7 +8,7 @@ import type { ObjectKey, Resource, WatchEvent } from '../../pkg/api/types.js';
 import { draft, Objects } from '../../pkg/store/objects.js';
 import { resealStale } from '../../pkg/store/reseal.js';
 import { KeySet, SealingError } from '../../pkg/store/sealing.js';
-import type { Store, Unit } from '../../pkg/store/types.js';
+import type { ClaimOp, Store, Unit } from '../../pkg/store/types.js';
 import { eventually } from '../helpers/orlojd.js';
 
 export interface Driver {
@@ -408,6 +408,34 @@ export function runStoreConformance(name: string, driver: Driver): void {
         expect(late).to.include({ held: true, result: task, op: 1 });
         expect((await objects.list('Task')).items).to.have.length(1);
         expect((await store.data.counters(['s'])).get('s')).to.deep.equal({ accepted: 1 });
+      });
+
+      it('holds brief claims like others: given back by a refused unit, kept across a restart, free once expired, then pruned', async () => {
+        await objects.apply(task('taken'));
+        const now = Date.now();
+        const brief = (key: string, expiresAt = now + 5000): ClaimOp => ({ op: 'claim', scope: 'b/sig', key, expiresAt, nowMs: now, brief: true });
+        const withSig = (eventId: string, sig: ClaimOp, nowMs = now): Unit => {
+          const u = deliveryUnit('b', eventId, nowMs);
+          u.ops.splice(1, 0, { ...sig, nowMs });
+          return u;
+        };
+        const first = await store.commit(withSig('b-1', brief('s-1')));
+        if (first.held) throw new Error('the first unit was held');
+        const task1 = first.writes[2]!.name;
+        expect(await store.commit(withSig('b-2', brief('s-1')))).to.include({ held: true, result: task1, op: 1 });
+        const refused = await failure(store.commit({ origin: 'delivery', ops: [brief('s-2'), { op: 'create', object: draft(task('taken'), 'default') }] }));
+        expect(refused.reason).to.equal('AlreadyExists');
+        expect((await store.commit(withSig('b-3', brief('s-2')))).held).to.equal(false);
+        store = await driver.reopen(store);
+        objects = new Objects(store);
+        expect(await store.commit(withSig('b-4', brief('s-1')))).to.include({ held: true, result: task1, op: 1 });
+        expect(await store.commit(withSig('b-5', brief('s-2')))).to.include({ held: true, op: 1 });
+        expect((await store.commit(withSig('b-6', brief('s-1', now + 60_000), now + 5000))).held).to.equal(false);
+        expect(await store.maintain({ claimsBefore: now + 10_000, chunk: 100 })).to.be.at.least(1);
+        store = await driver.reopen(store);
+        objects = new Objects(store);
+        expect(await store.commit(withSig('b-7', brief('s-1'), now + 6000))).to.include({ held: true, op: 1 });
+        expect((await store.commit(withSig('b-8', brief('s-2'), now + 6000))).held).to.equal(false);
       });
 
       it('trims an owner\'s rejected records to its newest, leaving its other records and other owners\' alone', async () => {

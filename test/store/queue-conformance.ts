@@ -102,6 +102,30 @@ export function runQueueConformance(name: string, driver: Driver): void {
       expect(doc(changes[6]!.after).meta.deletedAt).to.equal(now);
     });
 
+    it("keeps a document's images as a reader gets it before and after each change, through a delete and back", async () => {
+      const later = '2026-01-02T00:00:00.000Z';
+      const read = () => store.data.getDocument(col.uid, 'e');
+      const ops: Op[] = [
+        { op: 'putDocument', collection: col, id: 'e', body: { data: { n: 1e21, s: 'é "q"', deep: { a: [1, null, -0] } } }, origin: 'api', now, image: true },
+        { op: 'putDocument', collection: col, id: 'e', body: { data: { n: 2 } }, origin: 'hook', now: later, externalId: 'x-1', eventType: 'a.b', image: true },
+        { op: 'putDocument', collection: col, id: 'e', body: { raw: Buffer.from('<a/>').toString('base64'), contentType: 'text/xml' }, origin: 'api', now: later, image: true },
+        { op: 'deleteDocument', collection: col, id: 'e', origin: 'api', now: later, image: true },
+        { op: 'putDocument', collection: col, id: 'e', body: { data: { back: true } }, origin: 'api', now: later, image: true },
+      ];
+      let previous: StoredDocument | undefined;
+      for (const op of ops) {
+        const r = await commit(op);
+        const rv = !r.held ? Number(r.writes[0]!.resourceVersion) : 0;
+        const change = (await store.control.changes(rv - 1, 1))[0]!;
+        const current = await read();
+        expect(JSON.parse(change.after!)).to.deep.equal(current);
+        if (previous && !previous.meta.deletedAt) expect(JSON.parse(change.before!)).to.deep.equal(previous);
+        else expect(change).not.to.have.property('before');
+        previous = current;
+      }
+      expect(previous!.meta).to.deep.include({ version: 5, createdAt: now, updatedAt: later });
+    });
+
     it('tells revision listeners of every commit, a document-only one included', async () => {
       const seen: number[] = [];
       const off = store.control.onRevision((rev) => seen.push(rev));

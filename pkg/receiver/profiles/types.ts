@@ -27,9 +27,10 @@ export interface ProfileDefaults extends ProfileOptions {
 /**
  * `signature`: the signature bytes that matched, for profiles that sign the delivery. The
  * receiver remembers it: a captured delivery replayed with a fresh (unsigned) event id is
- * still the same delivery. `signedAt`: the time (ms) it signs, where the scheme signs one.
+ * still the same delivery. `signedAt`: the time (ms) it signs, where the scheme signs one;
+ * `replayableUntil`: the last time (ms) that time passes the skew check.
  */
-export type VerifyResult = { ok: true; signature?: Buffer; signedAt?: number } | { ok: false; reason: string };
+export type VerifyResult = { ok: true; signature?: Buffer; signedAt?: number; replayableUntil?: number } | { ok: false; reason: string };
 
 export interface SignatureProfile {
   readonly name: string;

@@ -112,6 +112,13 @@ const migrations: string[] = [
    DELETE FROM sqlite_sequence WHERE name IN ('queue', 'queue_next');
    INSERT INTO sqlite_sequence (name, seq) SELECT 'queue', COALESCE(MAX(n), 0) FROM (
      SELECT MAX(id) AS n FROM queue UNION ALL SELECT MAX(CAST(result AS INTEGER)) FROM deliveries WHERE owner LIKE 'Trigger/%');`,
+  // Brief claims (signatures under a timestamp) are appended, not indexed: the writer keeps
+  // them in memory and reads this log back on start. Those already taken move here.
+  `CREATE TABLE brief_claims (
+     id INTEGER PRIMARY KEY, scope TEXT NOT NULL, key TEXT NOT NULL, expires_at INTEGER NOT NULL, result TEXT NOT NULL);
+   INSERT INTO brief_claims (scope, key, expires_at, result)
+     SELECT scope, key, expires_at, result FROM claims WHERE scope LIKE '%/sig' AND key GLOB '???????.*' ORDER BY expires_at;
+   DELETE FROM claims WHERE scope LIKE '%/sig' AND key GLOB '???????.*';`,
 ];
 
 export function openDatabase(dataDir: string): DB {

@@ -30,6 +30,15 @@ export function toDocument(r: DocumentRow): StoredDocument {
   return doc;
 }
 
+/** JSON.stringify(toDocument(r)), without parsing the stored data only to write it again. */
+export function documentJson(r: DocumentRow): string {
+  const text = JSON.stringify(toDocument({ ...r, data: null }));
+  if (r.data === null) return text;
+  // The id is the first key and a JSON string cannot hold an unescaped quote, so `"data":null` follows it.
+  const head = `{"id":${JSON.stringify(r.id)},"data":`;
+  return `${head}${r.data}${text.slice(head.length + 'null'.length)}`;
+}
+
 /** Field names a filter may name: a plain top-level key. */
 const FILTER_FIELD = /^[A-Za-z0-9_-]{1,128}$/;
 

@@ -8,6 +8,7 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { alreadyExists, ApiError, conflict, notFound } from '../../api/errors.js';
 import type { ObjectKey, StoredResource } from '../../api/types.js';
 import { BodyCodec, KeySet } from '../sealing.js';
+import { BriefClaims, type Held } from './brief-claims.js';
 import {
   DOCUMENT_KIND, type ClaimOp, type CreateOp, type DeleteOp, type DeliveryRecord, type EnqueueOp, type EventOp, type Maintenance, type Op, type SettleOp, type StatusOp, type TrimOp, type Unit, type UpdateOp,
 } from '../types.js';
@@ -88,6 +89,7 @@ const wireError = (e: ApiError): WireError => ({ reason: e.reason, message: e.me
 
 /** The store's revision, kept here: this is the only writer. */
 let rev = Number(q.revision.get() ?? 0);
+const briefs = new BriefClaims(db, Date.now());
 let eventSeq = Number(q.lastEventSeq.get() ?? 0);
 /** Delivery records stored, kept here: trimming leaves gaps in their ids, so retention counts rows. */
 let records = Number(q.countRecords.get());
@@ -241,9 +243,13 @@ function recordEvent(op: EventOp): void {
 }
 
 const documents = documentWriter(db, {
-  logChange: (c, id, type, origin) => logChange({ kind: DOCUMENT_KIND, namespace: c.namespace, name: c.name }, c.uid, type, origin, null, id),
+  logChange: (c, id, type, origin, images) => {
+    if (!images) return logChange({ kind: DOCUMENT_KIND, namespace: c.namespace, name: c.name }, c.uid, type, origin, null, id);
+    q.imaged.run(++rev, DOCUMENT_KIND, c.namespace, c.name, c.uid, type, origin, null, id, images.after, images.before);
+    return rev;
+  },
+  nextRevision: () => rev + 1,
   addCounts,
-  setImages: (rv, after, before) => void q.setImages.run(after, before, rv),
 });
 
 /** An object as a reader would get it (sealed kinds never: their images would hold their secrets in the clear). */
@@ -311,18 +317,24 @@ function expectedResult(ops: Op[]): string {
 function giveBack(ops: Op[], n: number): void {
   for (let i = 0; i < n; i++) {
     const c = ops[i] as ClaimOp;
-    q.dropClaim.run(c.scope, c.key);
+    if (c.brief) briefs.giveBack(c);
+    else q.dropClaim.run(c.scope, c.key);
   }
+}
+
+function heldClaim(op: ClaimOp): Held {
+  if (op.brief) return briefs.get(op)!;
+  const held = q.getClaim.get(op.scope, op.key) as { expires_at: number; result: string };
+  return { result: held.result, expiresAt: held.expires_at };
 }
 
 /** Takes the claims that lead the unit: their count, or the first of them that is held (the others given back). */
 function takeClaims(ops: Op[], result: string): number | { result: string; expiresAt: number; op: number } {
   let n = 0;
   for (let op = ops[0]; op?.op === 'claim'; op = ops[++n]) {
-    if (q.takeClaim.run(op.scope, op.key, op.expiresAt, op.result ?? result, op.nowMs).changes) continue;
+    if (op.brief ? briefs.take(op, op.result ?? result) : q.takeClaim.run(op.scope, op.key, op.expiresAt, op.result ?? result, op.nowMs).changes) continue;
     giveBack(ops, n);
-    const held = q.getClaim.get(op.scope, op.key) as { expires_at: number; result: string };
-    return { result: held.result, expiresAt: held.expires_at, op: n };
+    return { ...heldClaim(op), op: n };
   }
   return n;
 }
@@ -349,7 +361,9 @@ function commitUnit(u: Unit): WireUnitResult {
   for (let i = 0; i < first; i++) {
     const claim = u.ops[i] as ClaimOp;
     const result = claim.result ?? created ?? '';
-    if (result !== (claim.result ?? expected)) q.claimResult.run(result, claim.scope, claim.key);
+    if (result === (claim.result ?? expected)) continue;
+    if (claim.brief) briefs.setResult(claim, result);
+    else q.claimResult.run(result, claim.scope, claim.key);
   }
   return { ok: true, ops };
 }
@@ -375,12 +389,14 @@ function runUnit(u: Unit, isolated: boolean): WireUnitResult {
   const mark = rev;
   const markedRecords = records;
   const marked = new Map(counts);
+  const markedBriefs = briefs.mark();
   try {
     return commitUnitAlone(u);
   } catch (e) {
     rev = mark;
     records = markedRecords;
     counts = marked;
+    briefs.undo(markedBriefs);
     if (e instanceof ApiError) return { ok: false, error: wireError(e) };
     if (isolated) return { ok: false, error: { reason: 'InternalError', message: (e as Error).message } };
     throw e;
@@ -395,7 +411,7 @@ function maintain(m: Maintenance): number {
     n += q.compact.run(upTo, m.chunk).changes;
     q.setMeta.run('compacted_revision', String(Math.max(upTo, compactedRevision())));
   }
-  if (m.claimsBefore) n += q.pruneClaims.run(m.claimsBefore, m.chunk).changes;
+  if (m.claimsBefore) n += q.pruneClaims.run(m.claimsBefore, m.chunk).changes + briefs.prune(m.claimsBefore, m.chunk);
   if (m.keepRecords && records > m.keepRecords) {
     const pruned = q.pruneRecords.run(Math.min(m.chunk, records - m.keepRecords)).changes;
     records -= pruned;
@@ -438,10 +454,12 @@ function commit(reqs: WireRequest[], isolated = false): WireCommit {
   const startRecords = records;
   try {
     const replies = commitAll.immediate(reqs, isolated);
+    briefs.settle();
     return { rev, replies };
   } catch (e) {
     rev = start;
     records = startRecords;
+    briefs.undo();
     if (!isolated) return commit(reqs, true);
     return { ids: reqs.map((r) => r.id), error: (e as Error).message };
   }
