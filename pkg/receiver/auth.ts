@@ -14,8 +14,10 @@ class Signature implements Authenticator {
   ) {}
   verify(req: DeliveryRequest, nowMs: number): VerifyResult {
     const v = this.profile.verify(req, this.keys, this.opts, nowMs);
-    // A signed time is refused once out of skew: a replay of this signature can pass only until then.
-    return v.ok && v.signedAt !== undefined ? { ...v, replayableUntil: v.signedAt + this.opts.maxSkewSeconds * 1000 } : v;
+    // A signed time is refused once out of skew: a replay of this signature can pass only until
+    // then. Set on the profile's own fresh result, not a copy (every delivery comes through here).
+    if (v.ok && v.signedAt !== undefined) v.replayableUntil = v.signedAt + this.opts.maxSkewSeconds * 1000;
+    return v;
   }
 }
 

@@ -275,9 +275,9 @@ function readIdHeaders(r: Receiver, d: Delivery): void {
  * when that ends sooner (a brief claim, which the store need not index).
  */
 function signatureClaim(uid: string, key: string, d: Delivery, expiresAt: number): ClaimOp {
-  const claim: ClaimOp = { op: 'claim', scope: sigScope(uid), key, expiresAt, nowMs: d.nowMs };
-  if (d.replayableUntil === undefined) return claim;
-  return { ...claim, expiresAt: Math.min(expiresAt, d.replayableUntil + 1000), brief: true };
+  const until = d.replayableUntil;
+  if (until === undefined) return { op: 'claim', scope: sigScope(uid), key, expiresAt, nowMs: d.nowMs };
+  return { op: 'claim', scope: sigScope(uid), key, expiresAt: Math.min(expiresAt, until + 1000), nowMs: d.nowMs, brief: true };
 }
 
 /**

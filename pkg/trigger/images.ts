@@ -28,7 +28,8 @@ export function withImages(store: Store, index: TriggerIndex, timed?: (ms: numbe
       ops[i] = { ...op, image: true } as Op;
     });
     const p = store.commit(ops ? { ...unit, ops } : unit);
-    if (!timed || unit.origin === 'system') return p;
+    // Timed only while some trigger could be held back for it: otherwise a delivery pays nothing.
+    if (!timed || unit.origin === 'system' || index.empty) return p;
     const t0 = performance.now();
     return p.finally(() => timed(performance.now() - t0));
   };

@@ -54,6 +54,10 @@ export class TriggerIndex {
     return this.byUid.get(uid);
   }
 
+  get empty(): boolean {
+    return this.byUid.size === 0;
+  }
+
   all(): IterableIterator<IndexedTrigger> {
     return this.byUid.values();
   }
