@@ -10,7 +10,7 @@ ifneq ($(wildcard $(NODE_PREFIX)/include/node/node.h),)
 export npm_config_nodedir ?= $(NODE_PREFIX)
 endif
 
-.PHONY: all install build run test fuzz crds bench crash-test clean
+.PHONY: all install build run test postgres-server fuzz crds bench crash-test clean
 
 all: build
 
@@ -29,8 +29,20 @@ build: install
 run: build
 	node dist/cmd/orlojd.js --listen $(LISTEN) --data-dir $(DATA_DIR)
 
-test: build
-	npx mocha
+# The whole suite on SQLite (the store conformance suite on PostgreSQL too), then the
+# end-to-end delivery, document and trigger tests again with orlojd on PostgreSQL. Both run
+# even when the first fails, so every failure shows.
+PG_E2E = dist/test/receiver/deliveries.test.js dist/test/receiver/crash.test.js dist/test/receiver/inbound/*.test.js \
+	dist/test/documents/*.test.js dist/test/trigger/*.test.js
+test: build postgres-server
+	npx mocha; sqlite=$$?; ORLOJ_TEST_STORAGE=postgres npx mocha --no-config --timeout 30000 $(PG_E2E); exit $$((sqlite || $$?))
+
+# The tests start their own throwaway PostgreSQL (test/helpers/postgres.ts) from its initdb, so only
+# the binaries are needed: installed here when neither PATH nor /usr/lib/postgresql/*/bin has them.
+postgres-server:
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  sudo=; if [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 
 # The fuzz suite (test/fuzz), which make test runs for 15 s, for longer; FUZZ_SEED=n replays a run.
 FUZZ_SECONDS ?= 600

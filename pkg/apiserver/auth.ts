@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError } from '../api/errors.js';
 import { readOrCreatePrivateFile } from '../util/files.js';
@@ -15,8 +16,10 @@ const ROLES = Object.keys(rank) as Role[];
 export class TokenAuth {
   private readonly byDigest = new Map<string, Role>();
 
-  constructor(tokens: Array<{ token: string; role: Role }>) {
+  /** `digests`: tokens known only by their digest (one another replica generated). */
+  constructor(tokens: Array<{ token: string; role: Role }>, digests: Array<{ digest: string; role: Role }> = []) {
     for (const t of tokens) this.byDigest.set(digest(t.token), t.role);
+    for (const d of digests) this.byDigest.set(d.digest, d.role);
   }
 
   /** The caller's role and subject (its token's digest); throws 401 for a missing or unknown token. */
@@ -34,7 +37,7 @@ export function requireRole(have: Role, need: Role): void {
   if (rank[have] < rank[need]) throw new ApiError('Forbidden', `this operation needs the ${need} role; the token has ${have}`);
 }
 
-function digest(token: string): string {
+export function digest(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
@@ -55,9 +58,22 @@ export function parseTokenList(text: string, source = '--api-tokens'): Array<{ t
 }
 
 /** The admin token generated on first start, kept (owner-only) in the data dir across restarts. */
-export function loadOrCreateAdminToken(dataDir: string): { token: string; created: boolean } {
+export function loadOrCreateAdminToken(dataDir: string, make: () => string = newAdminToken): { token: string; created: boolean } {
   const file = join(dataDir, 'admin-token');
   // Created exclusively: never written through a link planted there, never over another's.
-  const { text, created } = readOrCreatePrivateFile(file, () => `orloj_${randomBytes(32).toString('base64url')}\n`);
+  const { text, created } = readOrCreatePrivateFile(file, () => `${make()}\n`);
   return { token: text.trim(), created };
+}
+
+export function newAdminToken(): string {
+  return `orloj_${randomBytes(32).toString('base64url')}`;
+}
+
+/** The admin token in the data dir, if one was generated there. */
+export function storedAdminToken(dataDir: string): string | undefined {
+  try {
+    return readFileSync(join(dataDir, 'admin-token'), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }

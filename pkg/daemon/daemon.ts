@@ -25,6 +25,7 @@ import { runWhileLeader, startBackground } from './background.js';
 import type { DaemonOptions } from './options.js';
 import { openDaemonStore } from './store.js';
 import { resolveTokens } from './tokens.js';
+import { serveWhileWaiting } from './waiting.js';
 
 export interface Daemon {
   url: string;
@@ -50,7 +51,12 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
   setDestinationPolicy(new DestinationGuard(opts.allowDestinations));
   const metrics = createMetrics();
   const triggers = new Triggers({ metrics, log: log.child({ component: 'triggers' }) });
-  const store = triggers.wrap(await openDaemonStore(opts, log));
+  const waiting = opts.storage === 'postgres' ? await serveWhileWaiting(opts.listen, log) : undefined;
+  const store = triggers.wrap(await openDaemonStore(opts, log).finally(() => waiting?.close()));
+  const offLeader = store.elector.onChange((leader) => {
+    metrics.leader.set(leader ? 1 : 0);
+    log.info({ leader }, leader ? 'leading: this replica runs the reconcilers, trigger dispatch and pruning' : 'following: another replica leads');
+  });
   await triggers.start();
   const objects = new Objects(store, 'api');
   const servers = await loadServers();
@@ -60,7 +66,7 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
   const mirror = new StatusMirror(objects.as('delivery'), store.data, receiverKinds);
   await mirror.catchUp();
   const notes = new Notes(store, (n) => mirror.saw(n.uid, n.record.owner, lastOfNote(n.outcome, n.record)), opts.rejectedRecordsPerReceiver);
-  const { tokens, generated } = resolveTokens(opts, log);
+  const { tokens, digests, generated } = await resolveTokens(opts, store, log);
   const controller = objects.as('reconciler');
   const manager = new Manager({ store: controller, log: log.child({ component: 'controller' }), metrics, resyncMs: opts.resyncSeconds * 1000 }, reconcilersOf(servers, controller, mirror));
   const closing = new AbortController();
@@ -68,14 +74,15 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
   const server: Server = createHttpServer({
     closing: closing.signal,
     store: objects,
-    auth: new TokenAuth(tokens),
+    auth: new TokenAuth(tokens, digests),
     log,
     metrics,
     maxRequestBytes: opts.maxRequestBytes,
     limits: opts.limits,
     watches: new Watches(opts.limits.watch, metrics),
     version: VERSION,
-    isReady: () => manager.hasSynced,
+    // A follower serves the API and deliveries from the start; the leader once its reconcilers synced.
+    isReady: () => !store.elector.isLeader() || manager.hasSynced,
     routes: [receiverRoutes(store.data, receiverKinds), ...servers.flatMap(({ server: s }) => (s.routes ? [s.routes] : []))],
     raw: [deliveryHandler({ receivers, store, notes, mirror, metrics, log: log.child({ component: 'receiver' }), now: hooks.now ?? Date.now, closing: () => closing.signal.aborted })],
   });
@@ -110,6 +117,7 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
       background.stop();
       await stopLeading();
       offTriggers();
+      offLeader();
       await triggers.close();
       receivers.close();
       await notes.flush();

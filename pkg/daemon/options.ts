@@ -25,9 +25,12 @@ export interface DaemonOptions {
 const USAGE = `Usage: orlojd [flags]
 
   --listen HOST:PORT      address to serve on (ORLOJ_LISTEN, default 127.0.0.1:8080)
-  --data-dir DIR          where the embedded store lives (ORLOJ_DATA_DIR, default ./.orloj)
-  --storage KIND          sqlite (ORLOJ_STORAGE, default sqlite)
-  --postgres-url URL      PostgreSQL connection string (ORLOJ_POSTGRES_URL)
+  --data-dir DIR          local files: the embedded store, the key file, the admin token
+                          (ORLOJ_DATA_DIR, default ./.orloj)
+  --storage KIND          sqlite (embedded, one process) or postgres (shared by replicas)
+                          (ORLOJ_STORAGE, default sqlite)
+  --postgres-url URL      PostgreSQL connection string (ORLOJ_POSTGRES_URL); every
+                          replica also needs the same ORLOJ_ENCRYPTION_KEY
   --api-tokens LIST       tok:role,... with roles reader, writer, admin (ORLOJ_API_TOKENS);
                           without it (or --api-tokens-file) an admin token is generated
                           on first start
@@ -140,7 +143,8 @@ export function parseDaemonOptions(argv: string[], env: NodeJS.ProcessEnv): Daem
   const str = (name: string): string | undefined => values[name] as string | undefined;
   const storage = str('storage') ?? env.ORLOJ_STORAGE ?? 'sqlite';
   if (storage !== 'sqlite' && storage !== 'postgres') throw new UsageError(`--storage must be sqlite or postgres, got "${storage}"`);
-  if (storage === 'postgres') throw new UsageError('--storage postgres is not available in this version; use sqlite');
+  const postgresUrl = str('postgres-url') ?? env.ORLOJ_POSTGRES_URL;
+  if (storage === 'postgres' && !postgresUrl) throw new UsageError('--storage postgres needs --postgres-url URL (or ORLOJ_POSTGRES_URL)');
   const apiTokens = str('api-tokens') ?? env.ORLOJ_API_TOKENS;
   const apiTokensFile = str('api-tokens-file') ?? env.ORLOJ_API_TOKENS_FILE;
   if (apiTokens && apiTokensFile) throw new UsageError('give --api-tokens (ORLOJ_API_TOKENS) or --api-tokens-file (ORLOJ_API_TOKENS_FILE), not both');
@@ -155,7 +159,7 @@ export function parseDaemonOptions(argv: string[], env: NodeJS.ProcessEnv): Daem
     listen: parseListen(str('listen') ?? env.ORLOJ_LISTEN ?? '127.0.0.1:8080'),
     dataDir: str('data-dir') ?? env.ORLOJ_DATA_DIR ?? '.orloj',
     storage,
-    postgresUrl: str('postgres-url') ?? env.ORLOJ_POSTGRES_URL,
+    postgresUrl,
     apiTokens,
     apiTokensFile,
     encryptionKey: env.ORLOJ_ENCRYPTION_KEY,

@@ -4,19 +4,47 @@ import { rmSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { openStore } from '../store/factory.js';
 import { loadKeys } from '../store/keys.js';
+import { PostgresUnavailable } from '../store/postgres/connect.js';
 import { resealStale } from '../store/reseal.js';
-import { SealingError } from '../store/sealing.js';
+import { fingerprint, SealingError, type KeySet } from '../store/sealing.js';
 import type { Store } from '../store/types.js';
 import { secureDataDir } from './data-dir.js';
 import type { DaemonOptions } from './options.js';
 
-export async function openDaemonStore(opts: DaemonOptions, log: Logger): Promise<Store> {
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 5000;
+
+/** A shared store that cannot be reached is waited for, with backoff; one that refuses us is not. */
+async function openWithRetry(opts: DaemonOptions, keys: KeySet, log: Logger, signal?: AbortSignal): Promise<Store> {
+  for (let attempt = 1, wait = RETRY_FIRST_MS; ; attempt++, wait = Math.min(wait * 2, RETRY_MAX_MS)) {
+    try {
+      return await openStore({ storage: opts.storage, dataDir: opts.dataDir, postgresUrl: opts.postgresUrl, keys });
+    } catch (e) {
+      if (!(e instanceof PostgresUnavailable) || !e.retry || signal?.aborted) throw e;
+      log.warn({ attempt, retryInMs: wait }, `${e.message}; trying again`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
+/**
+ * Replicas must seal with keys they all hold: the store keeps the fingerprint of the key
+ * that seals, and a replica without that key refuses to start, before it seals anything.
+ */
+async function checkSharedKey(store: Store, keys: KeySet): Promise<void> {
+  if (!store.shared) return;
+  const kept = await store.shared.setOnce('sealing-key', fingerprint(keys.primary.key));
+  if (keys.keys.some((k) => fingerprint(k.key) === kept)) return;
+  throw new Error(`the other replicas seal Secrets with a key (fingerprint ${kept}) this one does not have: give every replica the same ORLOJ_ENCRYPTION_KEY`);
+}
+
+export async function openDaemonStore(opts: DaemonOptions, log: Logger, signal?: AbortSignal): Promise<Store> {
   secureDataDir(opts.dataDir, log);
   const { keys, source, created } = loadKeys(opts.dataDir, opts.encryptionKey);
   if (created) log.info({ path: source }, 'generated the encryption key for Secret data: back it up with the data dir');
   let store: Store;
   try {
-    store = openStore({ storage: opts.storage, dataDir: opts.dataDir, postgresUrl: opts.postgresUrl, keys });
+    store = await openWithRetry(opts, keys, log, signal);
   } catch (e) {
     // Not on any failure: one to lock the data dir means another orlojd may use that key file now.
     if (!(e instanceof SealingError)) throw e;
@@ -24,8 +52,17 @@ export async function openDaemonStore(opts: DaemonOptions, log: Logger): Promise
     if (created) rmSync(source, { force: true });
     throw new Error(`cannot open the stored Secrets with the encryption keys from ${source}: ${e.message}. Start with the keys they were sealed with (to rotate, give the new key first and the old one after it)`);
   }
+  try {
+    await checkSharedKey(store, keys);
+  } catch (e) {
+    await store.close();
+    if (created) rmSync(source, { force: true });
+    throw e;
+  }
   const { sealed, purged } = await resealStale(store);
   if (sealed) log.info({ count: sealed, key: keys.primary.id }, 'sealed Secrets with the primary encryption key');
+  // Sealed again with the primary: from now on that is the key every replica needs.
+  if (sealed && store.shared) await store.shared.put('sealing-key', fingerprint(keys.primary.key));
   if (!purged) log.warn('could not rewrite the database after sealing: copies of the replaced values may remain in its free pages until the next start');
   return store;
 }

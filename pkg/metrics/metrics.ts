@@ -13,6 +13,7 @@ export function createMetrics() {
       registers: [registry],
     }),
     watches: new Gauge({ name: 'orloj_api_watches', help: 'Open watch streams', registers: [registry] }),
+    leader: new Gauge({ name: 'orloj_leader', help: '1 while this replica leads (runs reconcilers, trigger dispatch, pruning), else 0', registers: [registry] }),
     watchesDropped: new Counter({
       name: 'orloj_api_watches_dropped_total',
       help: 'Watch streams closed because their client read too slowly',

@@ -462,11 +462,20 @@ export interface Elector {
   close(): Promise<void>;
 }
 
+/** Values every replica of a shared store agrees on: the first one kept wins. */
+export interface SharedSettings {
+  /** Keeps `value` under `key` unless a value is kept there already; returns the kept one. */
+  setOnce(key: string, value: string): Promise<string>;
+  put(key: string, value: string): Promise<void>;
+}
+
 /** One store: both planes and their single write path. */
 export interface Store {
   readonly control: ControlPlaneStore;
   readonly data: DataPlaneStore;
   readonly elector: Elector;
+  /** Only a store several processes share has them. */
+  readonly shared?: SharedSettings;
   /** Commits a unit of work atomically; resolves after the commit, once watchers have it. */
   commit(unit: Unit): Promise<UnitResult>;
   /**

@@ -37,6 +37,7 @@ export function withImages(store: Store, index: TriggerIndex, timed?: (ms: numbe
     get control() { return store.control; },
     get data() { return store.data; },
     get elector() { return store.elector; },
+    get shared() { return store.shared; },
     commit,
     unpublished: () => store.unpublished(),
     maintain: (m) => store.maintain(m),

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dropDatabase, freshDatabase } from './postgres.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The compiled repo root (dist/), where cmd/orlojd.js and cmd/orlojctl.js live. */
@@ -16,7 +17,18 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Reuse this port (for restarts on the same address). */
   port?: number;
+  /**
+   * Run on this PostgreSQL database (a replica of others on it). Without it, ORLOJ_TEST_STORAGE=postgres
+   * gives each server a new database of its own, and anything else the embedded SQLite store.
+   */
+  postgresUrl?: string;
 }
+
+/** The Secret key every replica of a test shares: replicas of one store need the same one. */
+export const TEST_ENCRYPTION_KEY = 'test:' + Buffer.alloc(32, 7).toString('base64');
+
+/** Which store the tests run orlojd on: ORLOJ_TEST_STORAGE=postgres runs the same tests on PostgreSQL. */
+export const TEST_STORAGE = process.env.ORLOJ_TEST_STORAGE === 'postgres' ? 'postgres' : 'sqlite';
 
 export interface ApiResponse<T = unknown> {
   status: number;
@@ -34,6 +46,9 @@ export class Orlojd {
   readonly dataDir: string;
   readonly configPath: string;
   logs = '';
+  /** The database of a server on PostgreSQL, and whether this server made it (and drops it). */
+  postgresUrl?: string;
+  private ownsDatabase = false;
 
   private constructor(readonly dir: string, dataDir?: string) {
     this.dataDir = dataDir ?? join(dir, 'data');
@@ -42,6 +57,11 @@ export class Orlojd {
 
   static async start(opts: StartOptions = {}): Promise<Orlojd> {
     const d = new Orlojd(mkdtempSync(join(tmpdir(), 'orloj-test-')), opts.dataDir);
+    d.postgresUrl = opts.postgresUrl;
+    if (!d.postgresUrl && TEST_STORAGE === 'postgres') {
+      d.postgresUrl = await freshDatabase('orlojd');
+      d.ownsDatabase = true;
+    }
     await d.spawn(opts);
     return d;
   }
@@ -53,8 +73,10 @@ export class Orlojd {
 
   private async spawn(opts: StartOptions): Promise<void> {
     const listen = `127.0.0.1:${opts.port ?? this.port ?? 0}`;
-    this.proc = spawn(process.execPath, [ORLOJD, '--listen', listen, '--data-dir', this.dataDir, ...(opts.args ?? [])], {
-      env: { ...this.env, ORLOJ_LOG_LEVEL: 'info', ...opts.env },
+    const storage = this.postgresUrl ? ['--storage', 'postgres', '--postgres-url', this.postgresUrl] : [];
+    const key = this.postgresUrl ? { ORLOJ_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY } : {};
+    this.proc = spawn(process.execPath, [ORLOJD, '--listen', listen, '--data-dir', this.dataDir, ...storage, ...(opts.args ?? [])], {
+      env: { ...this.env, ORLOJ_LOG_LEVEL: 'info', ...key, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc.stderr!.on('data', (c: Buffer) => (this.logs += c.toString()));
@@ -129,6 +151,7 @@ export class Orlojd {
   async destroy(): Promise<void> {
     await this.stop().catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
+    if (this.ownsDatabase && this.postgresUrl) await dropDatabase(this.postgresUrl);
   }
 }
 

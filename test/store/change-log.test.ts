@@ -54,7 +54,7 @@ describe('store: the change log after kill -9', function () {
     hooks.close();
     await d.kill9();
 
-    const store = openStore({ storage: 'sqlite', dataDir: d.dataDir, keys: loadKeys(d.dataDir).keys });
+    const store = await openStore({ storage: 'sqlite', dataDir: d.dataDir, keys: loadKeys(d.dataDir).keys });
     let log: ChangeEntry[];
     try {
       log = await store.control.changes(Number(start), 100_000);

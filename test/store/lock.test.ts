@@ -38,7 +38,7 @@ describe('store: closing', function () {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('releases the data dir even when closed right after opening, and may be closed again', async () => {
-    const store = openStore({ storage: 'sqlite', dataDir: dir, keys: loadKeys(dir).keys });
+    const store = await openStore({ storage: 'sqlite', dataDir: dir, keys: loadKeys(dir).keys });
     await store.close();
     expect(existsSync(join(dir, 'orlojd.lock'))).to.equal(false);
     await store.close();

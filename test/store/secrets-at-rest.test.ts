@@ -49,7 +49,7 @@ describe('store: Secret values at rest', function () {
     for (const v of values) expect(events + d.logs).not.to.include(v);
     await d.stop();
     expect(filesContaining(d.dataDir, values)).to.deep.equal([]);
-    const store = openStore({ storage: 'sqlite', dataDir: d.dataDir, keys: loadKeys(d.dataDir).keys });
+    const store = await openStore({ storage: 'sqlite', dataDir: d.dataDir, keys: loadKeys(d.dataDir).keys });
     try {
       const log = JSON.stringify(await store.control.changes(0, 1000));
       expect(log).to.include('"name":"s"');

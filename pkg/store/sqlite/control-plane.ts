@@ -1,61 +1,12 @@
 import { ApiError } from '../../api/errors.js';
-import { API_VERSION, type ObjectKey, type StoredResource, type WatchEvent, type WatchEventType, type WriteOrigin } from '../../api/types.js';
+import type { ObjectKey, StoredResource, WatchEvent } from '../../api/types.js';
 import type { BodyCodec } from '../sealing.js';
-import { DOCUMENT_KIND, type BeforePage, type ChangeEntry, type ControlPlaneStore, type ListOptions, type ListResult, type ObjectEvent, type WatchFilter } from '../types.js';
+import type { BeforePage, ChangeEntry, ControlPlaneStore, ListOptions, ListResult, ObjectEvent, WatchFilter } from '../types.js';
+import { deletedObject, deliver, event, matches, REPLAY_PAGE, toChangeEntry, toObjectEvent, type ChangeRow, type EventRow, type LogRow, type Subscriber } from '../watch-events.js';
 import type { DB } from './db.js';
-import { encodeContinue, listQuery } from './list-query.js';
-import { RESOURCE_COLUMNS, rowToResource, type ResourceRow } from './rows.js';
-
-interface Subscriber {
-  filter: WatchFilter;
-  onEvent: (e: WatchEvent) => void;
-  /** The newest revision this subscriber has been given (or told it has, by a list). */
-  cursor: number;
-  live: boolean;
-}
-
-interface ChangeRow {
-  revision: number;
-  kind: string;
-  namespace: string;
-  name: string;
-  uid: string;
-  type: WatchEventType;
-  origin: WriteOrigin;
-  labels: string | null;
-  item?: string | null;
-  image_after?: string | null;
-  image_before?: string | null;
-}
-
-/** Change-log rows read per page of a replay: bounded memory, and the event loop breathes between pages. */
-const REPLAY_PAGE = 1000;
-
-/** Resource watches; document changes are in the same log but are not resources. */
-const matches = (f: WatchFilter, k: ObjectKey): boolean =>
-  (f.kind ? f.kind === k.kind : k.kind !== DOCUMENT_KIND) && (f.namespace === undefined || f.namespace === k.namespace);
-
-function deliver(s: Subscriber, e: WatchEvent): void {
-  s.cursor = e.revision;
-  try {
-    s.onEvent(e);
-  } catch {
-    // A failing subscriber must not break the writer or other subscribers.
-  }
-}
-
-/** What a replayed deletion shows: the object's identity and labels (its data is gone). */
-function deletedObject(c: ChangeRow): StoredResource {
-  const metadata: StoredResource['metadata'] = {
-    name: c.name, namespace: c.namespace, uid: c.uid, resourceVersion: String(c.revision), generation: 0, creationTimestamp: '',
-  };
-  if (c.labels) metadata.labels = JSON.parse(c.labels) as Record<string, string>;
-  return { apiVersion: API_VERSION, kind: c.kind, metadata, spec: {}, status: {} };
-}
-
-const event = (type: WatchEventType, c: ChangeRow, object: StoredResource): WatchEvent => ({
-  type, key: { kind: c.kind, namespace: c.namespace, name: c.name }, object, origin: c.origin, revision: c.revision,
-});
+import { encodeContinue } from '../continue-token.js';
+import { listQuery } from './list-query.js';
+import { RESOURCE_COLUMNS, rowToResource, type ResourceRow } from '../rows.js';
 
 const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -212,11 +163,8 @@ export class SqliteControlPlane implements ControlPlaneStore {
   async changes(after: number, limit: number): Promise<ChangeEntry[]> {
     this.requireHistory(after);
     const rows = this.db.prepare(`SELECT revision, kind, namespace, name, uid, type, origin, item, image_after, image_before FROM changes
-      WHERE revision > ? AND revision <= ? ORDER BY revision LIMIT ?`).all(after, this.published, limit) as ChangeRow[];
-    return rows.map((c) => ({
-      revision: c.revision, key: { kind: c.kind, namespace: c.namespace, name: c.name }, uid: c.uid, type: c.type, origin: c.origin, ...(c.item ? { item: c.item } : {}),
-      ...(c.image_after ? { after: c.image_after } : {}), ...(c.image_before ? { before: c.image_before } : {}),
-    }));
+      WHERE revision > ? AND revision <= ? ORDER BY revision LIMIT ?`).all(after, this.published, limit) as LogRow[];
+    return rows.map(toChangeEntry);
   }
 
   /**
@@ -247,30 +195,10 @@ export class SqliteControlPlane implements ControlPlaneStore {
     const rows = this.db
       .prepare(`SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`)
       .all(...args, limit) as EventRow[];
-    return rows.map((r) => ({
-      involvedObject: { kind: r.kind, namespace: r.namespace, name: r.name },
-      type: r.type,
-      reason: r.reason,
-      message: r.message,
-      count: r.count,
-      firstTimestamp: r.first_ts,
-      lastTimestamp: r.last_ts,
-    }));
+    return rows.map(toObjectEvent);
   }
 
   close(): void {
     this.subs.clear();
   }
-}
-
-interface EventRow {
-  kind: string;
-  namespace: string;
-  name: string;
-  type: ObjectEvent['type'];
-  reason: string;
-  message: string;
-  count: number;
-  first_ts: string;
-  last_ts: string;
 }

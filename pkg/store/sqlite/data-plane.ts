@@ -1,55 +1,12 @@
+// Reads of claims, counters, records, the queue and documents on the main thread's connection; writes go through the writer.
 import type { DataPlaneStore, DeliveryQuery, DeliveryRecord, DeliveryWatchFilter, DocumentQuery, DueQuery, QueuedMessage, StoredDocument } from '../types.js';
 import type { DB } from './db.js';
 import { SqliteDocuments } from './documents.js';
-
-interface RecordRow {
-  id: number;
-  ts: string;
-  owner: string;
-  event_id: string | null;
-  outcome: DeliveryRecord['outcome'];
-  reason: string | null;
-  http_status: number | null;
-  duration_ms: number | null;
-  result: string | null;
-  attempt: number | null;
-  response: string | null;
-}
-
-function toRecord(r: RecordRow): DeliveryRecord {
-  return {
-    id: r.id,
-    ts: r.ts,
-    owner: r.owner,
-    outcome: r.outcome,
-    ...(r.event_id !== null ? { eventId: r.event_id } : {}),
-    ...(r.reason !== null ? { reason: r.reason } : {}),
-    ...(r.http_status !== null ? { httpStatus: r.http_status } : {}),
-    ...(r.duration_ms !== null ? { durationMs: r.duration_ms } : {}),
-    ...(r.result !== null ? { result: r.result } : {}),
-    ...(r.attempt !== null ? { attempt: r.attempt } : {}),
-    ...(r.response !== null ? { response: r.response } : {}),
-  };
-}
+import { RECORD_COLUMNS, RECORD_PAGE, recordMatches, toRecord, type RecordRow, type RecordWatcher } from '../record-rows.js';
 
 const MESSAGE_COLUMNS = 'id, owner, owner_uid AS ownerUid, message_id AS messageId, body, meta, attempt, due_at AS dueAt';
 /** The due index carries the owner: skipping (or keeping) owners reads no row it does not return. */
 const DUE = `SELECT ${MESSAGE_COLUMNS} FROM queue WHERE due_at IS NOT NULL AND due_at <= ? AND (due_at, id) > (?, ?)`;
-
-/** Reads of claims, counters and records on the main thread's connection; writes go through the writer. */
-interface RecordWatcher {
-  filter: DeliveryWatchFilter;
-  onRecord: (r: DeliveryRecord) => void;
-  /** The newest record id given. */
-  cursor: number;
-  live: boolean;
-}
-
-const RECORD_PAGE = 500;
-const COLUMNS = 'id, ts, owner, event_id, outcome, reason, http_status, duration_ms, result, attempt, response';
-
-const matches = (f: DeliveryWatchFilter, r: DeliveryRecord): boolean =>
-  (!f.owner || f.owner === r.owner) && (!f.namespace || f.namespace === r.owner.split('/')[1]);
 
 export class SqliteDataPlane implements DataPlaneStore {
   private readonly counterRows;
@@ -63,9 +20,9 @@ export class SqliteDataPlane implements DataPlaneStore {
     this.documents = new SqliteDocuments(db);
     this.counterRows = db.prepare('SELECT name, value FROM counters WHERE scope = ?');
     this.claimRow = db.prepare('SELECT result, expires_at AS expiresAt FROM claims WHERE scope = ? AND key = ? AND expires_at > ?');
-    this.recordsAfter = db.prepare(`SELECT ${COLUMNS} FROM deliveries WHERE id > ? ORDER BY id LIMIT ${RECORD_PAGE}`);
+    this.recordsAfter = db.prepare(`SELECT ${RECORD_COLUMNS} FROM deliveries WHERE id > ? ORDER BY id LIMIT ${RECORD_PAGE}`);
     this.q = {
-      record: db.prepare(`SELECT ${COLUMNS} FROM deliveries WHERE id = ?`),
+      record: db.prepare(`SELECT ${RECORD_COLUMNS} FROM deliveries WHERE id = ?`),
       due: db.prepare(`${DUE} ORDER BY due_at, id LIMIT ?`),
       dueOf: db.prepare(`${DUE} AND owner_uid IN (SELECT value FROM json_each(?)) ORDER BY due_at, id LIMIT ?`),
       dueNotOf: db.prepare(`${DUE} AND owner_uid NOT IN (SELECT value FROM json_each(?)) ORDER BY due_at, id LIMIT ?`),
@@ -117,7 +74,7 @@ export class SqliteDataPlane implements DataPlaneStore {
       for (const w of this.watchers) {
         if (!w.live || r.id! <= w.cursor) continue;
         w.cursor = r.id!;
-        if (matches(w.filter, r)) w.onRecord(r);
+        if (recordMatches(w.filter, r)) w.onRecord(r);
       }
     }
   }
@@ -136,7 +93,7 @@ export class SqliteDataPlane implements DataPlaneStore {
       const page = (this.recordsAfter.all(w.cursor) as RecordRow[]).map(toRecord);
       for (const r of page) {
         w.cursor = r.id!;
-        if (matches(filter, r)) onRecord(r);
+        if (recordMatches(filter, r)) onRecord(r);
       }
       if (page.length < RECORD_PAGE) break;
       await new Promise((r) => setImmediate(r));
@@ -158,7 +115,7 @@ export class SqliteDataPlane implements DataPlaneStore {
     if (q.namespace) add('namespace = ?', q.namespace);
     if (q.outcome) add('outcome = ?', q.outcome);
     if (q.before) add('id < ?', q.before);
-    const sql = `SELECT ${COLUMNS} FROM deliveries
+    const sql = `SELECT ${RECORD_COLUMNS} FROM deliveries
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, Math.min(q.limit ?? 100, 1000)) as RecordRow[];
     return rows.map(toRecord);

@@ -4,7 +4,7 @@
 import type Database from 'better-sqlite3';
 import { alreadyExists, ApiError } from '../../api/errors.js';
 import { DOCUMENT_COUNTER, DOCUMENT_KIND, type CollectionRef, type DeleteDocumentOp, type PutDocumentOp } from '../types.js';
-import { DOCUMENT_COLUMNS, documentJson, type DocumentRow } from './documents.js';
+import { DOCUMENT_COLUMNS, documentJson, type DocumentRow } from '../document-rows.js';
 import type { WireOpResult } from './wire.js';
 
 export interface DocumentWriterContext {

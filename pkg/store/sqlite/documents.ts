@@ -1,57 +1,7 @@
 import { ApiError } from '../../api/errors.js';
 import type { DocumentQuery, DocumentStore, StoredDocument } from '../types.js';
 import type { DB } from './db.js';
-
-export interface DocumentRow {
-  id: string;
-  version: number;
-  revision: number;
-  data: string | null;
-  raw: Buffer | null;
-  content_type: string | null;
-  origin: StoredDocument['meta']['origin'];
-  external_id: string | null;
-  event_type: string | null;
-  created_at: string;
-  updated_at: string;
-  deleted_at: string | null;
-}
-
-export const DOCUMENT_COLUMNS = 'id, version, revision, data, raw, content_type, origin, external_id, event_type, created_at, updated_at, deleted_at';
-
-export function toDocument(r: DocumentRow): StoredDocument {
-  const meta: StoredDocument['meta'] = { origin: r.origin, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at, revision: r.revision };
-  if (r.external_id !== null) meta.externalId = r.external_id;
-  if (r.event_type !== null) meta.eventType = r.event_type;
-  if (r.content_type !== null) meta.contentType = r.content_type;
-  if (r.deleted_at !== null) meta.deletedAt = r.deleted_at;
-  const doc: StoredDocument = { id: r.id, data: r.data === null ? null : (JSON.parse(r.data) as Record<string, unknown>), meta };
-  if (r.raw !== null) doc.raw = r.raw.toString('base64');
-  return doc;
-}
-
-/** JSON.stringify(toDocument(r)), without parsing the stored data only to write it again. */
-export function documentJson(r: DocumentRow): string {
-  const text = JSON.stringify(toDocument({ ...r, data: null }));
-  if (r.data === null) return text;
-  // The id is the first key and a JSON string cannot hold an unescaped quote, so `"data":null` follows it.
-  const head = `{"id":${JSON.stringify(r.id)},"data":`;
-  return `${head}${r.data}${text.slice(head.length + 'null'.length)}`;
-}
-
-/** Field names a filter may name: a plain top-level key. */
-const FILTER_FIELD = /^[A-Za-z0-9_-]{1,128}$/;
-
-/**
- * The JSON texts a query value matches: the string itself, and the number, boolean or
- * null it spells (`?count=3` finds 3 and "3").
- */
-function jsonTextsOf(value: string): string[] {
-  const texts = [JSON.stringify(value)];
-  if (value === 'true' || value === 'false' || value === 'null') texts.push(value);
-  else if (/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(value) && Number.isFinite(Number(value))) texts.push(JSON.stringify(Number(value)));
-  return texts;
-}
+import { DOCUMENT_COLUMNS, FILTER_FIELD, jsonTextsOf, toDocument, type DocumentRow } from '../document-rows.js';
 
 /** Reads of documents on the main thread's connection. */
 export class SqliteDocuments implements DocumentStore {

@@ -1,8 +1,8 @@
-import { ApiError } from '../../api/errors.js';
 import type { Requirement } from '../../api/selector.js';
 import { lookupKind } from '../../api/registry.js';
 import type { ListOptions } from '../types.js';
-import { RESOURCE_COLUMNS } from './rows.js';
+import { decodeContinue } from '../continue-token.js';
+import { RESOURCE_COLUMNS } from '../rows.js';
 
 /** SELECT for one page of a list: namespace, label selector, continue token. */
 export function listQuery(kind: string, opts: ListOptions): { sql: string; args: unknown[]; limit?: number } {
@@ -38,18 +38,4 @@ function selectorClause(kind: string, req: Requirement, where: string[], args: u
   const values = hasValues ? ` AND value IN (${req.values.map(() => '?').join(', ')})` : '';
   where.push(`r.create_rv ${negate ? 'NOT ' : ''}IN (SELECT create_rv FROM labels WHERE kind = ? AND key = ?${values})`);
   args.push(kind, req.key, ...(hasValues ? req.values : []));
-}
-
-export function encodeContinue(ns: string, name: string): string {
-  return Buffer.from(JSON.stringify([ns, name])).toString('base64url');
-}
-
-function decodeContinue(token: string): [string, string] {
-  try {
-    const v = JSON.parse(Buffer.from(token, 'base64url').toString()) as unknown;
-    if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'string')) return v as [string, string];
-  } catch {
-    // fall through
-  }
-  throw new ApiError('BadRequest', 'invalid continue token');
 }

@@ -3,7 +3,7 @@
 // the callers made them, so each value is serialized once and nothing is rebuilt for the
 // trip; the writer thread, which has time to spare, turns them into rows.
 import type { Maintenance, Unit } from '../types.js';
-import type { ResourceRow } from './rows.js';
+import type { OpResult } from '../results.js';
 
 /** One batch for the writer: the units as the store's callers made them. */
 export interface WireRequest {
@@ -12,15 +12,8 @@ export interface WireRequest {
   maintenance?: Maintenance;
 }
 
-/**
- * What one op wrote: its revision, the name it took (create), and the stored row where the
- * main thread does not know the result (status writes, and the deleted object).
- */
-export type WireOpResult =
-  | null
-  | { rv: number; name?: string; row?: ResourceRow; doc?: { version: number; type: 'ADDED' | 'MODIFIED' | 'DELETED' } }
-  | { record: number }
-  | { queued: number };
+/** What one op wrote (see OpResult). */
+export type WireOpResult = OpResult;
 
 /** The failure of one unit, as an ApiError's parts. */
 export interface WireError {

@@ -12,8 +12,9 @@ import { BriefClaims, type Held } from './brief-claims.js';
 import {
   DOCUMENT_KIND, type ClaimOp, type CreateOp, type DeleteOp, type DeliveryRecord, type EnqueueOp, type EventOp, type Maintenance, type Op, type SettleOp, type StatusOp, type TrimOp, type Unit, type UpdateOp,
 } from '../types.js';
+import { expectedResult, mayFailHalfway } from '../units.js';
 import { documentWriter } from './documents-writer.js';
-import { RESOURCE_COLUMNS, rowToResource, type ResourceRow } from './rows.js';
+import { RESOURCE_COLUMNS, rowToResource, type ResourceRow } from '../rows.js';
 import type { WireCommit, WireError, WireOpResult, WireReply, WireRequest, WireUnitResult } from './wire.js';
 import type { WriterData } from './writer.js';
 
@@ -304,15 +305,6 @@ function apply(op: Op, origin: string): WireOpResult {
   }
 }
 
-/** What a unit will most likely create: its claims remember it (a free-name create may take another). */
-function expectedResult(ops: Op[]): string {
-  for (const op of ops) {
-    if (op.op === 'create') return op.object.metadata.name;
-    if (op.op === 'putDocument') return op.id;
-  }
-  return '';
-}
-
 /** An expired claim is as good as none: giving back the ones a unit took leaves nothing held. */
 function giveBack(ops: Op[], n: number): void {
   for (let i = 0; i < n; i++) {
@@ -368,17 +360,12 @@ function commitUnit(u: Unit): WireUnitResult {
   return { ok: true, ops };
 }
 
-/** Ops whose preconditions can fail after an earlier op of the unit wrote. */
-const checked = (op: Op): boolean =>
-  (op.op === 'create' && !op.uniqueName) || op.op === 'update' || op.op === 'delete' || op.op === 'exists' || op.op === 'empty' || (op.op === 'status' && !!op.expect) ||
-  (op.op === 'putDocument' && (!!op.ifAbsent || op.expectVersion !== undefined)) || op.op === 'deleteDocument' || op.op === 'noDocuments';
-
 /** In a savepoint of its own (nested in the batch's transaction). */
 const commitUnitAlone = db.transaction(commitUnit);
 
 function runUnit(u: Unit, isolated: boolean): WireUnitResult {
   // A unit that may fail halfway needs a savepoint; one that fails before writing does not.
-  if (!isolated && !(u.ops.length > 1 && u.ops.some(checked))) {
+  if (!isolated && !mayFailHalfway(u.ops)) {
     try {
       return commitUnit(u);
     } catch (e) {

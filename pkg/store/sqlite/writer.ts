@@ -3,11 +3,11 @@
 // ones to commit; the writer folds everything queued into its next transaction.
 import { Worker } from 'node:worker_threads';
 import { ApiError, type StatusReason } from '../../api/errors.js';
-import type { ObjectKey, StoredResource, WatchEvent, WatchEventType, WriteOrigin } from '../../api/types.js';
+import type { WatchEvent } from '../../api/types.js';
 import type { BodyCodec, EncryptionKey } from '../sealing.js';
-import type { DeliveryRecord, DocumentWrite, Maintenance, Op, Unit, UnitResult, WriteResult } from '../types.js';
-import { rowToResource, type ResourceRow } from './rows.js';
-import type { WireCommit, WireOpResult, WireRequest, WireUnitResult } from './wire.js';
+import { unitResult } from '../results.js';
+import type { DeliveryRecord, Maintenance, Unit, UnitResult } from '../types.js';
+import type { WireCommit, WireRequest, WireUnitResult } from './wire.js';
 
 /** What the writer thread needs from the kind registry. */
 export interface WireContext {
@@ -22,54 +22,6 @@ export interface WriterData extends WireContext {
   path: string;
   sealedKinds: readonly string[];
   sealingKey: EncryptionKey;
-}
-
-/**
- * A committed change: what the unit's caller gets back and what watchers see. The object
- * is built on first read, so the many watchers that skip delivery writes by origin cost nothing.
- */
-class Change implements WatchEvent, WriteResult {
-  readonly key: ObjectKey;
-  private built?: StoredResource;
-  constructor(
-    readonly type: WatchEventType,
-    readonly origin: WriteOrigin,
-    readonly revision: number,
-    private readonly source: StoredResource | ResourceRow,
-    readonly name: string,
-    private readonly codec: BodyCodec,
-  ) {
-    const k = 'metadata' in source ? { kind: source.kind, namespace: source.metadata.namespace } : { kind: source.kind, namespace: source.namespace };
-    this.key = { ...k, name };
-  }
-  get resourceVersion(): string {
-    return String(this.revision);
-  }
-  get object(): StoredResource {
-    if (!this.built) {
-      const s = this.source;
-      const o = 'metadata' in s ? s : rowToResource(s, this.codec);
-      this.built = { ...o, metadata: { ...o.metadata, name: this.name, resourceVersion: String(this.revision) } };
-    }
-    return this.built;
-  }
-}
-
-function changeOf(op: Op, r: WireOpResult, origin: WriteOrigin, codec: BodyCodec): Change | undefined {
-  if (!r || !('rv' in r)) return undefined;
-  switch (op.op) {
-    case 'create': return new Change('ADDED', origin, r.rv, op.object, r.name ?? op.object.metadata.name, codec);
-    case 'update': return new Change('MODIFIED', origin, r.rv, op.object, op.object.metadata.name, codec);
-    case 'status': return new Change('MODIFIED', origin, r.rv, r.row!, op.key.name, codec);
-    case 'delete': return new Change('DELETED', origin, r.rv, r.row!, op.key.name, codec);
-    default: return undefined;
-  }
-}
-
-/** A document op's result; documents are not shown to resource watchers. */
-function documentWriteOf(r: WireOpResult): DocumentWrite | undefined {
-  if (!r || !('doc' in r) || !r.doc) return undefined;
-  return { name: r.name!, resourceVersion: String(r.rv), version: r.doc.version, type: r.doc.type };
 }
 
 interface Waiting {
@@ -87,28 +39,6 @@ interface Sent {
 
 /** Publishes committed changes (and records) to watchers, in commit order, before any caller is answered. */
 export type Publish = (rev: number, changes: WatchEvent[], records: DeliveryRecord[]) => void;
-
-/** The records a unit wrote, with their ids and, as the writer filled it in, what the unit created. */
-function recordsOf(unit: Unit, results: WireOpResult[], writes: Array<Change | DocumentWrite | undefined>, out: DeliveryRecord[]): void {
-  // As the writer thread decides it: a created object, or any document written.
-  const created = writes.find((w) => w && (w.type === 'ADDED' || !(w instanceof Change)))?.name;
-  unit.ops.forEach((op, i) => {
-    const r = results[i];
-    if (op.op !== 'record' || !r || !('record' in r)) return;
-    out.push({ ...op.record, id: r.record, ...(op.record.result === undefined && created !== undefined ? { result: created } : {}) });
-  });
-}
-
-/** The ids of the records and queued messages a unit added, in op order, when it added any. */
-function idsOf(results: WireOpResult[]): { records?: number[]; queued?: number[] } {
-  let records: number[] | undefined;
-  let queued: number[] | undefined;
-  for (const r of results) {
-    if (r && 'record' in r) (records ??= []).push(r.record);
-    else if (r && 'queued' in r) (queued ??= []).push(r.queued);
-  }
-  return { ...(records ? { records } : {}), ...(queued ? { queued } : {}) };
-}
 
 /** Units that go to the writer without waiting for the end of the event-loop turn. */
 const EARLY_BATCH = 16;
@@ -241,10 +171,8 @@ export class Writer {
       const e = res.error;
       return () => w.reject(new ApiError(e.reason as StatusReason, e.message, e.details));
     }
-    const writes = w.unit.ops.map((op, i) => documentWriteOf(res.ops[i] ?? null) ?? changeOf(op, res.ops[i] ?? null, w.unit.origin, this.codec));
-    for (const ch of writes) if (ch instanceof Change) changes.push(ch);
-    if (this.wantRecords()) recordsOf(w.unit, res.ops, writes, records);
-    return () => w.resolve({ held: false, writes, ...idsOf(res.ops) });
+    const result = unitResult(w.unit, res.ops, this.codec, changes, this.wantRecords() ? records : undefined);
+    return () => w.resolve(result);
   }
 
   private settle(id: number, err: Error): void {

@@ -1,5 +1,5 @@
-import { API_VERSION, type Status, type StoredResource } from '../../api/types.js';
-import type { BodyCodec } from '../sealing.js';
+import { API_VERSION, type Status, type StoredResource } from '../api/types.js';
+import type { BodyCodec } from './sealing.js';
 
 export interface ResourceRow {
   kind: string;

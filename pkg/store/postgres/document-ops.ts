@@ -1,0 +1,78 @@
+// Document ops inside a write transaction. Each write appends to the change log (kind
+// Document, the collection's name, the document's id as item, the document's origin) and
+// keeps the collection's live-document counter exact, in the same transaction.
+import type { Sql } from 'postgres';
+import { alreadyExists, ApiError } from '../../api/errors.js';
+import { DOCUMENT_COLUMNS, documentJson, type DocumentRow } from '../document-rows.js';
+import type { OpResult } from '../results.js';
+import { DOCUMENT_COUNTER, DOCUMENT_KIND, type CollectionRef, type DeleteDocumentOp, type PutDocumentOp } from '../types.js';
+import type { WriteTx } from './ops.js';
+
+async function rowOf(w: WriteTx, c: CollectionRef, id: string): Promise<DocumentRow | undefined> {
+  const [row] = await w.tx<DocumentRow[]>`SELECT ${w.tx.unsafe(DOCUMENT_COLUMNS)} FROM documents WHERE collection = ${c.uid} AND id = ${id}`;
+  return row;
+}
+
+const stale = (c: CollectionRef, id: string, expect: number, cur: DocumentRow | undefined): ApiError =>
+  new ApiError('PreconditionFailed', `document "${id}" in collection "${c.name}" is at version ${cur && !cur.deleted_at ? cur.version : 'none'}, not ${expect}`, { kind: DOCUMENT_KIND, name: id });
+
+const changeKey = (c: CollectionRef) => ({ kind: DOCUMENT_KIND, namespace: c.namespace, name: c.name });
+
+export async function putDocument(w: WriteTx, op: PutDocumentOp): Promise<OpResult> {
+  const c = op.collection;
+  const cur = await rowOf(w, c, op.id);
+  const live = !!cur && !cur.deleted_at;
+  if (op.ifAbsent && live) throw alreadyExists(DOCUMENT_KIND, op.id);
+  if (op.expectVersion !== undefined && (!live || cur.version !== op.expectVersion)) throw stale(c, op.id, op.expectVersion, cur);
+  const type = live ? 'MODIFIED' : 'ADDED';
+  const b = op.body;
+  const [data, raw, contentType] = 'data' in b ? [JSON.stringify(b.data), null, null] : [null, Buffer.from(b.raw, 'base64'), b.contentType];
+  const version = cur ? cur.version + 1 : 1;
+  const row: DocumentRow = {
+    id: op.id, version, revision: w.rev + 1, data, raw, content_type: contentType, origin: op.origin,
+    external_id: op.externalId ?? null, event_type: op.eventType ?? null, created_at: cur?.created_at ?? op.now, updated_at: op.now, deleted_at: null,
+  };
+  const images = op.image ? { after: documentJson(row), before: live ? documentJson(cur) : null } : {};
+  const rv = await w.logChange(changeKey(c), c.uid, type, op.origin, { item: op.id, ...images });
+  await w.tx`INSERT INTO documents (collection, id, version, revision, data, raw, content_type, origin, external_id, event_type, created_at, updated_at)
+    VALUES (${c.uid}, ${op.id}, ${version}, ${rv}, ${data}, ${raw}, ${contentType}, ${op.origin}, ${row.external_id}, ${row.event_type}, ${row.created_at}, ${op.now})
+    ON CONFLICT (collection, id) DO UPDATE SET version = excluded.version, revision = excluded.revision, data = excluded.data, raw = excluded.raw,
+      content_type = excluded.content_type, origin = excluded.origin, external_id = excluded.external_id, event_type = excluded.event_type,
+      updated_at = excluded.updated_at, deleted_at = NULL`;
+  if (!live) w.addCounts(c.uid, { [DOCUMENT_COUNTER]: 1 });
+  return { rv, name: op.id, doc: { version, type } };
+}
+
+export async function deleteDocument(w: WriteTx, op: DeleteDocumentOp): Promise<OpResult> {
+  const c = op.collection;
+  const cur = await rowOf(w, c, op.id);
+  if (!cur || cur.deleted_at) {
+    if (op.expectVersion !== undefined) throw stale(c, op.id, op.expectVersion, cur);
+    throw new ApiError('NotFound', `document "${op.id}" not found in collection "${c.name}"`, { kind: DOCUMENT_KIND, name: op.id });
+  }
+  if (op.expectVersion !== undefined && cur.version !== op.expectVersion) throw stale(c, op.id, op.expectVersion, cur);
+  const version = cur.version + 1;
+  const images = op.image ? { after: documentJson({ ...cur, version, revision: w.rev + 1, origin: op.origin, updated_at: op.now, deleted_at: op.now }), before: documentJson(cur) } : {};
+  const rv = await w.logChange(changeKey(c), c.uid, 'DELETED', op.origin, { item: op.id, ...images });
+  await w.tx`UPDATE documents SET version = ${version}, revision = ${rv}, origin = ${op.origin}, updated_at = ${op.now}, deleted_at = ${op.now}
+    WHERE collection = ${c.uid} AND id = ${op.id}`;
+  w.addCounts(c.uid, { [DOCUMENT_COUNTER]: -1 });
+  return { rv, name: op.id, doc: { version, type: 'DELETED' } };
+}
+
+export async function requireNoDocuments(w: WriteTx, c: CollectionRef): Promise<void> {
+  const [any] = await w.tx`SELECT 1 FROM documents WHERE collection = ${c.uid} AND deleted_at IS NULL LIMIT 1`;
+  if (any) throw new ApiError('Conflict', `collection "${c.name}" still holds documents: delete them first, or delete with force`, { kind: 'Collection', name: c.name });
+}
+
+/** Up to `chunk` documents of each collection; its counter goes with the last of them. */
+export async function dropDocuments(sql: Sql, uids: string[], chunk: number): Promise<number> {
+  let n = 0;
+  for (const uid of uids) {
+    const dropped = await sql`DELETE FROM documents WHERE (collection, id) IN (SELECT collection, id FROM documents WHERE collection = ${uid} LIMIT ${chunk})`;
+    n += dropped.count;
+    const [left] = await sql`SELECT 1 FROM documents WHERE collection = ${uid} LIMIT 1`;
+    if (!left) await sql`DELETE FROM counters WHERE scope = ${uid} AND name = ${DOCUMENT_COUNTER}`;
+  }
+  return n;
+}

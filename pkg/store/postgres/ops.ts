@@ -1,0 +1,234 @@
+// Resource and data ops inside one write transaction. The transaction holds the revision
+// row's lock from its first statement, so it is the only writer while it runs, on any
+// replica: reads here see everything committed before it and nothing else changes under it.
+// It knows storage, not product rules: units arrive as ops, already decided.
+import type { TransactionSql } from 'postgres';
+import { alreadyExists, ApiError, conflict, notFound } from '../../api/errors.js';
+import type { ObjectKey, Status, StoredResource } from '../../api/types.js';
+import { mergePatch } from '../../documents/merge-patch.js';
+import type { Json } from '../../mapping/paths.js';
+import type { OpResult } from '../results.js';
+import { RESOURCE_COLUMNS, rowToResource, type ResourceRow } from '../rows.js';
+import type { BodyCodec } from '../sealing.js';
+import type { CreateOp, DeleteOp, DeliveryRecord, EnqueueOp, EventOp, SettleOp, StatusOp, TrimOp, UpdateOp } from '../types.js';
+
+export interface OpsContext {
+  namespacedKinds: readonly string[];
+  codec: BodyCodec;
+}
+
+interface Current {
+  create_rv: number;
+  rv: number;
+  uid: string;
+  labels: string | null;
+  status: string;
+}
+
+const fail = (e: ApiError): never => {
+  throw e;
+};
+
+const keyOf = (o: StoredResource): ObjectKey => ({ kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name });
+const jsonOrNull = (o: Record<string, string> | undefined): string | null => (o && Object.keys(o).length ? JSON.stringify(o) : null);
+
+function endpointIn(status: Record<string, unknown> | undefined): string | null {
+  const id = status?.endpointID;
+  return typeof id === 'string' && id ? id : null;
+}
+
+/** A unique violation names its constraint: map it to what the caller can act on. */
+export function uniqueFailure(e: unknown, k: ObjectKey): ApiError | undefined {
+  const pg = e as { code?: string; constraint_name?: string };
+  if (pg.code !== '23505') return undefined;
+  if (pg.constraint_name === 'resources_endpoint') return new ApiError('Conflict', `endpoint ID of ${k.kind} "${k.name}" is already in use`, { kind: k.kind, name: k.name });
+  return alreadyExists(k.kind, k.name);
+}
+
+/** One write transaction's state: its revision counter and the counter deltas it sums. */
+export class WriteTx {
+  counts = new Map<string, number>();
+
+  constructor(
+    /** The transaction, or the savepoint a unit runs in. */
+    public tx: TransactionSql,
+    public rev: number,
+    private readonly ctx: OpsContext,
+  ) {}
+
+  private async current(k: ObjectKey): Promise<Current | undefined> {
+    const [row] = await this.tx<Current[]>`SELECT create_rv, rv, uid, labels, status FROM resources
+      WHERE kind = ${k.kind} AND namespace = ${k.namespace} AND name = ${k.name}`;
+    return row;
+  }
+
+  private async mustBeAt(k: ObjectKey, expect: number): Promise<Current> {
+    const cur = (await this.current(k)) ?? fail(notFound(k.kind, k.name, k.namespace));
+    if (expect && cur.rv !== expect) fail(conflict(k.kind, k.name));
+    return cur;
+  }
+
+  async logChange(k: ObjectKey, uid: string, type: string, origin: string, extra: { labels?: string | null; item?: string; after?: string | null; before?: string | null } = {}): Promise<number> {
+    const v = ++this.rev;
+    await this.tx`INSERT INTO changes (revision, kind, namespace, name, uid, type, origin, labels, item, image_after, image_before)
+      VALUES (${v}, ${k.kind}, ${k.namespace}, ${k.name}, ${uid}, ${type}, ${origin}, ${extra.labels ?? null}, ${extra.item ?? null}, ${extra.after ?? null}, ${extra.before ?? null})`;
+    return v;
+  }
+
+  /** Inserts under the first free name when `unique`; a name taken meanwhile by another replica is skipped, not an error. */
+  async create(o: StoredResource, unique: boolean, origin: string): Promise<OpResult> {
+    const m = o.metadata;
+    const v = this.rev + 1;
+    const spec = this.ctx.codec.encode(o.kind, m.namespace, m.name, o.spec);
+    const labels = jsonOrNull(m.labels);
+    for (let n = 1; ; n++) {
+      const name = n === 1 ? m.name : `${m.name}-${n}`;
+      const inserted = await this.tx`INSERT INTO resources (create_rv, kind, namespace, name, uid, rv, generation, created, labels, annotations, spec, status, endpoint_id)
+        VALUES (${v}, ${o.kind}, ${m.namespace}, ${name}, ${m.uid}, ${v}, ${m.generation}, ${m.creationTimestamp}, ${labels}, ${jsonOrNull(m.annotations)},
+          ${spec}, ${JSON.stringify(o.status ?? {})}, ${endpointIn(o.status)})
+        ON CONFLICT (kind, namespace, name) DO NOTHING`;
+      if (inserted.count === 1) {
+        await this.logChange({ kind: o.kind, namespace: m.namespace, name }, m.uid, 'ADDED', origin);
+        return { rv: v, name };
+      }
+      if (!unique) fail(alreadyExists(o.kind, name));
+    }
+  }
+
+  async update(o: StoredResource, expect: number, origin: string): Promise<OpResult> {
+    const k = keyOf(o);
+    const m = o.metadata;
+    const cur = await this.mustBeAt(k, expect);
+    const v = await this.logChange(k, cur.uid, 'MODIFIED', origin);
+    const spec = this.ctx.codec.encode(o.kind, m.namespace, m.name, o.spec);
+    await this.tx`UPDATE resources SET rv = ${v}, generation = ${m.generation}, labels = ${jsonOrNull(m.labels)}, annotations = ${jsonOrNull(m.annotations)},
+      spec = ${spec}, status = ${JSON.stringify(o.status ?? {})}, endpoint_id = ${endpointIn(o.status)} WHERE create_rv = ${cur.create_rv}`;
+    return { rv: v };
+  }
+
+  async status(op: StatusOp, origin: string): Promise<OpResult> {
+    const cur = op.uid ? await this.current(op.key) : await this.mustBeAt(op.key, Number(op.expect ?? 0));
+    if (!cur || (op.uid && cur.uid !== op.uid)) return null;
+    const next = op.merge ? JSON.stringify(mergePatch(JSON.parse(cur.status) as Json, op.status as Json)) : JSON.stringify(op.status);
+    if (next === cur.status) return null;
+    const v = await this.logChange(op.key, cur.uid, 'MODIFIED', origin);
+    const endpoint = op.merge ? null : endpointIn(op.status as Status);
+    const [row] = op.merge
+      ? await this.tx<ResourceRow[]>`UPDATE resources SET rv = ${v}, status = ${next} WHERE create_rv = ${cur.create_rv} RETURNING ${this.tx.unsafe(RESOURCE_COLUMNS)}`
+      : await this.tx<ResourceRow[]>`UPDATE resources SET rv = ${v}, status = ${next}, endpoint_id = ${endpoint} WHERE create_rv = ${cur.create_rv} RETURNING ${this.tx.unsafe(RESOURCE_COLUMNS)}`;
+    return { rv: v, row: row! };
+  }
+
+  async remove(k: ObjectKey, expect: number, origin: string): Promise<OpResult> {
+    const cur = await this.mustBeAt(k, expect);
+    const [row] = await this.tx<ResourceRow[]>`DELETE FROM resources WHERE create_rv = ${cur.create_rv} RETURNING ${this.tx.unsafe(RESOURCE_COLUMNS)}`;
+    return { rv: await this.logChange(k, cur.uid, 'DELETED', origin, { labels: cur.labels }), row: row! };
+  }
+
+  async exists(k: ObjectKey): Promise<void> {
+    if (!(await this.current(k))) fail(notFound(k.kind, k.name, k.namespace));
+  }
+
+  async requireEmpty(namespace: string): Promise<void> {
+    const [row] = await this.tx<Array<{ n: number }>>`SELECT COUNT(*)::int AS n FROM resources WHERE namespace = ${namespace} AND kind = ANY(${this.ctx.namespacedKinds as string[]})`;
+    const n = row?.n ?? 0;
+    if (n > 0) fail(new ApiError('Conflict', `namespace "${namespace}" is not empty: delete its ${n} object(s) first`, { kind: 'Namespace', name: namespace }));
+  }
+
+  /** An object as a reader would get it (sealed kinds never: their images would hold their secrets in the clear). */
+  private async image(k: ObjectKey): Promise<string | null> {
+    if (this.ctx.codec.sealedKinds.includes(k.kind)) return null;
+    const [row] = await this.tx<ResourceRow[]>`SELECT ${this.tx.unsafe(RESOURCE_COLUMNS)} FROM resources WHERE kind = ${k.kind} AND namespace = ${k.namespace} AND name = ${k.name}`;
+    return row ? JSON.stringify(rowToResource(row, this.ctx.codec)) : null;
+  }
+
+  /** An op that asked for images: the object before (updates, deletes) and after (creates, updates) in its change-log row. */
+  async withImages(op: CreateOp | UpdateOp | DeleteOp, origin: string): Promise<OpResult> {
+    const key = op.op === 'delete' ? op.key : keyOf(op.object);
+    const before = op.op === 'create' ? null : await this.image(key);
+    const r = op.op === 'create' ? await this.create(op.object, !!op.uniqueName, origin) : op.op === 'update' ? await this.update(op.object, Number(op.expect), origin) : await this.remove(op.key, Number(op.expect ?? 0), origin);
+    if (!r || !('rv' in r)) return r;
+    const after = op.op === 'delete' ? null : await this.image({ ...key, name: r.name ?? key.name });
+    if (after !== null || before !== null) await this.tx`UPDATE changes SET image_after = ${after}, image_before = ${before} WHERE revision = ${r.rv}`;
+    return r;
+  }
+
+  /** Taken when absent or expired; false when an earlier unit holds it. */
+  async takeClaim(scope: string, key: string, expiresAt: number, result: string, nowMs: number): Promise<boolean> {
+    const taken = await this.tx`INSERT INTO claims (scope, key, expires_at, result) VALUES (${scope}, ${key}, ${expiresAt}, ${result})
+      ON CONFLICT (scope, key) DO UPDATE SET expires_at = excluded.expires_at, result = excluded.result WHERE claims.expires_at <= ${nowMs}`;
+    return taken.count === 1;
+  }
+
+  async heldClaim(scope: string, key: string): Promise<{ result: string; expiresAt: number }> {
+    const [row] = await this.tx<Array<{ result: string; expiresAt: number }>>`SELECT result, expires_at AS "expiresAt" FROM claims WHERE scope = ${scope} AND key = ${key}`;
+    return row!;
+  }
+
+  async dropClaim(scope: string, key: string): Promise<void> {
+    await this.tx`DELETE FROM claims WHERE scope = ${scope} AND key = ${key}`;
+  }
+
+  async setClaimResult(scope: string, key: string, result: string): Promise<void> {
+    await this.tx`UPDATE claims SET result = ${result} WHERE scope = ${scope} AND key = ${key}`;
+  }
+
+  addCounts(scope: string, deltas: Record<string, number>): void {
+    for (const name in deltas) {
+      const k = `${scope}\n${name}`;
+      this.counts.set(k, (this.counts.get(k) ?? 0) + deltas[name]!);
+    }
+  }
+
+  async writeCounts(): Promise<void> {
+    for (const [k, d] of this.counts) {
+      const i = k.indexOf('\n');
+      await this.tx`INSERT INTO counters (scope, name, value) VALUES (${k.slice(0, i)}, ${k.slice(i + 1)}, ${d})
+        ON CONFLICT (scope, name) DO UPDATE SET value = counters.value + excluded.value`;
+    }
+  }
+
+  async record(r: DeliveryRecord): Promise<OpResult> {
+    const namespace = r.owner.split('/')[1] ?? '';
+    const [row] = await this.tx<Array<{ id: number }>>`INSERT INTO deliveries (ts, owner, namespace, event_id, outcome, reason, http_status, duration_ms, result, attempt, response)
+      VALUES (${r.ts}, ${r.owner}, ${namespace}, ${r.eventId ?? null}, ${r.outcome}, ${r.reason ?? null}, ${r.httpStatus ?? null}, ${r.durationMs ?? null},
+        ${r.result ?? null}, ${r.attempt ?? null}, ${r.response ?? null}) RETURNING id`;
+    return { record: row!.id };
+  }
+
+  async finishRecord(id: number, set: Pick<DeliveryRecord, 'outcome' | 'reason' | 'httpStatus' | 'durationMs' | 'response'>): Promise<void> {
+    await this.tx`UPDATE deliveries SET outcome = ${set.outcome}, reason = ${set.reason ?? null}, http_status = ${set.httpStatus ?? null},
+      duration_ms = ${set.durationMs ?? null}, response = ${set.response ?? null} WHERE id = ${id}`;
+  }
+
+  async trim(op: TrimOp): Promise<void> {
+    await this.tx`DELETE FROM deliveries WHERE owner = ${op.owner} AND outcome = 'rejected' AND id <=
+      (SELECT id FROM deliveries WHERE owner = ${op.owner} AND outcome = 'rejected' ORDER BY id DESC LIMIT 1 OFFSET ${op.keep})`;
+  }
+
+  async event(op: EventOp): Promise<void> {
+    const now = new Date().toISOString();
+    const k = op.key;
+    await this.tx`INSERT INTO events (kind, namespace, name, type, reason, message, count, first_ts, last_ts)
+      VALUES (${k.kind}, ${k.namespace}, ${k.name}, ${op.type}, ${op.reason}, ${op.message}, 1, ${now}, ${now})
+      ON CONFLICT (kind, namespace, name, reason, message) DO UPDATE SET count = events.count + 1, last_ts = excluded.last_ts,
+        seq = nextval(pg_get_serial_sequence('events', 'seq')), type = excluded.type`;
+  }
+
+  async enqueue(op: EnqueueOp): Promise<OpResult> {
+    const m = op.message;
+    const [row] = await this.tx<Array<{ id: number }>>`INSERT INTO queue (owner, owner_uid, message_id, body, meta, due_at)
+      VALUES (${m.owner}, ${m.ownerUid}, ${m.messageId}, ${m.body}, ${m.meta}, ${m.dueAt}) RETURNING id`;
+    return { queued: row!.id };
+  }
+
+  async settle(op: SettleOp): Promise<void> {
+    if (op.done) await this.tx`DELETE FROM queue WHERE id = ${op.id}`;
+    else if (op.dueAt !== undefined) await this.tx`UPDATE queue SET attempt = coalesce(${op.attempt ?? null}::int, attempt), due_at = ${op.dueAt} WHERE id = ${op.id}`;
+    else await this.tx`UPDATE queue SET attempt = coalesce(${op.attempt ?? null}::int, attempt) WHERE id = ${op.id}`;
+  }
+
+  async cursor(name: string, value: number): Promise<void> {
+    await this.tx`INSERT INTO meta (key, value) VALUES (${`cursor:${name}`}, ${String(value)}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
+  }
+}
