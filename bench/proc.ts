@@ -1,5 +1,5 @@
 // Linux /proc readers for the processes under test (orlojd, baseline, generators).
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Peak resident set (VmHWM) in MB, or undefined when the process is gone. */
 export function peakRssMb(pid: number): number | undefined {
@@ -50,4 +50,20 @@ export function machineBusySeconds(): number {
   // left out because loopback packet processing for our own traffic lands there.
   const [user, nice, system, , , irq, , steal] = f;
   return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (steal ?? 0)) * TICK_S;
+}
+
+/** CPU seconds of `pid` and its children now alive (a postmaster and its backends). */
+export function treeCpuSeconds(pid: number): number {
+  let total = cpuSeconds(pid) ?? 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) total += cpuSeconds(Number(entry)) ?? 0;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }

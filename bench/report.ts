@@ -65,6 +65,21 @@ function triggerLines(rows: Row[]): string[] {
   return out.length ? ['', 'Trigger figures (ms; fromAnswer = message received − the write\'s answer, fromSend = − its scheduled send):', ...out] : [];
 }
 
+/** The PostgreSQL rows' split of server CPU, and the replica timings (ms from the causing write's answer). */
+function postgresLines(rows: Row[]): string[] {
+  const pg = rows.filter((r) => r.id.startsWith('pg-'));
+  if (!pg.length) return [];
+  const out = ['', 'PostgreSQL rows (durable settings: fsync on, synchronous_commit off, as the embedded store\'s WAL + NORMAL): server CPU = orlojd + PostgreSQL, µs per request:'];
+  for (const r of pg) out.push(`- ${r.id}: orlojd ${r.extra?.orlojdCpuUsPerRequest}, PostgreSQL ${r.extra?.postgresCpuUsPerRequest}`);
+  const t = pg.find((r) => r.extra?.replicaTimings)?.extra?.replicaTimings as Record<string, { p50: number; max: number; samples: number }> | undefined;
+  if (t) {
+    const limits: Record<string, number> = { applyToDeliveryMs: 1000, watchMs: 100, rotationMs: 1000, failoverReadyMs: 5000 };
+    out.push('', 'Replica timings, from the answer of the write on one replica to its effect on the other (p50 / max over samples; target):');
+    for (const [k, v] of Object.entries(t)) out.push(`- ${k}: ${v.p50} / ${v.max} ms over ${v.samples}; ≤ ${limits[k]} ms: ${v.max <= limits[k]! ? 'met' : '**not met**'}`);
+  }
+  return out;
+}
+
 const f = (n: number | undefined, digits = 0): string => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits));
 
 function rss(r: Row): string {
@@ -107,6 +122,7 @@ export function markdown(rows: Row[], header: string[]): string {
     lines.push('', `orlojd logged during ${r.id}: ${msgs.slice(0, 3).join('; ')}${msgs.length > 3 ? ` (+${msgs.length - 3} more kinds)` : ''}`);
   }
   lines.push(...triggerLines(rows));
+  lines.push(...postgresLines(rows));
   lines.push('', `Peak RSS target for orlojd: ≤ ${RSS_LIMIT_MB} MB (VmHWM of the orlojd process at the end of each scenario, setup included).`);
   return lines.join('\n') + '\n';
 }

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, SCENARIOS, type BenchConfig, type ScenarioId } from './config.js';
 import { controlLoop } from './control-loop.js';
 import { pickGenerator } from './generator.js';
+import { postgresScenarios } from './postgres.js';
 import { goals, markdown } from './report.js';
 import { triggerIsolation, triggerLatency, triggerThroughput, TRIGGERS } from './triggers.js';
 import { baseline, inboundDocuments, latency, manyWebhooks, peer, replays, uniqueEvents, type Ctx, type Row } from './scenarios.js';
@@ -58,6 +59,7 @@ async function runScenarios(ctx: Ctx, step: Step): Promise<void> {
     await step(`(h) write → message received at ${r.rate} writes/s (${r.why})`, () => triggerLatency(ctx, r.rate, r.why));
   }
   if (want('i')) await step(`(i) isolation at ${rate} writes/s`, () => triggerIsolation(ctx, rate));
+  if (want('pg')) for (const r of await postgresScenarios(ctx)) await step(r.scenario, async () => r);
 }
 
 function header(cfg: BenchConfig, gen: { name: string; note?: string }, rows: Row[], wallS: number): string[] {

@@ -88,14 +88,14 @@ export interface OrlojdTarget extends Target {
  * fixed admin token. The test helper waits for the info-level "listening" line, which warn
  * suppresses, so this polls /readyz instead.
  */
-export async function startOrlojd(extraArgs: string[] = []): Promise<OrlojdTarget> {
+export async function startOrlojd(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<OrlojdTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'orloj-bench-'));
   const dataDir = join(dir, 'data');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const args = ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'warn', '--api-tokens', `${TOKEN}:admin`, ...extraArgs];
   const proc = spawn(process.execPath, [ORLOJD, ...args], {
-    env: { ...process.env, ORLOJ_CONFIG: join(dir, 'config.json') },
+    env: { ...process.env, ORLOJ_CONFIG: join(dir, 'config.json'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs = new Map<string, number>();

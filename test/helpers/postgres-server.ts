@@ -11,6 +11,8 @@ export const PG_USER = 'orloj';
 
 export interface PgServer {
   port: number;
+  /** The postmaster's pid (its backends are its children). */
+  pid: number;
   dir: string;
   /** URL of `database` (default: the `postgres` maintenance database). */
   url(database?: string): string;
@@ -100,6 +102,8 @@ async function acceptsConnections(url: string, timeoutMs: number, exited: () => 
 export interface StartOptions {
   /** Whose death stops the cluster (a detached watchdog), for when no exit handler gets to run. */
   ownerPid?: number;
+  /** postgresql.conf settings over the test defaults (a benchmark wants durable ones). */
+  settings?: Record<string, string>;
 }
 
 /** initdb and a postmaster in a fresh temp dir; resolves once it answers `select 1` over TCP. */
@@ -149,6 +153,7 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PgServer> 
         'synchronous_commit = off',
         'full_page_writes = off',
         'max_connections = 300',
+        ...Object.entries(opts.settings ?? {}).map(([k, v]) => `${k} = ${v}`),
         '',
       ].join('\n'),
     );
@@ -167,6 +172,7 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PgServer> 
       void gone.then(() => (exited = true));
       const server: PgServer = {
         port,
+        pid: postmaster.pid!,
         dir,
         url: (database = 'postgres') => `postgres://${PG_USER}@127.0.0.1:${port}/${database}`,
         stop: async () => {

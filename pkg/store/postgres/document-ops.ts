@@ -33,12 +33,12 @@ export async function putDocument(w: WriteTx, op: PutDocumentOp): Promise<OpResu
     external_id: op.externalId ?? null, event_type: op.eventType ?? null, created_at: cur?.created_at ?? op.now, updated_at: op.now, deleted_at: null,
   };
   const images = op.image ? { after: documentJson(row), before: live ? documentJson(cur) : null } : {};
-  const rv = await w.logChange(changeKey(c), c.uid, type, op.origin, { item: op.id, ...images });
-  await w.tx`INSERT INTO documents (collection, id, version, revision, data, raw, content_type, origin, external_id, event_type, created_at, updated_at)
+  const rv = w.logChange(changeKey(c), c.uid, type, op.origin, { item: op.id, ...images });
+  w.defer(w.tx`INSERT INTO documents (collection, id, version, revision, data, raw, content_type, origin, external_id, event_type, created_at, updated_at)
     VALUES (${c.uid}, ${op.id}, ${version}, ${rv}, ${data}, ${raw}, ${contentType}, ${op.origin}, ${row.external_id}, ${row.event_type}, ${row.created_at}, ${op.now})
     ON CONFLICT (collection, id) DO UPDATE SET version = excluded.version, revision = excluded.revision, data = excluded.data, raw = excluded.raw,
       content_type = excluded.content_type, origin = excluded.origin, external_id = excluded.external_id, event_type = excluded.event_type,
-      updated_at = excluded.updated_at, deleted_at = NULL`;
+      updated_at = excluded.updated_at, deleted_at = NULL`);
   if (!live) w.addCounts(c.uid, { [DOCUMENT_COUNTER]: 1 });
   return { rv, name: op.id, doc: { version, type } };
 }
@@ -53,9 +53,9 @@ export async function deleteDocument(w: WriteTx, op: DeleteDocumentOp): Promise<
   if (op.expectVersion !== undefined && cur.version !== op.expectVersion) throw stale(c, op.id, op.expectVersion, cur);
   const version = cur.version + 1;
   const images = op.image ? { after: documentJson({ ...cur, version, revision: w.rev + 1, origin: op.origin, updated_at: op.now, deleted_at: op.now }), before: documentJson(cur) } : {};
-  const rv = await w.logChange(changeKey(c), c.uid, 'DELETED', op.origin, { item: op.id, ...images });
-  await w.tx`UPDATE documents SET version = ${version}, revision = ${rv}, origin = ${op.origin}, updated_at = ${op.now}, deleted_at = ${op.now}
-    WHERE collection = ${c.uid} AND id = ${op.id}`;
+  const rv = w.logChange(changeKey(c), c.uid, 'DELETED', op.origin, { item: op.id, ...images });
+  w.defer(w.tx`UPDATE documents SET version = ${version}, revision = ${rv}, origin = ${op.origin}, updated_at = ${op.now}, deleted_at = ${op.now}
+    WHERE collection = ${c.uid} AND id = ${op.id}`);
   w.addCounts(c.uid, { [DOCUMENT_COUNTER]: -1 });
   return { rv, name: op.id, doc: { version, type: 'DELETED' } };
 }

@@ -1,8 +1,10 @@
 // Resource and data ops inside one write transaction. The transaction holds the revision
 // row's lock from its first statement, so it is the only writer while it runs, on any
 // replica: reads here see everything committed before it and nothing else changes under it.
+// Statements whose answer nothing waits for are sent without waiting (pipelined): the server
+// runs them in order, so a later read sees them, and the batch waits once, before it commits.
 // It knows storage, not product rules: units arrive as ops, already decided.
-import type { TransactionSql } from 'postgres';
+import type { PendingQuery, Row, TransactionSql } from 'postgres';
 import { alreadyExists, ApiError, conflict, notFound } from '../../api/errors.js';
 import type { ObjectKey, Status, StoredResource } from '../../api/types.js';
 import { mergePatch } from '../../documents/merge-patch.js';
@@ -45,9 +47,18 @@ export function uniqueFailure(e: unknown, k: ObjectKey): ApiError | undefined {
   return alreadyExists(k.kind, k.name);
 }
 
-/** One write transaction's state: its revision counter and the counter deltas it sums. */
+/** A create issued ahead of its unit, with the revision it took, and whether it inserted. */
+export interface Precreated {
+  rv: number;
+  inserted: boolean;
+}
+
+/** One write transaction's state: its revision counter, the counter deltas it sums, the statements in flight. */
 export class WriteTx {
   counts = new Map<string, number>();
+  private pending: Array<Promise<void>> = [];
+  /** The first failure of a statement sent without waiting: the transaction is aborted from there on. */
+  private failed?: unknown;
 
   constructor(
     /** The transaction, or the savepoint a unit runs in. */
@@ -55,6 +66,31 @@ export class WriteTx {
     public rev: number,
     private readonly ctx: OpsContext,
   ) {}
+
+  /** Sends `q` now; `then` gets its rows. A unique violation becomes the refusal it means for `key`. */
+  defer<T extends readonly Row[]>(q: PendingQuery<T>, then?: (rows: T) => void, key?: ObjectKey): void {
+    this.pending.push(
+      q.execute().then(
+        (rows) => then?.(rows as unknown as T),
+        (e: unknown) => void (this.failed ??= (key && uniqueFailure(e, key)) || e),
+      ),
+    );
+  }
+
+  /** Waits for every statement sent; throws the first failure among them. */
+  async flush(): Promise<void> {
+    const pending = this.pending;
+    this.pending = [];
+    await Promise.all(pending);
+    if (this.failed !== undefined) throw this.cause(undefined);
+  }
+
+  /** What made the transaction fail: an earlier statement sent without waiting, if one did, else `e`. */
+  cause(e: unknown): unknown {
+    const failed = this.failed;
+    this.failed = undefined;
+    return failed ?? e;
+  }
 
   private async current(k: ObjectKey): Promise<Current | undefined> {
     const [row] = await this.tx<Current[]>`SELECT create_rv, rv, uid, labels, status FROM resources
@@ -68,27 +104,36 @@ export class WriteTx {
     return cur;
   }
 
-  async logChange(k: ObjectKey, uid: string, type: string, origin: string, extra: { labels?: string | null; item?: string; after?: string | null; before?: string | null } = {}): Promise<number> {
-    const v = ++this.rev;
-    await this.tx`INSERT INTO changes (revision, kind, namespace, name, uid, type, origin, labels, item, image_after, image_before)
-      VALUES (${v}, ${k.kind}, ${k.namespace}, ${k.name}, ${uid}, ${type}, ${origin}, ${extra.labels ?? null}, ${extra.item ?? null}, ${extra.after ?? null}, ${extra.before ?? null})`;
+  /** Appends a change-log row at the next revision (or at `at`, one taken ahead). */
+  logChange(k: ObjectKey, uid: string, type: string, origin: string, extra: { labels?: string | null; item?: string; after?: string | null; before?: string | null } = {}, at?: number): number {
+    const v = at ?? ++this.rev;
+    this.defer(this.tx`INSERT INTO changes (revision, kind, namespace, name, uid, type, origin, labels, item, image_after, image_before)
+      VALUES (${v}, ${k.kind}, ${k.namespace}, ${k.name}, ${uid}, ${type}, ${origin}, ${extra.labels ?? null}, ${extra.item ?? null}, ${extra.after ?? null}, ${extra.before ?? null})`);
     return v;
   }
 
-  /** Inserts under the first free name when `unique`; a name taken meanwhile by another replica is skipped, not an error. */
-  async create(o: StoredResource, unique: boolean, origin: string): Promise<OpResult> {
+  /** The INSERT of an object under `name` at revision `v`; nothing when the name is taken. */
+  insertQuery(o: StoredResource, name: string, v: number) {
     const m = o.metadata;
-    const v = this.rev + 1;
-    const spec = this.ctx.codec.encode(o.kind, m.namespace, m.name, o.spec);
-    const labels = jsonOrNull(m.labels);
+    return this.tx`INSERT INTO resources (create_rv, kind, namespace, name, uid, rv, generation, created, labels, annotations, spec, status, endpoint_id)
+      VALUES (${v}, ${o.kind}, ${m.namespace}, ${name}, ${m.uid}, ${v}, ${m.generation}, ${m.creationTimestamp}, ${jsonOrNull(m.labels)}, ${jsonOrNull(m.annotations)},
+        ${this.ctx.codec.encode(o.kind, m.namespace, name, o.spec)}, ${JSON.stringify(o.status ?? {})}, ${endpointIn(o.status)})
+      ON CONFLICT (kind, namespace, name) DO NOTHING`;
+  }
+
+  /**
+   * Inserts under the first free name when `unique`; a name taken meanwhile by another replica
+   * is skipped, not an error. `pre`: the first name was already tried, at a revision of its own.
+   */
+  async create(o: StoredResource, unique: boolean, origin: string, pre?: Precreated): Promise<OpResult> {
+    const m = o.metadata;
     for (let n = 1; ; n++) {
       const name = n === 1 ? m.name : `${m.name}-${n}`;
-      const inserted = await this.tx`INSERT INTO resources (create_rv, kind, namespace, name, uid, rv, generation, created, labels, annotations, spec, status, endpoint_id)
-        VALUES (${v}, ${o.kind}, ${m.namespace}, ${name}, ${m.uid}, ${v}, ${m.generation}, ${m.creationTimestamp}, ${labels}, ${jsonOrNull(m.annotations)},
-          ${spec}, ${JSON.stringify(o.status ?? {})}, ${endpointIn(o.status)})
-        ON CONFLICT (kind, namespace, name) DO NOTHING`;
-      if (inserted.count === 1) {
-        await this.logChange({ kind: o.kind, namespace: m.namespace, name }, m.uid, 'ADDED', origin);
+      const tried = n === 1 && pre;
+      const v = tried ? pre.rv : this.rev + 1;
+      const inserted = tried ? pre.inserted : (await this.insertQuery(o, name, v)).count === 1;
+      if (inserted) {
+        this.logChange({ kind: o.kind, namespace: m.namespace, name }, m.uid, 'ADDED', origin, {}, tried ? v : undefined);
         return { rv: v, name };
       }
       if (!unique) fail(alreadyExists(o.kind, name));
@@ -99,10 +144,10 @@ export class WriteTx {
     const k = keyOf(o);
     const m = o.metadata;
     const cur = await this.mustBeAt(k, expect);
-    const v = await this.logChange(k, cur.uid, 'MODIFIED', origin);
+    const v = this.logChange(k, cur.uid, 'MODIFIED', origin);
     const spec = this.ctx.codec.encode(o.kind, m.namespace, m.name, o.spec);
-    await this.tx`UPDATE resources SET rv = ${v}, generation = ${m.generation}, labels = ${jsonOrNull(m.labels)}, annotations = ${jsonOrNull(m.annotations)},
-      spec = ${spec}, status = ${JSON.stringify(o.status ?? {})}, endpoint_id = ${endpointIn(o.status)} WHERE create_rv = ${cur.create_rv}`;
+    this.defer(this.tx`UPDATE resources SET rv = ${v}, generation = ${m.generation}, labels = ${jsonOrNull(m.labels)}, annotations = ${jsonOrNull(m.annotations)},
+      spec = ${spec}, status = ${JSON.stringify(o.status ?? {})}, endpoint_id = ${endpointIn(o.status)} WHERE create_rv = ${cur.create_rv}`, undefined, k);
     return { rv: v };
   }
 
@@ -111,18 +156,24 @@ export class WriteTx {
     if (!cur || (op.uid && cur.uid !== op.uid)) return null;
     const next = op.merge ? JSON.stringify(mergePatch(JSON.parse(cur.status) as Json, op.status as Json)) : JSON.stringify(op.status);
     if (next === cur.status) return null;
-    const v = await this.logChange(op.key, cur.uid, 'MODIFIED', origin);
+    const v = this.logChange(op.key, cur.uid, 'MODIFIED', origin);
     const endpoint = op.merge ? null : endpointIn(op.status as Status);
-    const [row] = op.merge
-      ? await this.tx<ResourceRow[]>`UPDATE resources SET rv = ${v}, status = ${next} WHERE create_rv = ${cur.create_rv} RETURNING ${this.tx.unsafe(RESOURCE_COLUMNS)}`
-      : await this.tx<ResourceRow[]>`UPDATE resources SET rv = ${v}, status = ${next}, endpoint_id = ${endpoint} WHERE create_rv = ${cur.create_rv} RETURNING ${this.tx.unsafe(RESOURCE_COLUMNS)}`;
-    return { rv: v, row: row! };
+    // The row is filled in when the statement answers, before anyone reads the result.
+    const result: { rv: number; row?: ResourceRow } = { rv: v };
+    const returning = this.tx.unsafe(RESOURCE_COLUMNS);
+    const q = op.merge
+      ? this.tx<ResourceRow[]>`UPDATE resources SET rv = ${v}, status = ${next} WHERE create_rv = ${cur.create_rv} RETURNING ${returning}`
+      : this.tx<ResourceRow[]>`UPDATE resources SET rv = ${v}, status = ${next}, endpoint_id = ${endpoint} WHERE create_rv = ${cur.create_rv} RETURNING ${returning}`;
+    this.defer(q, (rows) => (result.row = rows[0]), op.key);
+    return result;
   }
 
   async remove(k: ObjectKey, expect: number, origin: string): Promise<OpResult> {
     const cur = await this.mustBeAt(k, expect);
-    const [row] = await this.tx<ResourceRow[]>`DELETE FROM resources WHERE create_rv = ${cur.create_rv} RETURNING ${this.tx.unsafe(RESOURCE_COLUMNS)}`;
-    return { rv: await this.logChange(k, cur.uid, 'DELETED', origin, { labels: cur.labels }), row: row! };
+    const result: { rv: number; row?: ResourceRow } = { rv: 0 };
+    this.defer(this.tx<ResourceRow[]>`DELETE FROM resources WHERE create_rv = ${cur.create_rv} RETURNING ${this.tx.unsafe(RESOURCE_COLUMNS)}`, (rows) => (result.row = rows[0]));
+    result.rv = this.logChange(k, cur.uid, 'DELETED', origin, { labels: cur.labels });
+    return result;
   }
 
   async exists(k: ObjectKey): Promise<void> {
@@ -149,28 +200,26 @@ export class WriteTx {
     const r = op.op === 'create' ? await this.create(op.object, !!op.uniqueName, origin) : op.op === 'update' ? await this.update(op.object, Number(op.expect), origin) : await this.remove(op.key, Number(op.expect ?? 0), origin);
     if (!r || !('rv' in r)) return r;
     const after = op.op === 'delete' ? null : await this.image({ ...key, name: r.name ?? key.name });
-    if (after !== null || before !== null) await this.tx`UPDATE changes SET image_after = ${after}, image_before = ${before} WHERE revision = ${r.rv}`;
+    if (after !== null || before !== null) this.defer(this.tx`UPDATE changes SET image_after = ${after}, image_before = ${before} WHERE revision = ${r.rv}`);
     return r;
   }
 
-  /** Taken when absent or expired; false when an earlier unit holds it. */
-  async takeClaim(scope: string, key: string, expiresAt: number, result: string, nowMs: number): Promise<boolean> {
-    const taken = await this.tx`INSERT INTO claims (scope, key, expires_at, result) VALUES (${scope}, ${key}, ${expiresAt}, ${result})
+  /** Taken when absent or expired (one row); no row when an earlier unit holds it. */
+  takeClaim(scope: string, key: string, expiresAt: number, result: string, nowMs: number) {
+    return this.tx`INSERT INTO claims (scope, key, expires_at, result) VALUES (${scope}, ${key}, ${expiresAt}, ${result})
       ON CONFLICT (scope, key) DO UPDATE SET expires_at = excluded.expires_at, result = excluded.result WHERE claims.expires_at <= ${nowMs}`;
-    return taken.count === 1;
   }
 
-  async heldClaim(scope: string, key: string): Promise<{ result: string; expiresAt: number }> {
-    const [row] = await this.tx<Array<{ result: string; expiresAt: number }>>`SELECT result, expires_at AS "expiresAt" FROM claims WHERE scope = ${scope} AND key = ${key}`;
-    return row!;
+  heldClaim(scope: string, key: string) {
+    return this.tx<Array<{ result: string; expiresAt: number }>>`SELECT result, expires_at AS "expiresAt" FROM claims WHERE scope = ${scope} AND key = ${key}`;
   }
 
-  async dropClaim(scope: string, key: string): Promise<void> {
-    await this.tx`DELETE FROM claims WHERE scope = ${scope} AND key = ${key}`;
+  dropClaim(scope: string, key: string): void {
+    this.defer(this.tx`DELETE FROM claims WHERE scope = ${scope} AND key = ${key}`);
   }
 
-  async setClaimResult(scope: string, key: string, result: string): Promise<void> {
-    await this.tx`UPDATE claims SET result = ${result} WHERE scope = ${scope} AND key = ${key}`;
+  setClaimResult(scope: string, key: string, result: string): void {
+    this.defer(this.tx`UPDATE claims SET result = ${result} WHERE scope = ${scope} AND key = ${key}`);
   }
 
   addCounts(scope: string, deltas: Record<string, number>): void {
@@ -180,55 +229,58 @@ export class WriteTx {
     }
   }
 
-  async writeCounts(): Promise<void> {
+  writeCounts(): void {
     for (const [k, d] of this.counts) {
       const i = k.indexOf('\n');
-      await this.tx`INSERT INTO counters (scope, name, value) VALUES (${k.slice(0, i)}, ${k.slice(i + 1)}, ${d})
-        ON CONFLICT (scope, name) DO UPDATE SET value = counters.value + excluded.value`;
+      this.defer(this.tx`INSERT INTO counters (scope, name, value) VALUES (${k.slice(0, i)}, ${k.slice(i + 1)}, ${d})
+        ON CONFLICT (scope, name) DO UPDATE SET value = counters.value + excluded.value`);
     }
   }
 
-  async record(r: DeliveryRecord): Promise<OpResult> {
+  /** The record's id is filled in when the statement answers, before anyone reads the result. */
+  record(r: DeliveryRecord): OpResult {
     const namespace = r.owner.split('/')[1] ?? '';
-    const [row] = await this.tx<Array<{ id: number }>>`INSERT INTO deliveries (ts, owner, namespace, event_id, outcome, reason, http_status, duration_ms, result, attempt, response)
+    const result = { record: 0 };
+    this.defer(this.tx<Array<{ id: number }>>`INSERT INTO deliveries (ts, owner, namespace, event_id, outcome, reason, http_status, duration_ms, result, attempt, response)
       VALUES (${r.ts}, ${r.owner}, ${namespace}, ${r.eventId ?? null}, ${r.outcome}, ${r.reason ?? null}, ${r.httpStatus ?? null}, ${r.durationMs ?? null},
-        ${r.result ?? null}, ${r.attempt ?? null}, ${r.response ?? null}) RETURNING id`;
-    return { record: row!.id };
+        ${r.result ?? null}, ${r.attempt ?? null}, ${r.response ?? null}) RETURNING id`, (rows) => (result.record = rows[0]!.id));
+    return result;
   }
 
-  async finishRecord(id: number, set: Pick<DeliveryRecord, 'outcome' | 'reason' | 'httpStatus' | 'durationMs' | 'response'>): Promise<void> {
-    await this.tx`UPDATE deliveries SET outcome = ${set.outcome}, reason = ${set.reason ?? null}, http_status = ${set.httpStatus ?? null},
-      duration_ms = ${set.durationMs ?? null}, response = ${set.response ?? null} WHERE id = ${id}`;
+  finishRecord(id: number, set: Pick<DeliveryRecord, 'outcome' | 'reason' | 'httpStatus' | 'durationMs' | 'response'>): void {
+    this.defer(this.tx`UPDATE deliveries SET outcome = ${set.outcome}, reason = ${set.reason ?? null}, http_status = ${set.httpStatus ?? null},
+      duration_ms = ${set.durationMs ?? null}, response = ${set.response ?? null} WHERE id = ${id}`);
   }
 
-  async trim(op: TrimOp): Promise<void> {
-    await this.tx`DELETE FROM deliveries WHERE owner = ${op.owner} AND outcome = 'rejected' AND id <=
-      (SELECT id FROM deliveries WHERE owner = ${op.owner} AND outcome = 'rejected' ORDER BY id DESC LIMIT 1 OFFSET ${op.keep})`;
+  trim(op: TrimOp): void {
+    this.defer(this.tx`DELETE FROM deliveries WHERE owner = ${op.owner} AND outcome = 'rejected' AND id <=
+      (SELECT id FROM deliveries WHERE owner = ${op.owner} AND outcome = 'rejected' ORDER BY id DESC LIMIT 1 OFFSET ${op.keep})`);
   }
 
-  async event(op: EventOp): Promise<void> {
+  event(op: EventOp): void {
     const now = new Date().toISOString();
     const k = op.key;
-    await this.tx`INSERT INTO events (kind, namespace, name, type, reason, message, count, first_ts, last_ts)
+    this.defer(this.tx`INSERT INTO events (kind, namespace, name, type, reason, message, count, first_ts, last_ts)
       VALUES (${k.kind}, ${k.namespace}, ${k.name}, ${op.type}, ${op.reason}, ${op.message}, 1, ${now}, ${now})
       ON CONFLICT (kind, namespace, name, reason, message) DO UPDATE SET count = events.count + 1, last_ts = excluded.last_ts,
-        seq = nextval(pg_get_serial_sequence('events', 'seq')), type = excluded.type`;
+        seq = nextval(pg_get_serial_sequence('events', 'seq')), type = excluded.type`);
   }
 
-  async enqueue(op: EnqueueOp): Promise<OpResult> {
+  enqueue(op: EnqueueOp): OpResult {
     const m = op.message;
-    const [row] = await this.tx<Array<{ id: number }>>`INSERT INTO queue (owner, owner_uid, message_id, body, meta, due_at)
-      VALUES (${m.owner}, ${m.ownerUid}, ${m.messageId}, ${m.body}, ${m.meta}, ${m.dueAt}) RETURNING id`;
-    return { queued: row!.id };
+    const result = { queued: 0 };
+    this.defer(this.tx<Array<{ id: number }>>`INSERT INTO queue (owner, owner_uid, message_id, body, meta, due_at)
+      VALUES (${m.owner}, ${m.ownerUid}, ${m.messageId}, ${m.body}, ${m.meta}, ${m.dueAt}) RETURNING id`, (rows) => (result.queued = rows[0]!.id));
+    return result;
   }
 
-  async settle(op: SettleOp): Promise<void> {
-    if (op.done) await this.tx`DELETE FROM queue WHERE id = ${op.id}`;
-    else if (op.dueAt !== undefined) await this.tx`UPDATE queue SET attempt = coalesce(${op.attempt ?? null}::int, attempt), due_at = ${op.dueAt} WHERE id = ${op.id}`;
-    else await this.tx`UPDATE queue SET attempt = coalesce(${op.attempt ?? null}::int, attempt) WHERE id = ${op.id}`;
+  settle(op: SettleOp): void {
+    if (op.done) this.defer(this.tx`DELETE FROM queue WHERE id = ${op.id}`);
+    else if (op.dueAt !== undefined) this.defer(this.tx`UPDATE queue SET attempt = coalesce(${op.attempt ?? null}::int, attempt), due_at = ${op.dueAt} WHERE id = ${op.id}`);
+    else this.defer(this.tx`UPDATE queue SET attempt = coalesce(${op.attempt ?? null}::int, attempt) WHERE id = ${op.id}`);
   }
 
-  async cursor(name: string, value: number): Promise<void> {
-    await this.tx`INSERT INTO meta (key, value) VALUES (${`cursor:${name}`}, ${String(value)}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
+  cursor(name: string, value: number): void {
+    this.defer(this.tx`INSERT INTO meta (key, value) VALUES (${`cursor:${name}`}, ${String(value)}) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
   }
 }

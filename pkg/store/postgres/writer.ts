@@ -9,7 +9,7 @@ import { unitResult, type OpResult } from '../results.js';
 import type { ClaimOp, DeliveryRecord, Maintenance, Op, Unit, UnitResult } from '../types.js';
 import { expectedResult, mayFailHalfway } from '../units.js';
 import { deleteDocument, dropDocuments, putDocument, requireNoDocuments } from './document-ops.js';
-import { uniqueFailure, WriteTx, type OpsContext } from './ops.js';
+import { uniqueFailure, WriteTx, type OpsContext, type Precreated } from './ops.js';
 
 type Outcome = { ok: true; ops: OpResult[] } | { ok: false; held: { result: string; expiresAt: number; op: number } } | { ok: false; error: ApiError };
 
@@ -31,10 +31,10 @@ function keyOfOp(op: Op): ObjectKey | undefined {
   return undefined;
 }
 
-async function apply(w: WriteTx, op: Op, origin: string): Promise<OpResult> {
+async function apply(w: WriteTx, op: Op, origin: string, pre?: Precreated): Promise<OpResult> {
   if ((op.op === 'create' || op.op === 'update' || op.op === 'delete') && op.image) return w.withImages(op, origin);
   switch (op.op) {
-    case 'create': return w.create(op.object, !!op.uniqueName, origin);
+    case 'create': return w.create(op.object, !!op.uniqueName, origin, pre);
     case 'update': return w.update(op.object, Number(op.expect), origin);
     case 'status': return w.status(op, origin);
     case 'delete': return w.remove(op.key, Number(op.expect ?? 0), origin);
@@ -42,63 +42,130 @@ async function apply(w: WriteTx, op: Op, origin: string): Promise<OpResult> {
     case 'empty': return w.requireEmpty(op.namespace).then(() => null);
     case 'count': return w.addCounts(op.scope, op.deltas), null;
     case 'record': return w.record(op.record);
-    case 'trim': return w.trim(op).then(() => null);
-    case 'event': return w.event(op).then(() => null);
+    case 'trim': return w.trim(op), null;
+    case 'event': return w.event(op), null;
     case 'putDocument': return putDocument(w, op);
     case 'deleteDocument': return deleteDocument(w, op);
     case 'noDocuments': return requireNoDocuments(w, op.collection).then(() => null);
     case 'enqueue': return w.enqueue(op);
-    case 'settle': return w.settle(op).then(() => null);
-    case 'recordUpdate': return w.finishRecord(op.id, op.set).then(() => null);
-    case 'cursor': return w.cursor(op.name, op.value).then(() => null);
+    case 'settle': return w.settle(op), null;
+    case 'recordUpdate': return w.finishRecord(op.id, op.set), null;
+    case 'cursor': return w.cursor(op.name, op.value), null;
     case 'claim': throw new Error('claims must be the first ops of their unit');
   }
 }
 
 /** Applies an op; a unique violation becomes the refusal it means (the transaction is aborted all the same). */
-async function applyMapped(w: WriteTx, op: Op, origin: string): Promise<OpResult> {
+async function applyMapped(w: WriteTx, op: Op, origin: string, pre?: Precreated): Promise<OpResult> {
   try {
-    return await apply(w, op, origin);
+    return await apply(w, op, origin, pre);
   } catch (e) {
+    const cause = w.cause(e);
     const k = keyOfOp(op);
-    const mapped = k && uniqueFailure(e, k);
-    if (!mapped) throw e;
+    const mapped = cause === e && k ? uniqueFailure(e, k) : cause instanceof ApiError ? cause : undefined;
+    if (!mapped) throw cause;
     fromDatabase.add(mapped);
     throw mapped;
   }
 }
 
-/**
- * Takes the claims that lead the unit: their count, or the first that is held. Claims are
- * rows under a primary key, brief ones too: a copy of the event may reach another replica.
- */
-async function takeClaims(w: WriteTx, ops: Op[], result: string): Promise<number | { result: string; expiresAt: number; op: number }> {
-  let n = 0;
-  for (let op = ops[0]; op?.op === 'claim'; op = ops[++n]) {
-    if (await w.takeClaim(op.scope, op.key, op.expiresAt, op.result ?? result, op.nowMs)) continue;
-    for (let i = 0; i < n; i++) await w.dropClaim((ops[i] as ClaimOp).scope, (ops[i] as ClaimOp).key);
-    return { ...(await w.heldClaim(op.scope, op.key)), op: n };
+const claimsOf = (ops: Op[]): ClaimOp[] => {
+  const out: ClaimOp[] = [];
+  for (const op of ops) {
+    if (op.op !== 'claim') break;
+    out.push(op);
   }
-  return n;
+  return out;
+};
+
+type Held = { result: string; expiresAt: number; op: number };
+
+/** What a unit's claims came to: how many lead it, or the first that is held (the others given back). */
+type Claimed = number | Held;
+
+/** Gives back the claims a held unit took, and reads the one that holds it. */
+async function heldBy(w: WriteTx, claims: ClaimOp[], taken: boolean[], first: number): Promise<Held> {
+  claims.forEach((c, i) => taken[i] && w.dropClaim(c.scope, c.key));
+  const [row] = await w.heldClaim(claims[first]!.scope, claims[first]!.key);
+  return { ...row!, op: first };
 }
 
-async function commitUnit(w: WriteTx, u: Unit): Promise<Outcome> {
+/**
+ * Takes the claims that lead a unit, one statement each. Claims are rows under a primary key,
+ * brief ones too: a copy of the event may reach another replica.
+ */
+async function takeClaims(w: WriteTx, ops: Op[], result: string): Promise<Claimed> {
+  const claims = claimsOf(ops);
+  const taken: boolean[] = [];
+  for (const [i, c] of claims.entries()) {
+    if ((await w.takeClaim(c.scope, c.key, c.expiresAt, c.result ?? result, c.nowMs)).count === 1) taken.push(true);
+    else return heldBy(w, claims, taken, i);
+  }
+  return claims.length;
+}
+
+/** Whether two units of the batch claim one key: then one's answer depends on the other's fate, decided in turn. */
+function claimsOverlap(units: Unit[]): boolean {
+  const seen = new Set<string>();
+  for (const u of units) {
+    for (const c of claimsOf(u.ops)) {
+      const k = `${c.scope}\n${c.key}`;
+      if (seen.has(k)) return true;
+      seen.add(k);
+    }
+  }
+  return false;
+}
+
+/** The claims of every unit given in one flight. */
+async function takeAllClaims(w: WriteTx, units: Unit[]): Promise<Claimed[]> {
+  const flights = units.map((u) => {
+    const result = expectedResult(u.ops);
+    return claimsOf(u.ops).map((c) => w.takeClaim(c.scope, c.key, c.expiresAt, c.result ?? result, c.nowMs).execute());
+  });
+  const answers = await Promise.all(flights.map((f) => Promise.all(f)));
+  return Promise.all(answers.map((rows, i) => {
+    const taken = rows.map((r) => r.count === 1);
+    const first = taken.indexOf(false);
+    return first < 0 ? taken.length : heldBy(w, claimsOf(units[i]!.ops), taken, first);
+  }));
+}
+
+/** The free-name creates that lead their units, tried in one flight, each at a revision of its own. */
+async function precreate(w: WriteTx, units: Unit[], claimed: Claimed[]): Promise<Array<Precreated | undefined>> {
+  const tries = units.map((u, i) => {
+    const n = claimed[i];
+    const op = typeof n === 'number' ? u.ops[n] : undefined;
+    if (op?.op !== 'create' || !op.uniqueName || op.image || mayFailHalfway(u.ops)) return undefined;
+    const rv = ++w.rev;
+    return { rv, q: w.insertQuery(op.object, op.object.metadata.name, rv).execute() };
+  });
+  return Promise.all(tries.map(async (t) => (t ? { rv: t.rv, inserted: (await t.q).count === 1 } : undefined)));
+}
+
+async function commitUnit(w: WriteTx, u: Unit, claimed?: Claimed, pre?: Precreated): Promise<Outcome> {
   const expected = expectedResult(u.ops);
-  const first = await takeClaims(w, u.ops, expected);
+  const first = claimed ?? (await takeClaims(w, u.ops, expected));
   if (typeof first !== 'number') return { ok: false, held: first };
   const ops: OpResult[] = new Array<OpResult>(first).fill(null);
   let created: string | undefined;
-  for (let i = first; i < u.ops.length; i++) {
-    const op = u.ops[i]!;
-    if (op.op === 'record' && op.record.result === undefined && created !== undefined) op.record.result = created;
-    const r = await applyMapped(w, op, u.origin);
-    if (created === undefined && r && 'name' in r && r.name !== undefined) created = r.name;
-    ops.push(r);
+  try {
+    for (let i = first; i < u.ops.length; i++) {
+      const op = u.ops[i]!;
+      if (op.op === 'record' && op.record.result === undefined && created !== undefined) op.record.result = created;
+      const r = await applyMapped(w, op, u.origin, i === first ? pre : undefined);
+      if (created === undefined && r && 'name' in r && r.name !== undefined) created = r.name;
+      ops.push(r);
+    }
+  } catch (e) {
+    // A refused unit keeps none of its claims: the event can be claimed again.
+    for (const c of claimsOf(u.ops)) w.dropClaim(c.scope, c.key);
+    throw e;
   }
   for (let i = 0; i < first; i++) {
     const claim = u.ops[i] as ClaimOp;
     const result = claim.result ?? created ?? '';
-    if (result !== (claim.result ?? expected)) await w.setClaimResult(claim.scope, claim.key, result);
+    if (result !== (claim.result ?? expected)) w.setClaimResult(claim.scope, claim.key, result);
   }
   return { ok: true, ops };
 }
@@ -110,28 +177,55 @@ async function commitInSavepoint(w: WriteTx, u: Unit, isolated: boolean): Promis
   try {
     return await tx.savepoint(async (sp) => {
       w.tx = sp;
-      return commitUnit(w, u);
+      const out = await commitUnit(w, u);
+      // Inside the savepoint: a statement of this unit that fails rolls back this unit only.
+      await w.flush();
+      return out;
     });
   } catch (e) {
+    const cause = w.cause(e);
     w.rev = rev;
     w.counts = counts;
-    if (e instanceof ApiError) return { ok: false, error: e };
-    if (isolated) return { ok: false, error: new ApiError('InternalError', `the store refused the write: ${(e as { code?: string }).code ?? 'database error'}`) };
-    throw e;
+    if (cause instanceof ApiError) return { ok: false, error: cause };
+    if (isolated) return { ok: false, error: new ApiError('InternalError', `the store refused the write: ${(cause as { code?: string }).code ?? 'database error'}`) };
+    throw cause;
   } finally {
     w.tx = tx;
   }
 }
 
-async function runUnit(w: WriteTx, u: Unit, isolated: boolean): Promise<Outcome> {
+async function runUnit(w: WriteTx, u: Unit, isolated: boolean, claimed?: Claimed, pre?: Precreated): Promise<Outcome> {
   if (isolated || mayFailHalfway(u.ops)) return commitInSavepoint(w, u, isolated);
   try {
-    return await commitUnit(w, u);
+    return await commitUnit(w, u, claimed, pre);
   } catch (e) {
     // A refusal of our own left the transaction usable; one from the database did not.
     if (e instanceof ApiError && !fromDatabase.has(e)) return { ok: false, error: e };
     throw e;
   }
+}
+
+/**
+ * Every unit of a batch: alone in savepoints when `isolated`; otherwise their claims and
+ * leading creates in one flight each, then each unit in turn, waiting only for what it reads.
+ */
+async function runBatch(w: WriteTx, units: Unit[], isolated: boolean): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  if (isolated) {
+    for (const u of units) outcomes.push(await runUnit(w, u, true));
+    return outcomes;
+  }
+  // A unit that may fail halfway claims inside its savepoint, so it is left out of the flights.
+  const alone = units.map((u) => mayFailHalfway(u.ops));
+  const flown = units.filter((_, i) => !alone[i]);
+  const claims = claimsOverlap(units) ? undefined : await takeAllClaims(w, flown);
+  const pre = claims ? await precreate(w, flown, claims) : [];
+  let k = 0;
+  for (const [i, u] of units.entries()) {
+    if (alone[i]) outcomes.push(await runUnit(w, u, false));
+    else (outcomes.push(await runUnit(w, u, false, claims?.[k], pre[k])), k++);
+  }
+  return outcomes;
 }
 
 export class PgWriter {
@@ -206,7 +300,9 @@ export class PgWriter {
       const changes: WatchEvent[] = [];
       const records: DeliveryRecord[] = [];
       const answers = batch.map((w, i) => this.answer(w, done.outcomes[i]!, changes, records));
-      await this.publish(done.rev, changes, records);
+      // Leading creates took their revisions ahead of the rest of their units: watchers see revision order.
+      changes.sort((x, y) => x.revision - y.revision);
+      await this.publish(done.rev, changes, records).catch(() => undefined);
       for (const a of answers) a();
     } catch (e) {
       const err = new ApiError('ServiceUnavailable', `the store could not commit: ${(e as { code?: string }).code ?? (e as Error).message}`);
@@ -221,12 +317,12 @@ export class PgWriter {
       const [row] = await tx<Array<{ rev: number }>>`SELECT rev FROM revision FOR UPDATE`;
       const start = row!.rev;
       const w = new WriteTx(tx, start, this.ctx);
-      const outcomes: Outcome[] = [];
-      for (const waiting of batch) outcomes.push(await runUnit(w, waiting.unit, isolated));
-      await w.writeCounts();
-      if (w.rev !== start) await tx`UPDATE revision SET rev = ${w.rev}`;
+      const outcomes = await runBatch(w, batch.map((b) => b.unit), isolated);
+      w.writeCounts();
+      if (w.rev !== start) w.defer(tx`UPDATE revision SET rev = ${w.rev}`);
       // Delivered at commit, to every replica's listener (this one's too).
-      await tx`SELECT pg_notify('orloj', ${String(w.rev)})`;
+      w.defer(tx`SELECT pg_notify('orloj', ${String(w.rev)})`);
+      await w.flush();
       return { rev: w.rev, outcomes };
     });
   }
