@@ -8,9 +8,38 @@ import type { OpResult } from '../results.js';
 import { DOCUMENT_COUNTER, DOCUMENT_KIND, type CollectionRef, type DeleteDocumentOp, type PutDocumentOp } from '../types.js';
 import type { WriteTx } from './ops.js';
 
-async function rowOf(w: WriteTx, c: CollectionRef, id: string): Promise<DocumentRow | undefined> {
-  const [row] = await w.tx<DocumentRow[]>`SELECT ${w.tx.unsafe(DOCUMENT_COLUMNS)} FROM documents WHERE collection = ${c.uid} AND id = ${id}`;
-  return row;
+const docKey = (collectionUid: string, id: string): string => `${collectionUid}\n${id}`;
+
+/**
+ * The documents a transaction has read or written, as they now are (null: none). Rows a
+ * rolled-back unit wrote must not stay: `clear()` then, and the next read asks the database.
+ */
+export class DocumentRows {
+  private readonly rows = new Map<string, DocumentRow | null>();
+
+  /** Reads every document the ops name in one statement. */
+  async prefetch(w: WriteTx, keys: Array<{ collection: string; id: string }>): Promise<void> {
+    if (!keys.length) return;
+    const found = await w.tx<Array<DocumentRow & { collection: string }>>`SELECT collection, ${w.tx.unsafe(DOCUMENT_COLUMNS)} FROM documents
+      WHERE (collection, id) IN (SELECT * FROM unnest(${keys.map((k) => k.collection)}::text[], ${keys.map((k) => k.id)}::text[]))`;
+    for (const k of keys) this.rows.set(docKey(k.collection, k.id), null);
+    for (const { collection, ...row } of found) this.rows.set(docKey(collection, row.id), row);
+  }
+
+  async get(w: WriteTx, c: CollectionRef, id: string): Promise<DocumentRow | undefined> {
+    const known = this.rows.get(docKey(c.uid, id));
+    if (known !== undefined) return known ?? undefined;
+    const [row] = await w.tx<DocumentRow[]>`SELECT ${w.tx.unsafe(DOCUMENT_COLUMNS)} FROM documents WHERE collection = ${c.uid} AND id = ${id}`;
+    return row;
+  }
+
+  wrote(c: CollectionRef, row: DocumentRow): void {
+    this.rows.set(docKey(c.uid, row.id), row);
+  }
+
+  clear(): void {
+    this.rows.clear();
+  }
 }
 
 const stale = (c: CollectionRef, id: string, expect: number, cur: DocumentRow | undefined): ApiError =>
@@ -20,7 +49,7 @@ const changeKey = (c: CollectionRef) => ({ kind: DOCUMENT_KIND, namespace: c.nam
 
 export async function putDocument(w: WriteTx, op: PutDocumentOp): Promise<OpResult> {
   const c = op.collection;
-  const cur = await rowOf(w, c, op.id);
+  const cur = await w.documents.get(w, c, op.id);
   const live = !!cur && !cur.deleted_at;
   if (op.ifAbsent && live) throw alreadyExists(DOCUMENT_KIND, op.id);
   if (op.expectVersion !== undefined && (!live || cur.version !== op.expectVersion)) throw stale(c, op.id, op.expectVersion, cur);
@@ -34,6 +63,7 @@ export async function putDocument(w: WriteTx, op: PutDocumentOp): Promise<OpResu
   };
   const images = op.image ? { after: documentJson(row), before: live ? documentJson(cur) : null } : {};
   const rv = w.logChange(changeKey(c), c.uid, type, op.origin, { item: op.id, ...images });
+  w.documents.wrote(c, { ...row, revision: rv });
   w.defer(w.tx`INSERT INTO documents (collection, id, version, revision, data, raw, content_type, origin, external_id, event_type, created_at, updated_at)
     VALUES (${c.uid}, ${op.id}, ${version}, ${rv}, ${data}, ${raw}, ${contentType}, ${op.origin}, ${row.external_id}, ${row.event_type}, ${row.created_at}, ${op.now})
     ON CONFLICT (collection, id) DO UPDATE SET version = excluded.version, revision = excluded.revision, data = excluded.data, raw = excluded.raw,
@@ -45,7 +75,7 @@ export async function putDocument(w: WriteTx, op: PutDocumentOp): Promise<OpResu
 
 export async function deleteDocument(w: WriteTx, op: DeleteDocumentOp): Promise<OpResult> {
   const c = op.collection;
-  const cur = await rowOf(w, c, op.id);
+  const cur = await w.documents.get(w, c, op.id);
   if (!cur || cur.deleted_at) {
     if (op.expectVersion !== undefined) throw stale(c, op.id, op.expectVersion, cur);
     throw new ApiError('NotFound', `document "${op.id}" not found in collection "${c.name}"`, { kind: DOCUMENT_KIND, name: op.id });
@@ -54,6 +84,7 @@ export async function deleteDocument(w: WriteTx, op: DeleteDocumentOp): Promise<
   const version = cur.version + 1;
   const images = op.image ? { after: documentJson({ ...cur, version, revision: w.rev + 1, origin: op.origin, updated_at: op.now, deleted_at: op.now }), before: documentJson(cur) } : {};
   const rv = w.logChange(changeKey(c), c.uid, 'DELETED', op.origin, { item: op.id, ...images });
+  w.documents.wrote(c, { ...cur, version, revision: rv, origin: op.origin, updated_at: op.now, deleted_at: op.now });
   w.defer(w.tx`UPDATE documents SET version = ${version}, revision = ${rv}, origin = ${op.origin}, updated_at = ${op.now}, deleted_at = ${op.now}
     WHERE collection = ${c.uid} AND id = ${op.id}`);
   w.addCounts(c.uid, { [DOCUMENT_COUNTER]: -1 });

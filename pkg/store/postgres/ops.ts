@@ -10,6 +10,8 @@ import type { ObjectKey, Status, StoredResource } from '../../api/types.js';
 import { mergePatch } from '../../documents/merge-patch.js';
 import type { Json } from '../../mapping/paths.js';
 import type { OpResult } from '../results.js';
+import { Appends } from './bulk.js';
+import { DocumentRows } from './document-ops.js';
 import { RESOURCE_COLUMNS, rowToResource, type ResourceRow } from '../rows.js';
 import type { BodyCodec } from '../sealing.js';
 import type { CreateOp, DeleteOp, DeliveryRecord, EnqueueOp, EventOp, SettleOp, StatusOp, TrimOp, UpdateOp } from '../types.js';
@@ -56,6 +58,8 @@ export interface Precreated {
 /** One write transaction's state: its revision counter, the counter deltas it sums, the statements in flight. */
 export class WriteTx {
   counts = new Map<string, number>();
+  readonly appends = new Appends();
+  readonly documents = new DocumentRows();
   private pending: Array<Promise<void>> = [];
   /** The first failure of a statement sent without waiting: the transaction is aborted from there on. */
   private failed?: unknown;
@@ -77,8 +81,14 @@ export class WriteTx {
     );
   }
 
-  /** Waits for every statement sent; throws the first failure among them. */
+  /** Sends the rows gathered to append (before a statement that reads their tables, and at the end). */
+  sendAppends(): void {
+    this.appends.send(this.tx, (q, then) => this.defer(q, then));
+  }
+
+  /** Waits for every statement sent, the gathered rows' too; throws the first failure among them. */
   async flush(): Promise<void> {
+    this.sendAppends();
     const pending = this.pending;
     this.pending = [];
     await Promise.all(pending);
@@ -107,8 +117,10 @@ export class WriteTx {
   /** Appends a change-log row at the next revision (or at `at`, one taken ahead). */
   logChange(k: ObjectKey, uid: string, type: string, origin: string, extra: { labels?: string | null; item?: string; after?: string | null; before?: string | null } = {}, at?: number): number {
     const v = at ?? ++this.rev;
-    this.defer(this.tx`INSERT INTO changes (revision, kind, namespace, name, uid, type, origin, labels, item, image_after, image_before)
-      VALUES (${v}, ${k.kind}, ${k.namespace}, ${k.name}, ${uid}, ${type}, ${origin}, ${extra.labels ?? null}, ${extra.item ?? null}, ${extra.after ?? null}, ${extra.before ?? null})`);
+    this.appends.change({
+      revision: v, kind: k.kind, namespace: k.namespace, name: k.name, uid, type, origin,
+      labels: extra.labels ?? null, item: extra.item ?? null, after: extra.after ?? null, before: extra.before ?? null,
+    });
     return v;
   }
 
@@ -119,6 +131,19 @@ export class WriteTx {
       VALUES (${v}, ${o.kind}, ${m.namespace}, ${name}, ${m.uid}, ${v}, ${m.generation}, ${m.creationTimestamp}, ${jsonOrNull(m.labels)}, ${jsonOrNull(m.annotations)},
         ${this.ctx.codec.encode(o.kind, m.namespace, name, o.spec)}, ${JSON.stringify(o.status ?? {})}, ${endpointIn(o.status)})
       ON CONFLICT (kind, namespace, name) DO NOTHING`;
+  }
+
+  /** Inserts each object under its own name at its revision, where the name is free; returns the revisions inserted. */
+  async insertAll(items: Array<{ object: StoredResource; rv: number }>): Promise<number[]> {
+    const col = <T>(f: (o: StoredResource, rv: number) => T): T[] => items.map((i) => f(i.object, i.rv));
+    const rows = await this.tx<Array<{ create_rv: number }>>`INSERT INTO resources (create_rv, kind, namespace, name, uid, rv, generation, created, labels, annotations, spec, status, endpoint_id)
+      SELECT r, k, ns, n, u, r, g, c, l, a, s, st, e FROM unnest(${col((_, rv) => rv)}::bigint[], ${col((o) => o.kind)}::text[], ${col((o) => o.metadata.namespace)}::text[],
+        ${col((o) => o.metadata.name)}::text[], ${col((o) => o.metadata.uid)}::text[], ${col((o) => o.metadata.generation)}::bigint[], ${col((o) => o.metadata.creationTimestamp)}::text[],
+        ${col((o) => jsonOrNull(o.metadata.labels))}::text[], ${col((o) => jsonOrNull(o.metadata.annotations))}::text[],
+        ${col((o) => this.ctx.codec.encode(o.kind, o.metadata.namespace, o.metadata.name, o.spec))}::text[], ${col((o) => JSON.stringify(o.status ?? {}))}::text[],
+        ${col((o) => endpointIn(o.status))}::text[]) AS t (r, k, ns, n, u, g, c, l, a, s, st, e)
+      ON CONFLICT (kind, namespace, name) DO NOTHING RETURNING create_rv`;
+    return rows.map((r) => r.create_rv);
   }
 
   /**
@@ -200,7 +225,10 @@ export class WriteTx {
     const r = op.op === 'create' ? await this.create(op.object, !!op.uniqueName, origin) : op.op === 'update' ? await this.update(op.object, Number(op.expect), origin) : await this.remove(op.key, Number(op.expect ?? 0), origin);
     if (!r || !('rv' in r)) return r;
     const after = op.op === 'delete' ? null : await this.image({ ...key, name: r.name ?? key.name });
-    if (after !== null || before !== null) this.defer(this.tx`UPDATE changes SET image_after = ${after}, image_before = ${before} WHERE revision = ${r.rv}`);
+    if (after !== null || before !== null) {
+      this.sendAppends();
+      this.defer(this.tx`UPDATE changes SET image_after = ${after}, image_before = ${before} WHERE revision = ${r.rv}`);
+    }
     return r;
   }
 
@@ -239,20 +267,19 @@ export class WriteTx {
 
   /** The record's id is filled in when the statement answers, before anyone reads the result. */
   record(r: DeliveryRecord): OpResult {
-    const namespace = r.owner.split('/')[1] ?? '';
     const result = { record: 0 };
-    this.defer(this.tx<Array<{ id: number }>>`INSERT INTO deliveries (ts, owner, namespace, event_id, outcome, reason, http_status, duration_ms, result, attempt, response)
-      VALUES (${r.ts}, ${r.owner}, ${namespace}, ${r.eventId ?? null}, ${r.outcome}, ${r.reason ?? null}, ${r.httpStatus ?? null}, ${r.durationMs ?? null},
-        ${r.result ?? null}, ${r.attempt ?? null}, ${r.response ?? null}) RETURNING id`, (rows) => (result.record = rows[0]!.id));
+    this.appends.record(r, (id) => (result.record = id));
     return result;
   }
 
   finishRecord(id: number, set: Pick<DeliveryRecord, 'outcome' | 'reason' | 'httpStatus' | 'durationMs' | 'response'>): void {
+    this.sendAppends();
     this.defer(this.tx`UPDATE deliveries SET outcome = ${set.outcome}, reason = ${set.reason ?? null}, http_status = ${set.httpStatus ?? null},
       duration_ms = ${set.durationMs ?? null}, response = ${set.response ?? null} WHERE id = ${id}`);
   }
 
   trim(op: TrimOp): void {
+    this.sendAppends();
     this.defer(this.tx`DELETE FROM deliveries WHERE owner = ${op.owner} AND outcome = 'rejected' AND id <=
       (SELECT id FROM deliveries WHERE owner = ${op.owner} AND outcome = 'rejected' ORDER BY id DESC LIMIT 1 OFFSET ${op.keep})`);
   }
