@@ -72,7 +72,7 @@ export class PgControlPlane implements ControlPlaneStore {
     let from = this.published;
     while (from < to) {
       const live = [...this.subs].filter((s) => s.live);
-      const page = live.length ? await this.joined(from, to) : [];
+      const page = live.length ? await this.joined(from, to, live) : [];
       for (const s of live) this.replayPage(s, page, from);
       if (page.length < REPLAY_PAGE) break;
       from = page[page.length - 1]!.revision;
@@ -80,11 +80,16 @@ export class PgControlPlane implements ControlPlaneStore {
     this.advance(to);
   }
 
-  /** Resource changes after `after` up to `to`, each with its object when it is the newest change of it. */
-  private joined(after: number, to: number): Promise<JoinedRow[]> {
+  /**
+   * Resource changes after `after` up to `to` of the kinds `subs` watch, each with its object
+   * when it is the newest change of it: another replica's run tasks are read only if watched.
+   */
+  private joined(after: number, to: number, subs: Subscriber[]): Promise<JoinedRow[]> {
+    const kinds = subs.every((s) => s.filter.kind) ? [...new Set(subs.map((s) => s.filter.kind!))] : undefined;
+    const which = kinds ? this.sql`kind = ANY(${kinds})` : this.sql`kind <> ${DOCUMENT_KIND}`;
     return this.sql<JoinedRow[]>`SELECT revision, kind, namespace, name, uid, type, origin, labels,
       CASE WHEN type = 'DELETED' THEN NULL ELSE ${this.sql.unsafe(OBJECT)} END AS object
-      FROM changes c WHERE revision > ${after} AND revision <= ${to} AND kind <> ${DOCUMENT_KIND} ORDER BY revision LIMIT ${REPLAY_PAGE}`;
+      FROM changes c WHERE revision > ${after} AND revision <= ${to} AND ${which} ORDER BY revision LIMIT ${REPLAY_PAGE}`;
   }
 
   /** A change is shown with the object as it is now, if it is its newest; created after `since`, it is ADDED. */
@@ -163,7 +168,7 @@ export class PgControlPlane implements ControlPlaneStore {
     // synchronous stretch, so nothing published meanwhile falls between them.
     for (;;) {
       const target = this.published;
-      const page = sub.cursor < target ? await this.joined(sub.cursor, target) : [];
+      const page = sub.cursor < target ? await this.joined(sub.cursor, target, [sub]) : [];
       this.replayPage(sub, page, from);
       if (!this.subs.has(sub)) return unsubscribe;
       if (page.length === REPLAY_PAGE) {
