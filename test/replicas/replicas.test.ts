@@ -1,6 +1,7 @@
 // Two orlojd replicas on one PostgreSQL database: everything a client sees is shared, and
 // what must run once runs on the leader, whichever replica that is.
 import { expect } from 'chai';
+import postgres from 'postgres';
 import { send } from '../helpers/deliveries.js';
 import { put, readyOf, readyWebhook, secret, taskWebhook, templateTask } from '../helpers/fixtures.js';
 import { eventually, Orlojd } from '../helpers/orlojd.js';
@@ -89,6 +90,25 @@ describe('replicas on PostgreSQL', function () {
     expect(tasks.filter((t) => t.spec.input.webhook_event_id === 'same-event')).to.have.length(1);
   });
 
+  it('a replica whose listening session is killed keeps seeing what the other replica commits', async () => {
+    b.token = a.token;
+    const watch = await openWatch(b, 'labelSelector=app%3Dmissed');
+    try {
+      const admin = postgres(url, { max: 1, onnotice: () => undefined });
+      try {
+        // Every listening session ends; each replica listens again, and reads from where it was.
+        await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'listen%'`;
+      } finally {
+        await admin.end();
+      }
+      await put(a, { ...templateTask('missed-1'), metadata: { name: 'missed-1', labels: { app: 'missed' } } });
+      const events = await watch.waitFor(1, 15_000);
+      expect(events[0]!.object.metadata.name).to.equal('missed-1');
+    } finally {
+      watch.close();
+    }
+  });
+
   it('when the leader is killed, the other replica leads and reconciles a new webhook to Ready', async () => {
     b.token = a.token;
     const leader = await eventually(async () => ((await leaderGauge(a)) === 1 ? a : (await leaderGauge(b)) === 1 ? b : undefined));
@@ -103,5 +123,30 @@ describe('replicas on PostgreSQL', function () {
       return readyOf(got)?.status === 'True' ? got : undefined;
     }, 10_000);
     expect((await send(other, w.status.endpointPath as string, { secret: SECRET, body: BODY })).status).to.equal(202);
+  });
+});
+
+describe('replicas on PostgreSQL: starting together', function () {
+  this.timeout(60_000);
+  it('two replicas starting at once on an empty database migrate it once, and both serve', async () => {
+    const url = await freshDatabase('together');
+    const [a, b] = await Promise.all([Orlojd.start({ postgresUrl: url }), Orlojd.start({ postgresUrl: url })]);
+    try {
+      const sql = postgres(url, { max: 1, onnotice: () => undefined });
+      try {
+        const rows = await sql<Array<{ version: number }>>`SELECT version FROM schema_migrations ORDER BY version`;
+        expect(rows.map((r) => r.version)).to.deep.equal(rows.map((_, i) => i + 1));
+      } finally {
+        await sql.end();
+      }
+      const token = a.token || b.token;
+      for (const d of [a, b]) {
+        d.token = token;
+        expect((await d.api('GET', '/v1/tasks')).status).to.equal(200);
+      }
+    } finally {
+      await Promise.all([a.destroy(), b.destroy()]);
+      await dropDatabase(url);
+    }
   });
 });
