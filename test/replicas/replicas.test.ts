@@ -109,6 +109,22 @@ describe('replicas on PostgreSQL', function () {
     }
   });
 
+  it('a leader whose session the server ends steps down, and one replica leads again', async () => {
+    b.token = a.token;
+    const before = await eventually(async () => ((await leaderGauge(a)) === 1 ? a : (await leaderGauge(b)) === 1 ? b : undefined));
+    const admin = postgres(url, { max: 1, onnotice: () => undefined });
+    try {
+      const ended = await admin`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+      expect(ended.length).to.equal(1);
+      await eventually(async () => before.logs.includes('following: another replica leads'), 10_000);
+      await eventually(async () => (await leaderGauge(a)) + (await leaderGauge(b)) === 1, 10_000);
+      const [row] = await admin<Array<{ n: number }>>`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted`;
+      expect(row!.n).to.equal(1);
+    } finally {
+      await admin.end();
+    }
+  });
+
   it('when the leader is killed, the other replica leads and reconciles a new webhook to Ready', async () => {
     b.token = a.token;
     const leader = await eventually(async () => ((await leaderGauge(a)) === 1 ? a : (await leaderGauge(b)) === 1 ? b : undefined));

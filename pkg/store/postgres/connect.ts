@@ -33,6 +33,8 @@ export function connect(url: string, max = 10): Sql {
     prepare: true,
     connect_timeout: 5,
     idle_timeout: 0,
+    // Kept: the elector's lock lives in its connection's session.
+    max_lifetime: null,
     connection: { application_name: 'orlojd' },
   });
 }

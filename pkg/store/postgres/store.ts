@@ -48,7 +48,7 @@ export class PostgresStore implements Store {
     const codec = new BodyCodec(opts.keys, opts.sealedKinds);
     this.control = new PgControlPlane(sql, codec);
     this.data = new PgDataPlane(sql);
-    this.elector = new PgElector(sql);
+    this.elector = new PgElector(opts.url, sql);
     this.shared = sharedSettings(sql);
     this.writer = new PgWriter(sql, { namespacedKinds: opts.namespacedKinds, codec }, (rev, changes, records) => this.published(rev, changes, records), () => this.data.watched);
   }
