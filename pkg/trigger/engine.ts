@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/metrics.js';
 import { origin, type OutboundClient } from '../outbound/client.js';
-import type { QueuedMessage, Store } from '../store/types.js';
+import type { DueQuery, QueuedMessage, Store } from '../store/types.js';
 import { Attempts, type Started } from './attempt.js';
 import { isActive, type IndexedTrigger, type TriggerIndex } from './index.js';
 import type { Pressure } from './pressure.js';
@@ -69,6 +69,14 @@ export class Engine {
   private readonly lanes = new Map<string, Lane>();
   /** Messages held (starting, waiting in a lane or being sent): a scan does not take them twice. */
   private readonly taken = new Set<number>();
+  /**
+   * Messages let go while a read of the queue was under way, by when: that read may still
+   * return them as they were before their attempt settled (a store read is not instant), and
+   * must not take them again. Forgotten once no read is under way.
+   */
+  private readonly releasedAt = new Map<number, number>();
+  private releases = 0;
+  private reads = 0;
   private readonly attempts: Attempts;
   private timer?: NodeJS.Timeout;
   private offSample?: () => void;
@@ -128,7 +136,7 @@ export class Engine {
         const skipOwners = this.fullOwners();
         // Every trigger that sends has a full lane: the scan would only walk their backlog.
         if (skipOwners.length && this.allSendingIn(new Set(skipOwners))) break;
-        const page = await this.deps.store.data.dueMessages(Date.now(), SCAN_PAGE, { after, skipOwners });
+        const page = await this.read({ after, skipOwners }, SCAN_PAGE);
         let entered = 0;
         for (const m of page) if (this.enter(m)) entered++;
         // Nothing taken from a whole page: the rest is for the same full lanes.
@@ -147,10 +155,22 @@ export class Engine {
   private async refill(lane: Lane): Promise<void> {
     if (this.stopped) return;
     try {
-      const page = await this.deps.store.data.dueMessages(Date.now(), lane.held + LANE_HELD, { owners: [...lane.owners] });
+      const page = await this.read({ owners: [...lane.owners] }, lane.held + LANE_HELD);
       for (const m of page) this.enter(m);
     } catch (err) {
       this.deps.log.error({ err }, 'reading the trigger queue failed');
+    }
+  }
+
+  /** Due messages, less those let go while the read was under way. */
+  private async read(q: DueQuery, limit: number): Promise<QueuedMessage[]> {
+    const since = this.releases;
+    this.reads++;
+    try {
+      const page = await this.deps.store.data.dueMessages(Date.now(), limit, q);
+      return page.filter((m) => (this.releasedAt.get(m.id) ?? -1) < since);
+    } finally {
+      if (--this.reads === 0) this.releasedAt.clear();
     }
   }
 
@@ -251,6 +271,7 @@ export class Engine {
 
   private release(key: string, lane: Lane, m: QueuedMessage): void {
     if (!this.taken.delete(m.id)) return;
+    if (this.reads) this.releasedAt.set(m.id, this.releases++);
     lane.held--;
     if (!lane.held && this.lanes.get(key) === lane) this.lanes.delete(key);
     if (lane.full && lane.held <= LANE_HELD / 2) {
