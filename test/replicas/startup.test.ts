@@ -1,13 +1,15 @@
 // Starting on PostgreSQL: a database that is not there yet is waited for (503 meanwhile), one
 // that does not exist is refused, and a replica without the key the others seal with refuses.
 import { expect } from 'chai';
+import postgres from 'postgres';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { put, secret } from '../helpers/fixtures.js';
+import { send } from '../helpers/deliveries.js';
+import { put, readyWebhook, secret } from '../helpers/fixtures.js';
 import { eventually, Orlojd, ORLOJD } from '../helpers/orlojd.js';
 import { dropDatabase, freshDatabase } from '../helpers/postgres.js';
 import { refusedStart } from '../helpers/refusal.js';
@@ -88,6 +90,28 @@ describe('replicas on PostgreSQL: starting', function () {
       await put(a, secret('s', { value: 'sealed' }));
       const out = refusedStart(join(dir, 'data'), { args: ['--storage', 'postgres', '--postgres-url', url], env: { ORLOJ_ENCRYPTION_KEY: `other:${randomBytes(32).toString('base64')}` } });
       expect(out).to.match(/Secret default\/s|same ORLOJ_ENCRYPTION_KEY/);
+    } finally {
+      await a.destroy();
+    }
+  });
+
+  it('keeps serving when the database ends every connection: a delivery in flight may get 503 (the sender retries), the next ones 202', async () => {
+    const a = await Orlojd.start({ postgresUrl: url });
+    try {
+      const ep = await readyWebhook(a, 'dropped', 'drop-secret');
+      expect((await send(a, ep, { secret: 'drop-secret', body: '{"n":0}' })).status).to.equal(202);
+      const admin = postgres(url, { max: 1, onnotice: () => undefined });
+      try {
+        const ended = await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'orlojd' AND datname = current_database()`;
+        expect(ended.length).to.be.greaterThan(1);
+      } finally {
+        await admin.end();
+      }
+      const first = await send(a, ep, { secret: 'drop-secret', body: '{"n":1}' });
+      expect([202, 503]).to.include(first.status);
+      await eventually(async () => (await send(a, ep, { secret: 'drop-secret', body: `{"n":${Math.random()}}` })).status === 202, 10_000);
+      expect(a.proc.exitCode).to.equal(null);
+      expect((await a.api('GET', '/v1/task-webhooks/dropped')).status).to.equal(200);
     } finally {
       await a.destroy();
     }
