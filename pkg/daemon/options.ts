@@ -145,6 +145,7 @@ export function parseDaemonOptions(argv: string[], env: NodeJS.ProcessEnv): Daem
   if (storage !== 'sqlite' && storage !== 'postgres') throw new UsageError(`--storage must be sqlite or postgres, got "${storage}"`);
   const postgresUrl = str('postgres-url') ?? env.ORLOJ_POSTGRES_URL;
   if (storage === 'postgres' && !postgresUrl) throw new UsageError('--storage postgres needs --postgres-url URL (or ORLOJ_POSTGRES_URL)');
+  if (storage === 'postgres' && !/^postgres(ql)?:\/\/[^\s]+$/.test(postgresUrl ?? '')) throw new UsageError('--postgres-url must be a postgres://user@host:port/database URL');
   const apiTokens = str('api-tokens') ?? env.ORLOJ_API_TOKENS;
   const apiTokensFile = str('api-tokens-file') ?? env.ORLOJ_API_TOKENS_FILE;
   if (apiTokens && apiTokensFile) throw new UsageError('give --api-tokens (ORLOJ_API_TOKENS) or --api-tokens-file (ORLOJ_API_TOKENS_FILE), not both');

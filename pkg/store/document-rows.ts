@@ -1,5 +1,6 @@
 // Documents as drivers store them: one row each, the same columns in every driver.
-import type { StoredDocument } from './types.js';
+import { alreadyExists, ApiError } from '../api/errors.js';
+import { DOCUMENT_KIND, type CollectionRef, type PutDocumentOp, type StoredDocument } from './types.js';
 
 export interface DocumentRow {
   id: string;
@@ -50,4 +51,24 @@ export function jsonTextsOf(value: string): string[] {
   if (value === 'true' || value === 'false' || value === 'null') texts.push(value);
   else if (/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(value) && Number.isFinite(Number(value))) texts.push(JSON.stringify(Number(value)));
   return texts;
+}
+
+/** What a write needs of the document it finds. */
+export type CurrentDocument = Pick<DocumentRow, 'version' | 'deleted_at' | 'created_at'>;
+
+export const staleDocument = (c: CollectionRef, id: string, expect: number, cur: CurrentDocument | undefined): ApiError =>
+  new ApiError('PreconditionFailed', `document "${id}" in collection "${c.name}" is at version ${cur && !cur.deleted_at ? cur.version : 'none'}, not ${expect}`, { kind: DOCUMENT_KIND, name: id });
+
+/** A put's preconditions against the document it finds, and the row it writes at `revision`. */
+export function putRow(op: PutDocumentOp, cur: CurrentDocument | undefined, revision: number): { row: DocumentRow; live: boolean } {
+  const live = !!cur && !cur.deleted_at;
+  if (op.ifAbsent && live) throw alreadyExists(DOCUMENT_KIND, op.id);
+  if (op.expectVersion !== undefined && (!live || cur.version !== op.expectVersion)) throw staleDocument(op.collection, op.id, op.expectVersion, cur);
+  const b = op.body;
+  const [data, raw, contentType] = 'data' in b ? [JSON.stringify(b.data), null, null] : [null, Buffer.from(b.raw, 'base64'), b.contentType];
+  const row: DocumentRow = {
+    id: op.id, version: cur ? cur.version + 1 : 1, revision, data, raw, content_type: contentType, origin: op.origin,
+    external_id: op.externalId ?? null, event_type: op.eventType ?? null, created_at: cur?.created_at ?? op.now, updated_at: op.now, deleted_at: null,
+  };
+  return { row, live };
 }

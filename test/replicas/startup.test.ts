@@ -77,6 +77,12 @@ describe('replicas on PostgreSQL: starting', function () {
     }
   });
 
+  it('refuses a --postgres-url that is not a postgres:// URL, as a usage error, without printing it', () => {
+    const out = refusedStart(join(dir, 'data'), { args: ['--storage', 'postgres', '--postgres-url', 'host=db password=hunter2'] }, true);
+    expect(out).to.include('--postgres-url must be a postgres://');
+    expect(out).not.to.include('hunter2');
+  });
+
   it('refuses a database that does not exist, saying so', () => {
     const missing = new URL(url);
     missing.pathname = '/no_such_database';

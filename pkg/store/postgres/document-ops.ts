@@ -2,8 +2,8 @@
 // Document, the collection's name, the document's id as item, the document's origin) and
 // keeps the collection's live-document counter exact, in the same transaction.
 import type { Sql } from 'postgres';
-import { alreadyExists, ApiError } from '../../api/errors.js';
-import { DOCUMENT_COLUMNS, documentJson, type DocumentRow } from '../document-rows.js';
+import { ApiError } from '../../api/errors.js';
+import { DOCUMENT_COLUMNS, documentJson, putRow, staleDocument, type DocumentRow } from '../document-rows.js';
 import type { OpResult } from '../results.js';
 import { DOCUMENT_COUNTER, DOCUMENT_KIND, type CollectionRef, type DeleteDocumentOp, type PutDocumentOp } from '../types.js';
 import type { WriteTx } from './ops.js';
@@ -42,26 +42,15 @@ export class DocumentRows {
   }
 }
 
-const stale = (c: CollectionRef, id: string, expect: number, cur: DocumentRow | undefined): ApiError =>
-  new ApiError('PreconditionFailed', `document "${id}" in collection "${c.name}" is at version ${cur && !cur.deleted_at ? cur.version : 'none'}, not ${expect}`, { kind: DOCUMENT_KIND, name: id });
-
 const changeKey = (c: CollectionRef) => ({ kind: DOCUMENT_KIND, namespace: c.namespace, name: c.name });
 
 export async function putDocument(w: WriteTx, op: PutDocumentOp): Promise<OpResult> {
   const c = op.collection;
   const cur = await w.documents.get(w, c, op.id);
-  const live = !!cur && !cur.deleted_at;
-  if (op.ifAbsent && live) throw alreadyExists(DOCUMENT_KIND, op.id);
-  if (op.expectVersion !== undefined && (!live || cur.version !== op.expectVersion)) throw stale(c, op.id, op.expectVersion, cur);
+  const { row, live } = putRow(op, cur, w.rev + 1);
+  const { version, data, raw, content_type: contentType } = row;
   const type = live ? 'MODIFIED' : 'ADDED';
-  const b = op.body;
-  const [data, raw, contentType] = 'data' in b ? [JSON.stringify(b.data), null, null] : [null, Buffer.from(b.raw, 'base64'), b.contentType];
-  const version = cur ? cur.version + 1 : 1;
-  const row: DocumentRow = {
-    id: op.id, version, revision: w.rev + 1, data, raw, content_type: contentType, origin: op.origin,
-    external_id: op.externalId ?? null, event_type: op.eventType ?? null, created_at: cur?.created_at ?? op.now, updated_at: op.now, deleted_at: null,
-  };
-  const images = op.image ? { after: documentJson(row), before: live ? documentJson(cur) : null } : {};
+  const images = op.image ? { after: documentJson(row), before: live && cur ? documentJson(cur) : null } : {};
   const rv = w.logChange(changeKey(c), c.uid, type, op.origin, { item: op.id, ...images });
   w.documents.wrote(c, { ...row, revision: rv });
   w.defer(w.tx`INSERT INTO documents (collection, id, version, revision, data, raw, content_type, origin, external_id, event_type, created_at, updated_at)
@@ -77,10 +66,10 @@ export async function deleteDocument(w: WriteTx, op: DeleteDocumentOp): Promise<
   const c = op.collection;
   const cur = await w.documents.get(w, c, op.id);
   if (!cur || cur.deleted_at) {
-    if (op.expectVersion !== undefined) throw stale(c, op.id, op.expectVersion, cur);
+    if (op.expectVersion !== undefined) throw staleDocument(c, op.id, op.expectVersion, cur);
     throw new ApiError('NotFound', `document "${op.id}" not found in collection "${c.name}"`, { kind: DOCUMENT_KIND, name: op.id });
   }
-  if (op.expectVersion !== undefined && cur.version !== op.expectVersion) throw stale(c, op.id, op.expectVersion, cur);
+  if (op.expectVersion !== undefined && cur.version !== op.expectVersion) throw staleDocument(c, op.id, op.expectVersion, cur);
   const version = cur.version + 1;
   const images = op.image ? { after: documentJson({ ...cur, version, revision: w.rev + 1, origin: op.origin, updated_at: op.now, deleted_at: op.now }), before: documentJson(cur) } : {};
   const rv = w.logChange(changeKey(c), c.uid, 'DELETED', op.origin, { item: op.id, ...images });

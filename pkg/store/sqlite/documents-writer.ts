@@ -2,9 +2,9 @@
 // the collection's name, the document's id as item, the document's origin) and keeps the
 // collection's live-document counter exact, in the same transaction.
 import type Database from 'better-sqlite3';
-import { alreadyExists, ApiError } from '../../api/errors.js';
+import { ApiError } from '../../api/errors.js';
 import { DOCUMENT_COUNTER, DOCUMENT_KIND, type CollectionRef, type DeleteDocumentOp, type PutDocumentOp } from '../types.js';
-import { DOCUMENT_COLUMNS, documentJson, type DocumentRow } from '../document-rows.js';
+import { DOCUMENT_COLUMNS, documentJson, putRow, staleDocument, type DocumentRow } from '../document-rows.js';
 import type { WireOpResult } from './wire.js';
 
 export interface DocumentWriterContext {
@@ -45,23 +45,12 @@ export function documentWriter(db: Database.Database, ctx: DocumentWriterContext
     (whole ? q.full : q.current).get(c.uid, id) as Current | DocumentRow | undefined;
   const isWhole = (r: Current | DocumentRow | undefined): r is DocumentRow => !!r && 'id' in r;
 
-  const stale = (c: CollectionRef, id: string, expect: number, cur: Current | undefined): ApiError =>
-    new ApiError('PreconditionFailed', `document "${id}" in collection "${c.name}" is at version ${cur && !cur.deleted_at ? cur.version : 'none'}, not ${expect}`, { kind: DOCUMENT_KIND, name: id });
-
   function put(op: PutDocumentOp): WireOpResult {
     const c = op.collection;
     const cur = rowOf(c, op.id, !!op.image);
-    const live = !!cur && !cur.deleted_at;
-    if (op.ifAbsent && live) throw alreadyExists(DOCUMENT_KIND, op.id);
-    if (op.expectVersion !== undefined && (!live || cur.version !== op.expectVersion)) throw stale(c, op.id, op.expectVersion, cur);
+    const { row, live } = putRow(op, cur, ctx.nextRevision());
+    const { version, data, raw, content_type: contentType } = row;
     const type = live ? 'MODIFIED' : 'ADDED';
-    const b = op.body;
-    const [data, raw, contentType] = 'data' in b ? [JSON.stringify(b.data), null, null] : [null, Buffer.from(b.raw, 'base64'), b.contentType];
-    const version = cur ? cur.version + 1 : 1;
-    const row: DocumentRow = {
-      id: op.id, version, revision: ctx.nextRevision(), data, raw, content_type: contentType, origin: op.origin,
-      external_id: op.externalId ?? null, event_type: op.eventType ?? null, created_at: cur?.created_at ?? op.now, updated_at: op.now, deleted_at: null,
-    };
     const images = op.image ? { after: documentJson(row), before: live && isWhole(cur) ? documentJson(cur) : null } : undefined;
     const rv = ctx.logChange(c, op.id, type, op.origin, images);
     if (cur) q.replace.run(rv, data, raw, contentType, op.origin, row.external_id, row.event_type, op.now, c.uid, op.id);
@@ -74,10 +63,10 @@ export function documentWriter(db: Database.Database, ctx: DocumentWriterContext
     const c = op.collection;
     const cur = rowOf(c, op.id, !!op.image);
     if (!cur || cur.deleted_at) {
-      if (op.expectVersion !== undefined) throw stale(c, op.id, op.expectVersion, cur);
+      if (op.expectVersion !== undefined) throw staleDocument(c, op.id, op.expectVersion, cur);
       throw new ApiError('NotFound', `document "${op.id}" not found in collection "${c.name}"`, { kind: DOCUMENT_KIND, name: op.id });
     }
-    if (op.expectVersion !== undefined && cur.version !== op.expectVersion) throw stale(c, op.id, op.expectVersion, cur);
+    if (op.expectVersion !== undefined && cur.version !== op.expectVersion) throw staleDocument(c, op.id, op.expectVersion, cur);
     const version = cur.version + 1;
     const deleted = (r: DocumentRow): DocumentRow => ({ ...r, version, revision: ctx.nextRevision(), origin: op.origin, updated_at: op.now, deleted_at: op.now });
     const images = isWhole(cur) ? { after: documentJson(deleted(cur)), before: documentJson(cur) } : undefined;
