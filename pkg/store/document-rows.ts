@@ -15,9 +15,11 @@ export interface DocumentRow {
   created_at: string;
   updated_at: string;
   deleted_at: string | null;
+  /** JSON array of meta.syncedFields. */
+  synced_fields: string | null;
 }
 
-export const DOCUMENT_COLUMNS = 'id, version, revision, data, raw, content_type, origin, external_id, event_type, created_at, updated_at, deleted_at';
+export const DOCUMENT_COLUMNS = 'id, version, revision, data, raw, content_type, origin, external_id, event_type, created_at, updated_at, deleted_at, synced_fields';
 
 export function toDocument(r: DocumentRow): StoredDocument {
   const meta: StoredDocument['meta'] = { origin: r.origin, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at, revision: r.revision };
@@ -25,6 +27,7 @@ export function toDocument(r: DocumentRow): StoredDocument {
   if (r.event_type !== null) meta.eventType = r.event_type;
   if (r.content_type !== null) meta.contentType = r.content_type;
   if (r.deleted_at !== null) meta.deletedAt = r.deleted_at;
+  if (r.synced_fields) meta.syncedFields = JSON.parse(r.synced_fields) as string[];
   const doc: StoredDocument = { id: r.id, data: r.data === null ? null : (JSON.parse(r.data) as Record<string, unknown>), meta };
   if (r.raw !== null) doc.raw = r.raw.toString('base64');
   return doc;
@@ -54,7 +57,7 @@ export function jsonTextsOf(value: string): string[] {
 }
 
 /** What a write needs of the document it finds. */
-export type CurrentDocument = Pick<DocumentRow, 'version' | 'deleted_at' | 'created_at'>;
+export type CurrentDocument = Pick<DocumentRow, 'version' | 'deleted_at' | 'created_at' | 'synced_fields'>;
 
 export const staleDocument = (c: CollectionRef, id: string, expect: number, cur: CurrentDocument | undefined): ApiError =>
   new ApiError('PreconditionFailed', `document "${id}" in collection "${c.name}" is at version ${cur && !cur.deleted_at ? cur.version : 'none'}, not ${expect}`, { kind: DOCUMENT_KIND, name: id });
@@ -69,6 +72,8 @@ export function putRow(op: PutDocumentOp, cur: CurrentDocument | undefined, revi
   const row: DocumentRow = {
     id: op.id, version: cur ? cur.version + 1 : 1, revision, data, raw, content_type: contentType, origin: op.origin,
     external_id: op.externalId ?? null, event_type: op.eventType ?? null, created_at: cur?.created_at ?? op.now, updated_at: op.now, deleted_at: null,
+    // What a sync wrote stays its own across other writes (a local PATCH), until the next sync.
+    synced_fields: op.syncedFields ? JSON.stringify(op.syncedFields) : (cur?.synced_fields ?? null),
   };
   return { row, live };
 }

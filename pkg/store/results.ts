@@ -3,7 +3,7 @@
 import type { ObjectKey, StoredResource, WatchEvent, WatchEventType, WriteOrigin } from '../api/types.js';
 import { rowToResource, type ResourceRow } from './rows.js';
 import type { BodyCodec } from './sealing.js';
-import type { DeliveryRecord, DocumentWrite, Op, Unit, UnitResult, WriteResult } from './types.js';
+import type { DeliveryRecord, DocumentWrite, Job, Op, Unit, UnitResult, WriteResult } from './types.js';
 
 /**
  * What one op wrote: its revision, the name it took (create), and the stored row where the
@@ -13,7 +13,9 @@ export type OpResult =
   | null
   | { rv: number; name?: string; row?: ResourceRow; doc?: { version: number; type: 'ADDED' | 'MODIFIED' | 'DELETED' } }
   | { record: number }
-  | { queued: number };
+  | { queued: number }
+  | { job: number; name: string }
+  | { leased: Job[] };
 
 /**
  * A committed change: what the unit's caller gets back and what watchers see. The object
@@ -66,7 +68,7 @@ function documentWriteOf(r: OpResult): DocumentWrite | undefined {
 /** The records a unit wrote, with their ids and, as the writer filled it in, what the unit created. */
 function recordsOf(unit: Unit, results: OpResult[], writes: Array<Change | DocumentWrite | undefined>, out: DeliveryRecord[]): void {
   // As the writer thread decides it: a created object, or any document written.
-  const created = writes.find((w) => w && (w.type === 'ADDED' || !(w instanceof Change)))?.name;
+  const created = writes.find((w) => w && (w.type === 'ADDED' || !(w instanceof Change)))?.name ?? results.find((r): r is { job: number; name: string } => !!r && 'job' in r)?.name;
   unit.ops.forEach((op, i) => {
     const r = results[i];
     if (op.op !== 'record' || !r || !('record' in r)) return;
@@ -74,15 +76,19 @@ function recordsOf(unit: Unit, results: OpResult[], writes: Array<Change | Docum
   });
 }
 
-/** The ids of the records and queued messages a unit added, in op order, when it added any. */
-function idsOf(results: OpResult[]): { records?: number[]; queued?: number[] } {
-  let records: number[] | undefined;
-  let queued: number[] | undefined;
+type Ids = { records?: number[]; queued?: number[]; jobs?: number[]; leased?: Job[] };
+
+/** The ids of the records, queued messages and jobs a unit added, and the jobs it leased, in op order, when there are any. */
+function idsOf(results: OpResult[]): Ids {
+  const ids: Ids = {};
   for (const r of results) {
-    if (r && 'record' in r) (records ??= []).push(r.record);
-    else if (r && 'queued' in r) (queued ??= []).push(r.queued);
+    if (!r) continue;
+    if ('record' in r) (ids.records ??= []).push(r.record);
+    else if ('queued' in r) (ids.queued ??= []).push(r.queued);
+    else if ('job' in r) (ids.jobs ??= []).push(r.job);
+    else if ('leased' in r) (ids.leased ??= []).push(...r.leased);
   }
-  return { ...(records ? { records } : {}), ...(queued ? { queued } : {}) };
+  return ids;
 }
 
 /** A committed unit's answer; its changes (and records, when asked for) are added for the watchers. */

@@ -159,6 +159,8 @@ export interface PutDocumentOp {
   expectVersion?: number;
   /** Keeps the document before and after in its change-log row. */
   image?: boolean;
+  /** The fields a sync from the upstream wrote (meta.syncedFields). */
+  syncedFields?: string[];
 }
 
 /** Soft-deletes a live document (meta.deletedAt); NotFound when there is none. */
@@ -223,6 +225,69 @@ export interface SettleOp {
   done?: boolean;
 }
 
+// ---------------------------------------------------------------------------------------
+// Jobs: durable work that any replica may run. A job is leased before it runs, so it runs on
+// one replica at a time; jobs sharing a key are never leased at once. A lease that is not
+// renewed lapses, and the job is due again for whoever leases next.
+
+export interface Job {
+  /** The store's id (given by addJob), never reused. */
+  id: number;
+  /** Which worker runs it (e.g. `hydration`). */
+  queue: string;
+  /** Jobs with the same key never run at once (e.g. one document's). */
+  key: string;
+  /** Who it is for, `Kind/namespace/name`, and that object's uid. */
+  owner: string;
+  ownerUid: string;
+  body: string;
+  /** Attempts finished in the current chain. */
+  attempt: number;
+  /** When it is due (ms); null once parked (kept for redelivery). */
+  dueAt: number | null;
+}
+
+/** Adds a job; its id is the op's result (`jobs` of the unit's result), and what the unit created for its claims and records. */
+export interface AddJobOp {
+  op: 'addJob';
+  job: Omit<Job, 'id' | 'attempt'>;
+}
+
+/**
+ * Leases up to `limit` due jobs of `queue` to `holder` until `untilMs`, oldest due first, at
+ * most one per key and none whose key another lease holds. The unit's `leased` lists them.
+ */
+export interface LeaseJobsOp {
+  op: 'leaseJobs';
+  queue: string;
+  holder: string;
+  nowMs: number;
+  untilMs: number;
+  limit: number;
+}
+
+/** Extends the leases `holder` still has on these jobs. */
+export interface RenewJobsOp {
+  op: 'renewJobs';
+  ids: number[];
+  holder: string;
+  untilMs: number;
+}
+
+/**
+ * Ends a job's lease: sets its attempt count and due time (null parks it), or removes it
+ * (`done`). With `holder`, the unit fails (Conflict) unless that holder still has the lease:
+ * a replica whose lease lapsed cannot write its stale result.
+ */
+export interface SettleJobOp {
+  op: 'settleJob';
+  id: number;
+  holder?: string;
+  attempt?: number;
+  dueAt?: number | null;
+  done?: boolean;
+}
+
 /** Stores a named position (e.g. how far a reader of the change log got). */
 export interface CursorOp {
   op: 'cursor';
@@ -232,7 +297,8 @@ export interface CursorOp {
 
 export type Op =
   | CreateOp | UpdateOp | StatusOp | DeleteOp | ExistsOp | EmptyOp | ClaimOp | CountOp | RecordOp | TrimOp | EventOp
-  | PutDocumentOp | DeleteDocumentOp | NoDocumentsOp | EnqueueOp | SettleOp | CursorOp | RecordUpdateOp;
+  | PutDocumentOp | DeleteDocumentOp | NoDocumentsOp | EnqueueOp | SettleOp | CursorOp | RecordUpdateOp
+  | AddJobOp | LeaseJobsOp | RenewJobsOp | SettleJobOp;
 
 export interface Unit {
   origin: WriteOrigin;
@@ -257,7 +323,7 @@ export interface DocumentWrite {
 
 export type UnitResult =
   /** `writes[i]` is what op i wrote (undefined for ops that write no object, or wrote nothing). */
-  | { held: false; writes: Array<WriteResult | DocumentWrite | undefined>; records?: number[]; queued?: number[] }
+  | { held: false; writes: Array<WriteResult | DocumentWrite | undefined>; records?: number[]; queued?: number[]; jobs?: number[]; leased?: Job[] }
   /** A claim of the unit (op `op`) was held by an earlier unit: nothing was written. */
   | { held: true; result: string; expiresAt: number; op: number };
 
@@ -362,7 +428,7 @@ export interface ControlPlaneStore {
 }
 
 export type DeliveryOutcome =
-  | 'accepted' | 'duplicate' | 'rejected' | 'queued' | 'delivering' | 'delivered' | 'retry_scheduled' | 'dead_letter';
+  | 'accepted' | 'duplicate' | 'rejected' | 'queued' | 'delivering' | 'delivered' | 'retry_scheduled' | 'failed' | 'dead_letter';
 
 /** One inbound delivery or outbound attempt (SPEC §4). */
 export interface DeliveryRecord {
@@ -413,6 +479,9 @@ export interface DataPlaneStore extends DocumentStore {
   /** Queued messages due at or before `dueBy` (parked ones never), oldest due first. */
   dueMessages(dueBy: number, limit: number, opts?: DueQuery): Promise<QueuedMessage[]>;
   message(id: number): Promise<QueuedMessage | undefined>;
+  job(id: number): Promise<Job | undefined>;
+  /** When the next job of `queue` that no live lease holds is due (ms), if any is. */
+  nextJobDue(queue: string, nowMs: number): Promise<number | undefined>;
   /** A position stored with a cursor op. */
   cursor(name: string): Promise<number | undefined>;
 }
@@ -432,6 +501,8 @@ export interface StoredDocument {
     createdAt: string;
     updatedAt: string;
     deletedAt?: string;
+    /** The fields the last sync from its upstream wrote (hydration): a merge owns these. */
+    syncedFields?: string[];
     /** The store revision of its last write. */
     revision: number;
   };

@@ -5,6 +5,7 @@ import type { Store } from '../../pkg/store/types.js';
 import { dropDatabase, freshDatabase } from '../helpers/postgres.js';
 import { runStoreConformance, type Driver } from './conformance.js';
 import { runDocumentConformance } from './documents-conformance.js';
+import { runJobConformance } from './jobs-conformance.js';
 import { runQueueConformance } from './queue-conformance.js';
 
 /** The shared driver in-process, on a new database of a real PostgreSQL server for each test. */
@@ -29,3 +30,4 @@ const postgres: Driver = {
 runStoreConformance('postgres', postgres);
 runDocumentConformance('postgres', postgres);
 runQueueConformance('postgres', postgres);
+runJobConformance('postgres', postgres);

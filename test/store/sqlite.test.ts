@@ -7,6 +7,7 @@ import type { KeySet } from '../../pkg/store/sealing.js';
 import type { Store } from '../../pkg/store/types.js';
 import { runStoreConformance, type Driver } from './conformance.js';
 import { runDocumentConformance } from './documents-conformance.js';
+import { runJobConformance } from './jobs-conformance.js';
 import { runQueueConformance } from './queue-conformance.js';
 
 /** The embedded driver in-process: a real database file and the real writer thread. */
@@ -31,3 +32,4 @@ const sqlite: Driver = {
 runStoreConformance('sqlite', sqlite);
 runDocumentConformance('sqlite', sqlite);
 runQueueConformance('sqlite', sqlite);
+runJobConformance('sqlite', sqlite);

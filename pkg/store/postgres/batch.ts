@@ -8,6 +8,7 @@ import type { ClaimOp, Op, Unit } from '../types.js';
 import { expectedResult, mayFailHalfway } from '../units.js';
 import { insertClaims, renewExpiredClaims } from './bulk.js';
 import { deleteDocument, putDocument, requireNoDocuments } from './document-ops.js';
+import { addJob, leaseJobs, renewJobs, settleJob } from './job-ops.js';
 import { uniqueFailure, type Precreated, type WriteTx } from './ops.js';
 
 export type Outcome = { ok: true; ops: OpResult[] } | { ok: false; held: { result: string; expiresAt: number; op: number } } | { ok: false; error: ApiError };
@@ -41,6 +42,10 @@ async function apply(w: WriteTx, op: Op, origin: string, pre?: Precreated): Prom
     case 'settle': return w.settle(op), null;
     case 'recordUpdate': return w.finishRecord(op.id, op.set), null;
     case 'cursor': return w.cursor(op.name, op.value), null;
+    case 'addJob': return addJob(w, op);
+    case 'leaseJobs': return leaseJobs(w, op);
+    case 'renewJobs': return renewJobs(w, op);
+    case 'settleJob': return settleJob(w, op);
     case 'claim': throw new Error('claims must be the first ops of their unit');
   }
 }

@@ -3,7 +3,8 @@
 // (ids are assigned under the revision lock, so they too become visible in order).
 import { ApiError } from '../../api/errors.js';
 import { DOCUMENT_COLUMNS, FILTER_FIELD, jsonTextsOf, toDocument, type DocumentRow } from '../document-rows.js';
-import type { DataPlaneStore, DeliveryQuery, DeliveryRecord, DeliveryWatchFilter, DocumentQuery, DueQuery, QueuedMessage, StoredDocument } from '../types.js';
+import type { DataPlaneStore, DeliveryQuery, DeliveryRecord, DeliveryWatchFilter, DocumentQuery, DueQuery, Job, QueuedMessage, StoredDocument } from '../types.js';
+import { JOB_COLUMNS } from '../job-rows.js';
 import type { Sql } from './connect.js';
 import { RECORD_COLUMNS, RECORD_PAGE, recordMatches, toRecord, type RecordRow, type RecordWatcher } from '../record-rows.js';
 
@@ -115,6 +116,17 @@ export class PgDataPlane implements DataPlaneStore {
     if (opts.owners) return this.sql<QueuedMessage[]>`SELECT ${cols} FROM queue WHERE ${base} AND owner_uid = ANY(${[...opts.owners]}) ORDER BY due_at, id LIMIT ${limit}`;
     if (opts.skipOwners?.length) return this.sql<QueuedMessage[]>`SELECT ${cols} FROM queue WHERE ${base} AND owner_uid <> ALL(${[...opts.skipOwners]}) ORDER BY due_at, id LIMIT ${limit}`;
     return this.sql<QueuedMessage[]>`SELECT ${cols} FROM queue WHERE ${base} ORDER BY due_at, id LIMIT ${limit}`;
+  }
+
+  async job(id: number): Promise<Job | undefined> {
+    const [j] = await this.sql<Job[]>`SELECT ${this.sql.unsafe(JOB_COLUMNS)} FROM jobs WHERE id = ${id}`;
+    return j;
+  }
+
+  async nextJobDue(queue: string, nowMs: number): Promise<number | undefined> {
+    const [r] = await this.sql<Array<{ dueAt: number }>>`SELECT due_at AS "dueAt" FROM jobs WHERE queue = ${queue} AND due_at IS NOT NULL
+      AND (lease_until IS NULL OR lease_until <= ${nowMs}) ORDER BY due_at LIMIT 1`;
+    return r?.dueAt;
   }
 
   async message(id: number): Promise<QueuedMessage | undefined> {

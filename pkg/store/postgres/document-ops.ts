@@ -53,11 +53,11 @@ export async function putDocument(w: WriteTx, op: PutDocumentOp): Promise<OpResu
   const images = op.image ? { after: documentJson(row), before: live && cur ? documentJson(cur) : null } : {};
   const rv = w.logChange(changeKey(c), c.uid, type, op.origin, { item: op.id, ...images });
   w.documents.wrote(c, { ...row, revision: rv });
-  w.defer(w.tx`INSERT INTO documents (collection, id, version, revision, data, raw, content_type, origin, external_id, event_type, created_at, updated_at)
-    VALUES (${c.uid}, ${op.id}, ${version}, ${rv}, ${data}, ${raw}, ${contentType}, ${op.origin}, ${row.external_id}, ${row.event_type}, ${row.created_at}, ${op.now})
+  w.defer(w.tx`INSERT INTO documents (collection, id, version, revision, data, raw, content_type, origin, external_id, event_type, created_at, updated_at, synced_fields)
+    VALUES (${c.uid}, ${op.id}, ${version}, ${rv}, ${data}, ${raw}, ${contentType}, ${op.origin}, ${row.external_id}, ${row.event_type}, ${row.created_at}, ${op.now}, ${row.synced_fields})
     ON CONFLICT (collection, id) DO UPDATE SET version = excluded.version, revision = excluded.revision, data = excluded.data, raw = excluded.raw,
       content_type = excluded.content_type, origin = excluded.origin, external_id = excluded.external_id, event_type = excluded.event_type,
-      updated_at = excluded.updated_at, deleted_at = NULL`);
+      updated_at = excluded.updated_at, deleted_at = NULL, synced_fields = excluded.synced_fields`);
   if (!live) w.addCounts(c.uid, { [DOCUMENT_COUNTER]: 1 });
   return { rv, name: op.id, doc: { version, type } };
 }

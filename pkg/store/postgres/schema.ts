@@ -56,6 +56,13 @@ const migrations: string[] = [
      id BIGSERIAL PRIMARY KEY, owner TEXT NOT NULL, owner_uid TEXT NOT NULL, message_id TEXT NOT NULL,
      body TEXT NOT NULL, meta TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0, due_at BIGINT);
    CREATE INDEX queue_due ON queue (due_at, id, owner_uid) WHERE due_at IS NOT NULL;`,
+  // Jobs any replica may run, leased to one at a time; the fields a document's last sync wrote.
+  `CREATE TABLE jobs (
+     id BIGSERIAL PRIMARY KEY, queue TEXT NOT NULL, key TEXT COLLATE "C" NOT NULL, owner TEXT NOT NULL, owner_uid TEXT NOT NULL,
+     body TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0, due_at BIGINT, lease_until BIGINT, holder TEXT);
+   CREATE INDEX jobs_due ON jobs (queue, due_at, id) WHERE due_at IS NOT NULL;
+   CREATE INDEX jobs_key ON jobs (queue, key);
+   ALTER TABLE documents ADD COLUMN synced_fields TEXT;`,
 ];
 
 export async function migrate(sql: Sql): Promise<void> {

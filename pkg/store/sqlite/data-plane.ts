@@ -1,5 +1,6 @@
 // Reads of claims, counters, records, the queue and documents on the main thread's connection; writes go through the writer.
-import type { DataPlaneStore, DeliveryQuery, DeliveryRecord, DeliveryWatchFilter, DocumentQuery, DueQuery, QueuedMessage, StoredDocument } from '../types.js';
+import type { DataPlaneStore, DeliveryQuery, DeliveryRecord, DeliveryWatchFilter, DocumentQuery, DueQuery, Job, QueuedMessage, StoredDocument } from '../types.js';
+import { JOB_COLUMNS } from '../job-rows.js';
 import type { DB } from './db.js';
 import { SqliteDocuments } from './documents.js';
 import { RECORD_COLUMNS, RECORD_PAGE, recordMatches, toRecord, type RecordRow, type RecordWatcher } from '../record-rows.js';
@@ -28,7 +29,18 @@ export class SqliteDataPlane implements DataPlaneStore {
       dueNotOf: db.prepare(`${DUE} AND owner_uid NOT IN (SELECT value FROM json_each(?)) ORDER BY due_at, id LIMIT ?`),
       message: db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM queue WHERE id = ?`),
       cursor: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
+      job: db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`),
+      nextJob: db.prepare(`SELECT due_at FROM jobs WHERE queue = ? AND due_at IS NOT NULL AND (lease_until IS NULL OR lease_until <= ?)
+        ORDER BY due_at LIMIT 1`).pluck(),
     };
+  }
+
+  async job(id: number): Promise<Job | undefined> {
+    return this.q.job.get(id) as Job | undefined;
+  }
+
+  async nextJobDue(queue: string, nowMs: number): Promise<number | undefined> {
+    return (this.q.nextJob.get(queue, nowMs) as number | undefined) ?? undefined;
   }
 
   async getDelivery(id: number): Promise<DeliveryRecord | undefined> {

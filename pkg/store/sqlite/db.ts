@@ -119,6 +119,14 @@ const migrations: string[] = [
    INSERT INTO brief_claims (scope, key, expires_at, result)
      SELECT scope, key, expires_at, result FROM claims WHERE scope LIKE '%/sig' AND key GLOB '???????.*' ORDER BY expires_at;
    DELETE FROM claims WHERE scope LIKE '%/sig' AND key GLOB '???????.*';`,
+  // Jobs, leased before they run (one holder at a time, one job per key); the fields a
+  // document's last sync wrote. AUTOINCREMENT: records name their job by its id.
+  `CREATE TABLE jobs (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, key TEXT NOT NULL, owner TEXT NOT NULL, owner_uid TEXT NOT NULL,
+     body TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0, due_at INTEGER, lease_until INTEGER, holder TEXT);
+   CREATE INDEX jobs_due ON jobs (queue, due_at, id) WHERE due_at IS NOT NULL;
+   CREATE INDEX jobs_key ON jobs (queue, key);
+   ALTER TABLE documents ADD COLUMN synced_fields TEXT;`,
 ];
 
 export function openDatabase(dataDir: string): DB {
@@ -139,6 +147,8 @@ export function openDatabase(dataDir: string): DB {
   // Never on the event loop: the checkpointer thread copies, the writer restarts the WAL.
   db.pragma('wal_autocheckpoint = 0');
   migrate(db);
+  // One process has the data dir (the lock): a lease left in it is a dead process's.
+  db.exec('UPDATE jobs SET lease_until = NULL, holder = NULL WHERE holder IS NOT NULL');
   return db;
 }
 

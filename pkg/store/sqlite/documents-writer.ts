@@ -22,15 +22,15 @@ interface Images {
   before: string | null;
 }
 
-type Current = Pick<DocumentRow, 'version' | 'deleted_at' | 'created_at'>;
+type Current = Pick<DocumentRow, 'version' | 'deleted_at' | 'created_at' | 'synced_fields'>;
 
 export function documentWriter(db: Database.Database, ctx: DocumentWriterContext) {
   const q = {
-    current: db.prepare('SELECT version, deleted_at, created_at FROM documents WHERE collection = ? AND id = ?'),
-    insert: db.prepare(`INSERT INTO documents (collection, id, version, revision, data, raw, content_type, origin, external_id, event_type, created_at, updated_at)
-      VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    current: db.prepare('SELECT version, deleted_at, created_at, synced_fields FROM documents WHERE collection = ? AND id = ?'),
+    insert: db.prepare(`INSERT INTO documents (collection, id, version, revision, data, raw, content_type, origin, external_id, event_type, created_at, updated_at, synced_fields)
+      VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     replace: db.prepare(`UPDATE documents SET version = version + 1, revision = ?, data = ?, raw = ?, content_type = ?, origin = ?,
-      external_id = ?, event_type = ?, updated_at = ?, deleted_at = NULL WHERE collection = ? AND id = ?`),
+      external_id = ?, event_type = ?, updated_at = ?, deleted_at = NULL, synced_fields = ? WHERE collection = ? AND id = ?`),
     softDelete: db.prepare(`UPDATE documents SET version = version + 1, revision = ?, origin = ?, updated_at = ?, deleted_at = ?
       WHERE collection = ? AND id = ?`),
     anyLive: db.prepare('SELECT 1 FROM documents WHERE collection = ? AND deleted_at IS NULL LIMIT 1').pluck(),
@@ -53,8 +53,8 @@ export function documentWriter(db: Database.Database, ctx: DocumentWriterContext
     const type = live ? 'MODIFIED' : 'ADDED';
     const images = op.image ? { after: documentJson(row), before: live && isWhole(cur) ? documentJson(cur) : null } : undefined;
     const rv = ctx.logChange(c, op.id, type, op.origin, images);
-    if (cur) q.replace.run(rv, data, raw, contentType, op.origin, row.external_id, row.event_type, op.now, c.uid, op.id);
-    else q.insert.run(c.uid, op.id, rv, data, raw, contentType, op.origin, row.external_id, row.event_type, op.now, op.now);
+    if (cur) q.replace.run(rv, data, raw, contentType, op.origin, row.external_id, row.event_type, op.now, row.synced_fields, c.uid, op.id);
+    else q.insert.run(c.uid, op.id, rv, data, raw, contentType, op.origin, row.external_id, row.event_type, op.now, op.now, row.synced_fields);
     if (!live) ctx.addCounts(c.uid, { [DOCUMENT_COUNTER]: 1 });
     return { rv, name: op.id, doc: { version, type } };
   }

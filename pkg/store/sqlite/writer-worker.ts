@@ -14,6 +14,7 @@ import {
 } from '../types.js';
 import { expectedResult, mayFailHalfway } from '../units.js';
 import { documentWriter } from './documents-writer.js';
+import { jobsWriter } from './jobs-writer.js';
 import { RESOURCE_COLUMNS, rowToResource, type ResourceRow } from '../rows.js';
 import type { WireCommit, WireError, WireOpResult, WireReply, WireRequest, WireUnitResult } from './wire.js';
 import type { WriterData } from './writer.js';
@@ -253,6 +254,8 @@ const documents = documentWriter(db, {
   addCounts,
 });
 
+const jobs = jobsWriter(db);
+
 /** An object as a reader would get it (sealed kinds never: their images would hold their secrets in the clear). */
 function resourceImage(k: ObjectKey): string | null {
   if (codec.sealedKinds.includes(k.kind)) return null;
@@ -301,6 +304,10 @@ function apply(op: Op, origin: string): WireOpResult {
     case 'settle': return settle(op), null;
     case 'recordUpdate': return void q.finishRecord.run(op.set.outcome, op.set.reason ?? null, op.set.httpStatus ?? null, op.set.durationMs ?? null, op.set.response ?? null, op.id), null;
     case 'cursor': return q.setMeta.run(`cursor:${op.name}`, String(op.value)), null;
+    case 'addJob': return jobs.add(op);
+    case 'leaseJobs': return jobs.lease(op);
+    case 'renewJobs': return jobs.renew(op), null;
+    case 'settleJob': return jobs.settle(op), null;
     case 'claim': throw new Error('claims must be the first ops of their unit');
   }
 }
