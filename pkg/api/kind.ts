@@ -48,6 +48,11 @@ export interface KindDef {
   /** Checks beyond the schema, on every write through the API. */
   validate?(obj: Resource): Cause[];
   /**
+   * Checks against the objects it references that exist now, on every write through the API
+   * (its reconciler checks again: they may change later). `get` reads one in its namespace.
+   */
+  checkRefs?(obj: Resource, get: (kind: string, name: string) => Promise<StoredResource | undefined>): Promise<Cause[]>;
+  /**
    * Preconditions committed with a write (e.g. a Namespace must be empty to be deleted);
    * `force` is the caller's ?force=true on a delete.
    */

@@ -52,7 +52,7 @@ function ajvCause(e: ErrorObject): Cause {
   return { field: base, message: e.message ?? 'is invalid' };
 }
 
-function invalid(kind: string, name: string, causes: Cause[]): ApiError {
+export function invalid(kind: string, name: string, causes: Cause[]): ApiError {
   const summary = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).join('; ');
   return new ApiError('Invalid', `${kind} "${name}" is invalid: ${summary}`, { kind, name, causes });
 }

@@ -5,8 +5,8 @@ import type { KindDef } from '../api/kind.js';
 import { DEFAULT_NAMESPACE, nameProblem } from '../api/meta.js';
 import { kindByPlural } from '../api/registry.js';
 import { parseSelector } from '../api/selector.js';
-import type { ObjectKey, Status, StoredResource } from '../api/types.js';
-import { requireKind, validateResource } from '../api/validate.js';
+import type { ObjectKey, Resource, Status, StoredResource } from '../api/types.js';
+import { invalid, requireKind, validateResource } from '../api/validate.js';
 import { requireRole } from './auth.js';
 import { parseObjectBody, readBody } from './body.js';
 import type { RequestState, ServerDeps } from './context.js';
@@ -82,6 +82,7 @@ export function resourceRoutes(router: Router, deps: ServerDeps): void {
     requireRole(c.state.role, 'writer');
     const def = kindOf(c);
     const { obj } = validateBody(await readObject(c, deps), def, namespaceOf(c, def), undefined);
+    await checkRefs(deps, def, obj);
     const res = await store.apply(obj, { createOnly: true, dryRun: flag(c.query.dryRun) });
     c.status = 201;
     c.set('X-Orloj-Result', res.outcome);
@@ -99,6 +100,7 @@ export function resourceRoutes(router: Router, deps: ServerDeps): void {
     requireRole(c.state.role, 'writer');
     const def = kindOf(c);
     const { obj } = validateBody(await readObject(c, deps), def, namespaceOf(c, def), c.params.name);
+    await checkRefs(deps, def, obj);
     const dryRun = flag(c.query.dryRun);
     // What `orlojctl diff` shows for a Secret whose values alone change.
     const before = dryRun && def.redact ? await store.get(def.kind, obj.metadata.namespace ?? '', obj.metadata.name) : undefined;
@@ -146,6 +148,14 @@ function validateBody(input: unknown, def: KindDef, namespace: string, urlName: 
     }
   }
   return validateResource(input, namespace);
+}
+
+/** The kind's checks against what it references (422 with their causes). */
+async function checkRefs(deps: ServerDeps, def: KindDef, obj: Resource): Promise<void> {
+  if (!def.checkRefs) return;
+  const ns = obj.metadata.namespace ?? '';
+  const causes = await def.checkRefs(obj, (kind, name) => deps.store.get(kind, ns, name));
+  if (causes.length) throw invalid(def.kind, obj.metadata.name, causes);
 }
 
 export async function mustGet(deps: ServerDeps, key: ObjectKey): Promise<StoredResource> {

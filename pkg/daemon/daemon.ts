@@ -20,6 +20,7 @@ import { Objects } from '../store/objects.js';
 import { DestinationGuard } from '../outbound/guard.js';
 import { setDestinationPolicy } from '../outbound/policy.js';
 import { Triggers } from '../trigger/service.js';
+import { startHydration } from '../hydration/service.js';
 import { VERSION } from '../version.js';
 import { runWhileLeader, startBackground } from './background.js';
 import type { DaemonOptions } from './options.js';
@@ -103,6 +104,7 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
   const stopLeading = runWhileLeader(store.elector, manager, log);
   const offTriggers = store.elector.onChange((leader) => void triggers.lead(leader).catch((err: unknown) => log.error({ err }, 'triggers failed to start')));
   const background = startBackground(store, { notes, mirror, retention: opts.deliveryRetention, log });
+  const hydration = startHydration(store, { workers: opts.hydrationWorkers, log: log.child({ component: 'hydration' }) });
   log.info({ url, dataDir: opts.dataDir, version: VERSION }, 'orlojd listening');
   return {
     url,
@@ -115,6 +117,7 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
       await closed;
       clearTimeout(force);
       background.stop();
+      await hydration.stop();
       await stopLeading();
       offTriggers();
       offLeader();

@@ -18,6 +18,7 @@ export interface DaemonOptions {
   deliveryRetention: number;
   limits: HttpLimits;
   rejectedRecordsPerReceiver: number;
+  hydrationWorkers: number;
   /** CIDRs outbound requests may reach although they are loopback, private, link-local, ... */
   allowDestinations: string[];
 }
@@ -43,8 +44,9 @@ const USAGE = `Usage: orlojd [flags]
   --rejected-records-per-receiver N
                           rejected delivery records each receiver keeps, newest first; refusals
                           are still all counted (ORLOJ_REJECTED_RECORDS_PER_RECEIVER, default 1000)
+  --hydration-workers N   hydration fetches run at once by this process (ORLOJ_HYDRATION_WORKERS, default 8)
   --allow-destinations CIDR,...
-                          private, loopback or link-local ranges that triggers may still send to,
+                          private, loopback or link-local ranges that triggers and sources may still reach,
                           e.g. 127.0.0.0/8,::1/128 (ORLOJ_ALLOW_DESTINATIONS, default none)
   -h, --help              show this help
 
@@ -76,6 +78,7 @@ const INT_FLAGS = {
   'resync-seconds': 60,
   'delivery-retention': 500_000,
   'rejected-records-per-receiver': 1000,
+  'hydration-workers': 8,
   'max-connections': 10_000,
   'header-timeout-ms': 10_000,
   'request-timeout-ms': 30_000,
@@ -170,6 +173,7 @@ export function parseDaemonOptions(argv: string[], env: NodeJS.ProcessEnv): Daem
     deliveryRetention: n['delivery-retention'],
     limits: limitsOf(n),
     rejectedRecordsPerReceiver: n['rejected-records-per-receiver'],
+    hydrationWorkers: n['hydration-workers'],
     allowDestinations,
   };
 }

@@ -26,6 +26,11 @@ export interface OutboundRequest {
   method: string;
   headers: Record<string, string>;
   body?: Buffer;
+  /**
+   * The request target exactly as sent, when the URL's own would be normalised (a URL parser
+   * resolves `%2E%2E` as `..`); scheme, host and port still come from `url`.
+   */
+  path?: string;
   /** Covers the whole exchange: resolving, connecting, the response head and its body. */
   timeoutMs: number;
   /** At most this much of the response body is read (64 KiB by default); the rest is dropped with the connection. */
@@ -79,6 +84,7 @@ export class OutboundClient {
   async send(req: OutboundRequest): Promise<OutboundResponse> {
     const started = performance.now();
     const target = parseTarget(req.url);
+    if (req.path !== undefined) target.path = req.path;
     const maxBytes = req.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     checkRequest(req, maxBytes);
     if (this.closed) throw new OutboundError('ConnectionError', `${target.origin}: the client is closed`);
@@ -207,6 +213,7 @@ function checkedLookup(addresses: LookupAddress[]): LookupFunction {
 
 function checkRequest(req: OutboundRequest, maxBytes: number): void {
   if (!TOKEN.test(req.method)) throw new OutboundError('InvalidRequest', `invalid method ${JSON.stringify(req.method)}`);
+  if (req.path !== undefined && !/^\/[\x21-\x7e]*$/.test(req.path)) throw new OutboundError('InvalidRequest', 'the path must start with / and hold only printable ASCII');
   if (!(req.timeoutMs > 0) || !Number.isFinite(req.timeoutMs)) throw new OutboundError('InvalidRequest', 'timeoutMs must be a positive number');
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new OutboundError('InvalidRequest', 'maxResponseBytes must be a non-negative integer');
   for (const [name, value] of Object.entries(req.headers)) {

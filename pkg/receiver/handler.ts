@@ -10,7 +10,7 @@ import { ENTRY_PREFIXES, entryOf, statusBody, type Entry } from './entrypoints.j
 import type { Notes } from './notes.js';
 import type { ReceiverCache } from './receivers.js';
 import type { StatusMirror } from './status-mirror.js';
-import { Rejection, type DeliveryRequest, type Outcome, type Receiver } from './types.js';
+import { Rejection, type Action, type DeliveryRequest, type Outcome, type Receiver } from './types.js';
 
 export interface DeliveryDeps {
   receivers: ReceiverCache;
@@ -127,9 +127,11 @@ export function deliveryHandler(deps: DeliveryDeps) {
       if (held) return held;
       throw e;
     }
-    const res = await deps.store.commit({ origin: 'delivery', ops: opsOf(r, d, uid, action.ops) });
+    const res = await deps.store.commit({ origin: 'delivery', ops: opsOf(r, d, uid, action) });
     if (res.held) return heldBy(uid, d, res);
-    const o = { duplicate: false, eventId, result: res.writes.find((w) => w)?.name ?? '', detail: action.detail };
+    action.committed?.();
+    const result = res.writes.find((w) => w)?.name ?? (res.jobs ? String(res.jobs[0]) : '');
+    const o = { duplicate: false, eventId, result, detail: action.detail };
     deps.mirror.saw(uid, r.owner, { ...lastOf(d), ...r.lastDelivery(o) });
     return o;
   }
@@ -170,12 +172,12 @@ export function deliveryHandler(deps: DeliveryDeps) {
   }
 
   /** A new event's unit: claims on its event id and on its signature (held by a replay under a fresh id), then what the kind commits. */
-  function opsOf(r: Receiver, d: Delivery, uid: string, action: Op[]): Op[] {
+  function opsOf(r: Receiver, d: Delivery, uid: string, action: Action): Op[] {
     const expiresAt = d.nowMs + r.dedupeWindowMs;
     // Without an event id (a receiver that does not need one) only its signature can repeat.
     const ops: Op[] = d.eventId ? [{ op: 'claim', scope: uid, key: d.eventId, expiresAt, nowMs: d.nowMs }] : [];
     if (d.signature) ops.push(signatureClaim(uid, d.signature, d, expiresAt));
-    ops.push(...action, { op: 'record', record: { ...recordOf(d, 202), outcome: 'accepted' } }, { op: 'count', scope: uid, deltas: { accepted: 1 } });
+    ops.push(...action.ops, { op: 'record', record: { ...recordOf(d, 202), outcome: action.outcome ?? 'accepted' } }, { op: 'count', scope: uid, deltas: { accepted: 1 } });
     return ops;
   }
 

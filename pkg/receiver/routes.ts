@@ -7,10 +7,18 @@ import { requireRole } from '../apiserver/auth.js';
 import { intParam } from '../apiserver/input.js';
 import type { RequestState, ServerDeps } from '../apiserver/context.js';
 import { patchStatus } from '../controller/status.js';
-import type { DataPlaneStore } from '../store/types.js';
+import { redeliverJob } from '../hydration/redeliver.js';
+import type { DataPlaneStore, DeliveryRecord, Store } from '../store/types.js';
+import { redeliverMessage } from '../trigger/redeliver.js';
 import type { ReceiverKinds } from './kinds/index.js';
 
-const OUTCOMES = new Set(['accepted', 'duplicate', 'rejected', 'queued', 'delivering', 'delivered', 'retry_scheduled', 'dead_letter']);
+const OUTCOMES = new Set(['accepted', 'duplicate', 'rejected', 'queued', 'delivering', 'delivered', 'retry_scheduled', 'failed', 'dead_letter']);
+
+/** Who can redeliver a record's work, by its owner's kind: a trigger's message, or an InboundWebhook's hydration job. */
+const REDELIVER: Record<string, (store: Store, id: number, record: DeliveryRecord) => Promise<{ id?: number } & Record<string, unknown>>> = {
+  Trigger: redeliverMessage,
+  InboundWebhook: redeliverJob,
+};
 
 /** `task-webhook/NAME` (any kind alias) or `TaskWebhook/ns/NAME` → the stored owner string. */
 export function parseOwner(text: string, namespace: string): string {
@@ -38,6 +46,20 @@ export function receiverRoutes(deliveries: DataPlaneStore, receiverKinds: Receiv
       // `result`: what the delivery created or found; a TaskWebhook's also as `task`, as its records have always named it.
       const shown = items.map((r) => (r.result !== undefined && r.owner.startsWith('TaskWebhook/') ? { ...r, task: r.result } : r));
       ctx.body = { apiVersion: 'orloj.dev/v1', kind: 'DeliveryList', items: shown };
+    });
+
+    router.post('/v1/deliveries/:id/redeliver', async (ctx) => {
+      requireRole((ctx.state as RequestState).role, 'writer');
+      const id = intParam(ctx.params.id, 'id', undefined, Number.MAX_SAFE_INTEGER)!;
+      const record = await deliveries.getDelivery(id);
+      if (!record) throw new ApiError('NotFound', `delivery ${id} not found`);
+      const redeliver = REDELIVER[record.owner.split('/')[0]!];
+      if (!redeliver || (record.owner.startsWith('InboundWebhook/') && !/^\d+$/.test(record.result ?? ''))) {
+        throw new ApiError('BadRequest', `delivery ${id} is an inbound delivery: only a trigger's attempts and hydration jobs can be redelivered`);
+      }
+      const r = await redeliver(deps.store.store, id, record);
+      ctx.status = 202;
+      ctx.body = { apiVersion: 'orloj.dev/v1', kind: 'Redelivery', ...r, redelivers: id };
     });
 
     // Every receiver kind: a new endpoint ID; the old one answers 404 from then on.

@@ -39,13 +39,17 @@ export interface Action {
   ops: Op[];
   /** Facts about this delivery for its answer (e.g. the fields a document got). */
   detail?: Record<string, unknown>;
+  /** The delivery's record: `accepted` (done), or `queued` when work it asked for follows (a job). */
+  outcome?: 'accepted' | 'queued';
+  /** Called once the unit committed (e.g. to wake the worker of the job it added). */
+  committed?: () => void;
 }
 
 /** The outcome the sender is answered with: a new event, or a duplicate of an earlier one. */
 export interface Outcome {
   duplicate: boolean;
   eventId: string;
-  /** What the event's unit created (a run task's name, a document's id), as its claim remembers it. */
+  /** What the event's unit created (a run task's name, a document's id, a job's id), as its claim remembers it. */
   result: string;
   /** The action's detail, for a new event. */
   detail?: Record<string, unknown>;

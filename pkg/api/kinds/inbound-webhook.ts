@@ -2,8 +2,9 @@ import type { Cause } from '../errors.js';
 import type { KindDef, Ref } from '../kind.js';
 import type { Resource, Spec, StoredResource } from '../types.js';
 import { receiverColumns, receiverStatusSchema } from '../receiver-schema.js';
+import { retrySchema, type RetrySpec } from '../retry-schema.js';
 import { fieldMappingSchema, type FieldMappingSpec } from '../../mapping/index.js';
-import { mappingCauses, normalizeMapping } from './source.js';
+import { mappingCauses, normalizeMapping, type SourceSpec } from './source.js';
 
 export const INBOUND_MAX_BODY_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_EVENT_ID_HEADERS = ['X-Webhook-Id', 'X-Event-Id', 'Idempotency-Key', 'X-Request-Id'];
@@ -19,6 +20,32 @@ export interface IngestAuth {
   signing_secret_ref?: string;
 }
 
+/** Thin notifications ("record X changed"): the full record is fetched from the bound Source's read endpoint. */
+export interface HydrationSpec {
+  id_path: string;
+  event_path?: string;
+  event_map?: Record<string, 'upsert' | 'delete'>;
+  merge: boolean;
+  retry: RetrySpec;
+}
+
+export const HYDRATION_BACKOFF_SECONDS = [1, 5, 30, 120];
+
+const dottedPath = { type: 'string', minLength: 1, maxLength: 256, pattern: '^[^.]+(\\.[^.]+)*$' };
+
+const hydrationSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id_path'],
+  properties: {
+    id_path: { ...dottedPath, description: 'where the record id is in the notification (dotted path)' },
+    event_path: { ...dottedPath, description: 'where the event name is; mapped through event_map' },
+    event_map: { type: 'object', additionalProperties: { type: 'string', enum: ['upsert', 'delete'] }, description: 'event name → upsert or delete (anything else: upsert)' },
+    merge: { type: 'boolean', default: false, description: 'a re-sync refreshes only the fields syncs wrote and keeps the rest' },
+    retry: retrySchema({ max_attempts: 5, backoff_seconds: HYDRATION_BACKOFF_SECONDS }),
+  },
+};
+
 export interface InboundWebhookSpec {
   collection: string;
   secret_ref?: string;
@@ -27,6 +54,7 @@ export interface InboundWebhookSpec {
   flatten: boolean;
   source_binding?: { collection: string; source: string };
   field_mapping?: FieldMappingSpec;
+  hydration?: HydrationSpec;
   idempotency: { event_id_headers: string[]; dedupe_window_seconds: number };
   payload: { mode: 'json' | 'raw' };
   event_type_header: string;
@@ -86,7 +114,32 @@ function validateInbound(w: Resource): Cause[] {
   if (spec.payload.mode === 'raw' && (spec.field_mapping || spec.source_binding || spec.flatten)) {
     causes.push({ field: 'spec.payload.mode', message: 'raw bodies are stored as they are: no mapping, binding or flatten' });
   }
-  return [...causes, ...mappingCauses('spec.field_mapping', spec.field_mapping)];
+  return [...causes, ...hydrationCauses(spec), ...mappingCauses('spec.field_mapping', spec.field_mapping)];
+}
+
+/** Hydration fetches from the bound Source: it needs a binding, and stores JSON documents. */
+function hydrationCauses(spec: InboundWebhookSpec): Cause[] {
+  if (!spec.hydration) return [];
+  const causes: Cause[] = [];
+  if (!spec.source_binding) causes.push({ field: 'spec.hydration', message: 'needs spec.source_binding: the bound Source\'s read endpoint is what it fetches' });
+  if (spec.payload.mode === 'raw') causes.push({ field: 'spec.payload.mode', message: 'hydration stores JSON documents: payload.mode must be json' });
+  if (spec.flatten) causes.push({ field: 'spec.flatten', message: 'hydration stores the fetched record as the Source maps it: no flatten' });
+  return causes;
+}
+
+/**
+ * The bound Source, when it exists now, must serve the webhook's collection and, for
+ * hydration, have a read endpoint (its reconciler checks again: the Source may change later).
+ */
+async function checkInboundRefs(w: Resource, get: (kind: string, name: string) => Promise<StoredResource | undefined>): Promise<Cause[]> {
+  const spec = w.spec as InboundWebhookSpec;
+  if (!spec.source_binding) return [];
+  const name = sourceName(spec.source_binding.source);
+  const src = (await get('Source', name))?.spec as unknown as SourceSpec | undefined;
+  if (!src) return [];
+  if (src.collection !== spec.collection) return [{ field: 'spec.source_binding.source', message: `source "${name}" is bound to collection "${src.collection}", not "${spec.collection}"` }];
+  if (spec.hydration && !src.read) return [{ field: 'spec.hydration', message: `source "${name}" has no read endpoint (spec.read) to fetch records from` }];
+  return [];
 }
 
 function refsOf(w: StoredResource): Ref[] {
@@ -123,6 +176,7 @@ export const InboundWebhookKind: KindDef = {
         properties: { collection: { type: 'string', minLength: 1 }, source: { type: 'string', minLength: 1 } },
       },
       field_mapping: fieldMappingSchema,
+      hydration: hydrationSchema,
       idempotency: {
         type: 'object',
         additionalProperties: false,
@@ -153,6 +207,7 @@ export const InboundWebhookKind: KindDef = {
     return s.field_mapping ? { ...spec, field_mapping: normalizeMapping(s.field_mapping) } : spec;
   },
   validate: validateInbound,
+  checkRefs: checkInboundRefs,
   refs: refsOf,
   server: () => import('../../receiver/kinds/inbound-webhook.js').then((m) => ({ receiver: m.inboundWebhookReceiver })),
   columns: receiverColumns([

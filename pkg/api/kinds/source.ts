@@ -3,6 +3,7 @@ import type { KindDef, Ref } from '../kind.js';
 import type { Resource, Spec, StoredResource } from '../types.js';
 import { conditionsSchema } from '../conditions-schema.js';
 import { fieldMappingSchema, mappingProblems, type FieldMappingSpec } from '../../mapping/index.js';
+import { destinationPolicy } from '../../outbound/policy.js';
 
 export interface SecretValueRef {
   secret_ref: string;
@@ -43,6 +44,10 @@ function validateSource(s: Resource): Cause[] {
     if (url !== undefined && !URL.canParse(url.replaceAll('{id}', 'x'))) causes.push({ field: `spec.${side}.url`, message: 'is not a URL' });
   }
   if (spec.read && !spec.read.url.includes('{id}')) causes.push({ field: 'spec.read.url', message: 'must contain {id}, where the record id goes' });
+  for (const [side, url] of [['read', spec.read?.url], ['write', spec.write?.url]] as const) {
+    const refused = url !== undefined && URL.canParse(url.replaceAll('{id}', 'x')) ? destinationPolicy().literalProblem(url.replaceAll('{id}', 'x')) : undefined;
+    if (refused) causes.push({ field: `spec.${side}.url`, message: refused, reason: 'DestinationNotAllowed' });
+  }
   return causes;
 }
 

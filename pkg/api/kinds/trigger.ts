@@ -1,3 +1,4 @@
+import { retrySchema, type RetrySpec } from '../retry-schema.js';
 import type { Cause } from '../errors.js';
 import type { KindDef, Ref } from '../kind.js';
 import type { Resource, StoredResource } from '../types.js';
@@ -18,7 +19,7 @@ export interface TriggerSpec {
   secret_ref: string;
   skip_hook_writes: boolean;
   skip_inbound_webhook_writes: boolean;
-  retry: { max_attempts: number; backoff_seconds: number[] };
+  retry: RetrySpec;
   timeout_seconds: number;
   suspend: boolean;
 }
@@ -77,15 +78,7 @@ export const TriggerKind: KindDef = {
       secret_ref: { type: 'string', default: '', description: 'empty: a Secret <name>-signing is generated' },
       skip_hook_writes: { type: 'boolean', default: true },
       skip_inbound_webhook_writes: { type: 'boolean', default: true },
-      retry: {
-        type: 'object',
-        additionalProperties: false,
-        default: {},
-        properties: {
-          max_attempts: { type: 'integer', minimum: 1, maximum: 100, default: 1 },
-          backoff_seconds: { type: 'array', items: { type: 'integer', minimum: 0, maximum: 86400 }, minItems: 1, maxItems: 100, default: DEFAULT_BACKOFF_SECONDS },
-        },
-      },
+      retry: retrySchema({ max_attempts: 1, backoff_seconds: DEFAULT_BACKOFF_SECONDS }),
       timeout_seconds: { type: 'integer', minimum: 1, maximum: 300, default: 15 },
       suspend: { type: 'boolean', default: false },
     },

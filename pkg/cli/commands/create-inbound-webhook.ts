@@ -1,11 +1,19 @@
 // `orlojctl create inbound-webhook NAME --collection C [--secret S] [--ingest-auth JSON]
-// [--source-binding JSON | --field-mapping JSON]`, the flags of seed 000's CLI.
+// [--source-binding JSON | --field-mapping JSON] [--hydration JSON]`, the flags of seed 000's CLI.
 import type { Args } from '../args.js';
 import { checkNames, resourcePath } from '../client.js';
 import { resolveKind } from '../command.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { ref } from '../manifests.js';
+
+/** What each JSON flag's usage error shows as a valid value. */
+const JSON_EXAMPLES: Record<string, string> = {
+  'ingest-auth': '{"type":"static_header","header":"X-Account-Key"}',
+  'source-binding': '{"collection":"orders","source":"shop-api"}',
+  'field-mapping': '{"to_external":{"status":"state"}}',
+  hydration: '{"id_path":"record_id","event_path":"event","event_map":{"ResourceDeleted":"delete"}}',
+};
 
 function jsonFlag(args: Args, flag: string): Record<string, unknown> | undefined {
   const v = args.str(flag);
@@ -16,7 +24,7 @@ function jsonFlag(args: Args, flag: string): Record<string, unknown> | undefined
   } catch {
     // reported below
   }
-  throw new UsageError(`--${flag} must be a JSON object, e.g. --${flag} '{"type":"static_header","header":"X-Account-Key"}'`, 'create');
+  throw new UsageError(`--${flag} must be a JSON object, e.g. --${flag} '${JSON_EXAMPLES[flag] ?? '{}'}'`, 'create');
 }
 
 /** The InboundWebhook manifest the flags describe; `secretName` is set when --secret was given. */
@@ -25,6 +33,7 @@ export function inboundWebhookSpec(args: Args, secretName: string | undefined): 
   if (!collection) throw new UsageError('--collection is required: the collection deliveries write to', 'create');
   const binding = jsonFlag(args, 'source-binding');
   const mapping = jsonFlag(args, 'field-mapping');
+  const hydration = jsonFlag(args, 'hydration');
   if (binding && mapping) throw new UsageError('--source-binding and --field-mapping are mutually exclusive', 'create');
   return {
     collection,
@@ -32,7 +41,20 @@ export function inboundWebhookSpec(args: Args, secretName: string | undefined): 
     ...(args.has('ingest-auth') ? { ingest_auth: jsonFlag(args, 'ingest-auth') } : {}),
     ...(binding ? { source_binding: binding } : {}),
     ...(mapping ? { field_mapping: mapping } : {}),
+    ...(hydration ? { hydration } : {}),
   };
+}
+
+/**
+ * Seed 000 writes source names with underscores (`shop_api`); object names use hyphens, and
+ * the server resolves one to the other. The value is sent as given, but the user should know
+ * which Source it finds.
+ */
+function noteSourceName(spec: Record<string, unknown>): void {
+  const binding = spec.source_binding as Record<string, unknown> | undefined;
+  const source = binding?.source;
+  if (typeof source !== 'string' || !source.includes('_')) return;
+  process.stderr.write(`note: source "${source}" is named "${source.replace(/_/g, '-')}" (names use hyphens)\n`);
 }
 
 /**
@@ -46,6 +68,7 @@ export async function createInboundWebhook(ctx: CliContext, args: Args, name: st
   if (value === '') throw new UsageError('--secret may not be empty', 'create');
   const secretName = value === undefined ? undefined : `${name}-secret`;
   const spec = inboundWebhookSpec(args, secretName);
+  noteSourceName(spec);
   const def = resolveKind('InboundWebhook');
   const q = { namespace: ctx.namespace, dryRun };
   if (secretName) {

@@ -74,7 +74,7 @@ export const createCommand: Command = {
   summary: 'Create a Secret from literal values or files, or an InboundWebhook or Trigger from flags',
   usage: [
     'orlojctl create secret generic NAME --from-literal KEY=VALUE [--from-literal ...] [--from-file [KEY=]PATH] [--dry-run]',
-    'orlojctl create inbound-webhook NAME --collection C [--secret VALUE] [--ingest-auth JSON] [--source-binding JSON | --field-mapping JSON] [--dry-run]',
+    'orlojctl create inbound-webhook NAME --collection C [--secret VALUE] [--ingest-auth JSON] [--source-binding JSON | --field-mapping JSON] [--hydration JSON] [--dry-run]',
     'orlojctl create trigger NAME (--collection C | --resource tasks [--selector SEL]) --url URL [--events create,update] [--secret-ref S] [--max-attempts N] [--timeout-seconds N] [--dry-run]',
     'orlojctl create trigger NAME --source NAME [--events create,update] [--max-attempts N] [--timeout-seconds N] [--dry-run]',
   ].join('\n'),
@@ -84,6 +84,7 @@ export const createCommand: Command = {
     { name: 'ingest-auth', type: 'string', arg: 'JSON', help: 'inbound-webhook: e.g. {"type":"static_header","header":"X-Account-Key"} (default hmac, generic profile)' },
     { name: 'source-binding', type: 'string', arg: 'JSON', help: 'inbound-webhook: {"collection":"C","source":"NAME"}: reuse a Source\'s mapping' },
     { name: 'field-mapping', type: 'string', arg: 'JSON', help: 'inbound-webhook: an inline mapping, e.g. {"to_external":{"status":"state"}}' },
+    { name: 'hydration', type: 'string', arg: 'JSON', help: 'inbound-webhook: with --source-binding, fetch each record from the Source, e.g. {"id_path":"record_id","merge":true}' },
     { name: 'resource', type: 'string', arg: 'tasks', help: 'trigger: watch run tasks instead of a collection' },
     { name: 'selector', type: 'string', arg: 'SELECTOR', help: 'trigger: with --resource tasks, e.g. orloj.dev/task-webhook=NAME' },
     { name: 'url', type: 'string', arg: 'URL', help: 'trigger: the http(s) URL it POSTs each change to' },

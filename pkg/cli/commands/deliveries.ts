@@ -15,12 +15,12 @@ interface Delivery {
   durationMs?: number;
   task?: string;
   result?: string;
-  /** A trigger's records: which attempt of the message this was. */
+  /** Attempts (a trigger's sends, a hydration's fetches): which of the chain this was. */
   attempt?: number;
 }
 
-/** A trigger's attempts, by record ID (what `trigger redeliver` takes) and attempt number. */
-function triggerTable(items: Delivery[], wide: boolean): string {
+/** Attempts, by record ID (what `trigger redeliver` and `inbound-webhook redeliver` take) and attempt number. */
+function attemptTable(items: Delivery[], wide: boolean): string {
   const table = new Table(['ID', 'AGE', 'OWNER', 'EVENT', 'OUTCOME', 'ATTEMPT', 'HTTP', ...(wide ? ['MS'] : []), 'REASON']);
   const rows = items.map((d) => [
     String(d.id),
@@ -54,7 +54,8 @@ export async function getDeliveries(ctx: CliContext, args: Args, owner = args.st
     return 0;
   }
   const wide = output === 'wide';
-  if (items.some((d) => d.owner.startsWith('Trigger/'))) return ctx.out(triggerTable(items, wide)), 0;
+  // A trigger's records, or hydration's (its fetches are attempts too): the ids redelivery takes.
+  if (items.some((d) => d.owner.startsWith('Trigger/') || d.attempt !== undefined)) return ctx.out(attemptTable(items, wide)), 0;
   const table = new Table(['AGE', 'OWNER', 'EVENT', 'OUTCOME', 'HTTP', 'RESULT', ...(wide ? ['MS', 'REASON'] : [])]);
   const rows = items.map((d) => [
     age(d.ts),

@@ -20,6 +20,7 @@ import {
 } from '../types.js';
 import { ApiError } from '../../api/errors.js';
 import { ensureIngestKey, ingestURLs } from './inbound-webhook-status.js';
+import { addJobOp, jobAdded, NotificationProblem, readNotification } from '../../hydration/job.js';
 
 /** Everything compile fetched; a missing piece is a problem, in the order Ready shows them. */
 interface Parts {
@@ -50,6 +51,7 @@ async function mappingOf(spec: InboundWebhookSpec, ns: string, fetch: Fetch, pro
     if (!src) return void problems.push({ reason: 'SourceNotFound', message: `source "${name}" not found in namespace "${ns}"` });
     const s = src.spec as unknown as SourceSpec;
     if (s.collection !== spec.collection) return void problems.push({ reason: 'SourceMismatch', message: `source "${name}" is bound to collection "${s.collection}", not "${spec.collection}"` });
+    if (spec.hydration && !s.read) problems.push({ reason: 'SourceNotReadable', message: `source "${name}" has no read endpoint (spec.read): hydration cannot fetch records` });
     m = s.field_mapping;
   }
   if (!m) return undefined;
@@ -137,6 +139,7 @@ class InboundWebhookReceiver extends ReceiverBase implements Receiver {
   act(d: VerifiedDelivery): Action {
     const c = this.parts.collection;
     if (!c) throw refuse('delivery could not be stored', `document write failed: collection "${this.spec.collection}" not found`);
+    if (this.spec.hydration) return this.hydration(c, d);
     const meta = { origin: 'inbound_webhook' as const, eventType: this.eventType(d.req) };
     if (this.spec.payload.mode === 'raw') {
       const contentType = d.req.headers['content-type'] || 'application/octet-stream';
@@ -153,6 +156,25 @@ class InboundWebhookReceiver extends ReceiverBase implements Receiver {
       if (!(e instanceof ApiError)) throw e;
       throw refuse('payload does not match the collection schema', `document write failed: ${e.message}`);
     }
+  }
+
+  /** A thin notification: a job to fetch (or delete) the record it names, committed with the delivery. */
+  private hydration(c: BoundCollection, d: VerifiedDelivery): Action {
+    const unreadable = this.problems.find((p) => p.reason === 'SourceNotReadable' || p.reason === 'SourceNotFound');
+    if (unreadable) throw new Rejection(503, 'ServiceUnavailable', 'delivery cannot be hydrated now; retry later', `hydration: ${unreadable.message}`);
+    const payload = jsonBody(d.req.body);
+    if (!payload) throw refuse('invalid or missing JSON object', 'hydration: the body is not a JSON object');
+    let note;
+    try {
+      checkInput(payload);
+      note = readNotification(this.spec.hydration!, payload as JsonObject);
+    } catch (e) {
+      if (e instanceof NotificationProblem) throw refuse(e.message, e.detail);
+      if (e instanceof ApiError) throw refuse('invalid JSON payload', `hydration: ${e.message}`);
+      throw e;
+    }
+    const job = { ...note, ...(d.eventId ? { eventId: d.eventId } : {}), ...(this.eventType(d.req) ? { eventType: this.eventType(d.req) } : {}) };
+    return { ops: [addJobOp(this.object, this.owner, c.ref.uid, job, d.nowMs)], outcome: 'queued', committed: jobAdded, detail: { queued: true } };
   }
 
   /** The payload as a native document: parsed, checked, mapped, flattened. */
@@ -179,11 +201,12 @@ class InboundWebhookReceiver extends ReceiverBase implements Receiver {
   }
 
   answer(o: Outcome): object {
+    if (this.spec.hydration) return { accepted: true, duplicate: o.duplicate, status: 'queued', delivery: o.result, event_id: o.eventId || null };
     return { accepted: true, duplicate: o.duplicate, status: 'accepted', itemId: o.result, fieldsUpdated: (o.detail?.fieldsUpdated as number | undefined) ?? 0, event_id: o.eventId || null };
   }
 
   lastDelivery(o: Outcome): Status {
-    return o.duplicate ? {} : { lastItemID: o.result };
+    return o.duplicate || this.spec.hydration ? {} : { lastItemID: o.result };
   }
 }
 
