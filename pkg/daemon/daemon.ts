@@ -104,7 +104,7 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
   const stopLeading = runWhileLeader(store.elector, manager, log);
   const offTriggers = store.elector.onChange((leader) => void triggers.lead(leader).catch((err: unknown) => log.error({ err }, 'triggers failed to start')));
   const background = startBackground(store, { notes, mirror, retention: opts.deliveryRetention, log });
-  const hydration = startHydration(store, { workers: opts.hydrationWorkers, log: log.child({ component: 'hydration' }) });
+  const hydration = startHydration(store, { workers: opts.hydrationWorkers, metrics, log: log.child({ component: 'hydration' }) });
   log.info({ url, dataDir: opts.dataDir, version: VERSION }, 'orlojd listening');
   return {
     url,

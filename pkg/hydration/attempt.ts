@@ -3,6 +3,7 @@
 // replica whose lease lapsed writes nothing. Every attempt leaves a record: `delivering`
 // while it fetches, then what came of it.
 import type { Logger } from 'pino';
+import type { Metrics } from '../metrics/metrics.js';
 import { ApiError } from '../api/errors.js';
 import { HYDRATION_BACKOFF_SECONDS, type HydrationSpec } from '../api/kinds/inbound-webhook.js';
 import { now } from '../api/meta.js';
@@ -20,9 +21,12 @@ import { synced } from './merge.js';
 export interface AttemptDeps {
   store: Store;
   client: OutboundClient;
+  metrics: Metrics;
   log: Logger;
   /** Who holds the leases of this process. */
   holder: string;
+  /** The process is stopping: a fetch cut off by it is given back, not counted. */
+  stopping(): boolean;
 }
 
 type Final = 'delivered' | 'failed' | 'dead_letter';
@@ -62,6 +66,7 @@ export class HydrationAttempt {
     if (this.body.action === 'delete') return this.settleWith(() => this.deletion(cfg));
     await this.begin();
     const answer = await this.fetch(cfg);
+    if ('outcome' in answer && this.deps.stopping()) return this.giveBack();
     if ('outcome' in answer) return this.settle(answer);
     return this.settleWith(() => this.upsert(cfg, answer.record, answer.status));
   }
@@ -165,6 +170,15 @@ export class HydrationAttempt {
     }
   }
 
+  /** The job due again at once with its attempt uncounted, for the next process to lease. */
+  private async giveBack(): Promise<boolean> {
+    const reason = 'Interrupted: orlojd stopped during the fetch; it runs again without counting';
+    const ops: Op[] = [{ op: 'settleJob', id: this.job.id, holder: this.deps.holder, dueAt: Date.now() }];
+    if (this.record !== undefined) ops.push({ op: 'recordUpdate', id: this.record, set: { outcome: 'retry_scheduled', reason } });
+    await this.deps.store.commit({ origin: 'system', ops });
+    return true;
+  }
+
   /** The outcome, the job's settle (under the lease) and the record, in one unit. */
   private async settle(e: Ending): Promise<boolean> {
     const { id } = this.job;
@@ -179,6 +193,7 @@ export class HydrationAttempt {
       : { op: 'record', record };
     try {
       await this.deps.store.commit({ origin: 'system', ops: [settle, ...(e.ops ?? []), recordOp] });
+      this.deps.metrics.hydrationAttempts.labels(this.job.owner.slice(this.job.owner.indexOf('/') + 1), e.outcome).inc();
       return true;
     } catch (err) {
       // The only Conflict of this unit: its settle found the lease gone.

@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Metrics } from '../metrics/metrics.js';
 import type { OutboundClient } from '../outbound/client.js';
 import type { Job, Store } from '../store/types.js';
 import { HydrationAttempt } from './attempt.js';
@@ -19,6 +20,7 @@ const POLL_MS = 1_000;
 export interface WorkerDeps {
   store: Store;
   client: OutboundClient;
+  metrics: Metrics;
   log: Logger;
   /** Jobs run at once (the pool's size). */
   workers: number;
@@ -42,7 +44,7 @@ export class HydrationWorker {
     this.wake();
   }
 
-  /** Stops leasing and waits for the jobs under way (closing the client ends their requests, which are then retried). */
+  /** Stops leasing and waits for the jobs under way: closing the client ends their fetches, which are given back uncounted. */
   async stop(): Promise<void> {
     this.stopped = true;
     onJobAdded(() => {});
@@ -95,7 +97,7 @@ export class HydrationWorker {
   }
 
   private run(job: Job): void {
-    const p = new HydrationAttempt({ ...this.deps, holder: this.holder }, job)
+    const p = new HydrationAttempt({ ...this.deps, holder: this.holder, stopping: () => this.stopped }, job)
       .run()
       .then(
         () => undefined,

@@ -54,6 +54,12 @@ export function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
       registers: [registry],
     }),
+    hydrationAttempts: new Counter({
+      name: 'orloj_hydration_attempts_total',
+      help: 'Hydration attempts (fetches, and deletes without one) by inbound webhook (namespace/name) and outcome',
+      labelNames: ['webhook', 'outcome'] as const,
+      registers: [registry],
+    }),
     reconciles: new Counter({
       name: 'orloj_reconcile_total',
       help: 'Reconciles by kind and result',

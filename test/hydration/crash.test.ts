@@ -78,4 +78,23 @@ describe('hydration: kill -9 with jobs queued and in flight', function () {
     // The records in flight at the kill were fetched again after the restart.
     for (const id of new Set(inFlightAtKill)) expect(up.fetchesOf(id).length, id).to.be.at.least(2);
   });
+
+  it('a graceful stop gives a fetch under way back uncounted: after the restart it is attempt 1 again, and delivered', async () => {
+    const st = await hydrationStack(d, up, { hydration: { id_path: 'record_id', retry: { max_attempts: 1, backoff_seconds: [0] } } });
+    up.records.set('g-1', shopOrder('g-1'));
+    up.hold();
+    const delivery = await queued(d, st.endpointPath, { record_id: 'g-1' });
+    await eventually(async () => up.pending >= 1, 15_000);
+    await d.stop();
+    up.release();
+    await d.restart({ args: ALLOW_LOOPBACK });
+    const steps = await eventually(async () => {
+      const rs = await attemptsOf(d, HOOK, delivery);
+      return rs.some((r) => r.outcome === 'delivered') ? rs : undefined;
+    }, 30_000);
+    // With max_attempts 1, a counted interruption would have been the job's last attempt: a dead letter.
+    expect(steps.map((r) => [r.attempt, r.outcome])).to.deep.equal([[1, 'retry_scheduled'], [1, 'delivered']]);
+    expect(steps[0]!.reason).to.match(/^Interrupted\b/);
+    expect((await doc(d, 'orders', 'g-1')).body.data).to.deep.equal(nativeOrder(shopOrder('g-1')));
+  });
 });

@@ -37,6 +37,9 @@ describe('hydration retries, dead letters and redelivery', function () {
     expect(up.fetchesOf('flaky')).to.have.length(3);
     const got = await doc(d, 'orders', 'flaky');
     expect(got.body.data).to.deep.equal(nativeOrder(shopOrder('flaky')));
+    const metrics = (await d.api('GET', '/metrics')).text;
+    const count = (outcome: string) => Number(new RegExp(`^orloj_hydration_attempts_total\\{webhook="default/${HOOK}",outcome="${outcome}"\\} (\\d+)`, 'm').exec(metrics)?.[1]);
+    expect([count('retry_scheduled'), count('delivered')], 'the attempts counted by outcome').to.deep.equal([2, 1]);
   });
 
   it('a source that always fails: dead_letter after max_attempts, shown by inbound-webhook deliveries; redelivered once the source is fixed', async () => {
