@@ -30,12 +30,13 @@ run: build
 	node dist/cmd/orlojd.js --listen $(LISTEN) --data-dir $(DATA_DIR)
 
 # The whole suite on SQLite (the store conformance suite on PostgreSQL too), then the
-# end-to-end delivery, document, trigger and hydration tests again with orlojd on PostgreSQL.
+# end-to-end delivery, document, trigger, hydration and promotion tests again on PostgreSQL.
 # Both run even when the first fails, so every failure shows.
 PG_E2E = dist/test/receiver/deliveries.test.js dist/test/receiver/crash.test.js dist/test/receiver/inbound/*.test.js \
 	dist/test/documents/*.test.js dist/test/trigger/*.test.js \
 	dist/test/hydration/hydration.test.js dist/test/hydration/retries.test.js dist/test/hydration/crash.test.js \
-	dist/test/hydration/merge.test.js dist/test/hydration/concurrency.test.js
+	dist/test/hydration/merge.test.js dist/test/hydration/concurrency.test.js \
+	dist/test/promotion/promote.test.js dist/test/promotion/validation.test.js dist/test/promotion/crash.test.js
 test: build postgres-server
 	npx mocha; sqlite=$$?; ORLOJ_TEST_STORAGE=postgres npx mocha --no-config --timeout 30000 $(PG_E2E); exit $$((sqlite || $$?))
 

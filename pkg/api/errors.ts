@@ -5,6 +5,8 @@ export type StatusReason =
   | 'BadRequest'
   | 'Unauthorized'
   | 'Forbidden'
+  /** A change a production namespace takes only by promotion (a 403). */
+  | 'PromotionRequired'
   | 'NotFound'
   | 'AlreadyExists'
   | 'Conflict'
@@ -25,6 +27,7 @@ const codes: Record<StatusReason, number> = {
   BadRequest: 400,
   Unauthorized: 401,
   Forbidden: 403,
+  PromotionRequired: 403,
   NotFound: 404,
   MethodNotAllowed: 405,
   AlreadyExists: 409,

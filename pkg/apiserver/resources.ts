@@ -7,7 +7,8 @@ import { kindByPlural } from '../api/registry.js';
 import { parseSelector } from '../api/selector.js';
 import type { ObjectKey, Resource, Status, StoredResource } from '../api/types.js';
 import { invalid, requireKind, validateResource } from '../api/validate.js';
-import { requireRole } from './auth.js';
+import { requireRole, type Role } from './auth.js';
+import { checkDelete, checkWrite, environmentChange } from '../promotion/environment.js';
 import { parseObjectBody, readBody } from './body.js';
 import type { RequestState, ServerDeps } from './context.js';
 import { pageSize } from './input.js';
@@ -83,7 +84,10 @@ export function resourceRoutes(router: Router, deps: ServerDeps): void {
     const def = kindOf(c);
     const { obj } = validateBody(await readObject(c, deps), def, namespaceOf(c, def), undefined);
     await checkRefs(deps, def, obj);
-    const res = await store.apply(obj, { createOnly: true, dryRun: flag(c.query.dryRun) });
+    const changed = await admitEnvironment(deps, def, obj, c.state.role);
+    const dryRun = flag(c.query.dryRun);
+    const res = await store.apply(obj, { createOnly: true, dryRun });
+    if (changed && !dryRun) await store.recordEvent({ kind: 'Namespace', namespace: '', name: obj.metadata.name }, 'Normal', 'EnvironmentChanged', changed);
     c.status = 201;
     c.set('X-Orloj-Result', res.outcome);
     c.body = present(c, def, res.object);
@@ -101,10 +105,12 @@ export function resourceRoutes(router: Router, deps: ServerDeps): void {
     const def = kindOf(c);
     const { obj } = validateBody(await readObject(c, deps), def, namespaceOf(c, def), c.params.name);
     await checkRefs(deps, def, obj);
+    const changed = await admitEnvironment(deps, def, obj, c.state.role);
     const dryRun = flag(c.query.dryRun);
     // What `orlojctl diff` shows for a Secret whose values alone change.
     const before = dryRun && def.redact ? await store.get(def.kind, obj.metadata.namespace ?? '', obj.metadata.name) : undefined;
     const res = await store.apply(obj, { dryRun });
+    if (changed && !dryRun && res.outcome !== 'unchanged') await store.recordEvent({ kind: 'Namespace', namespace: '', name: obj.metadata.name }, 'Normal', 'EnvironmentChanged', changed);
     c.status = res.outcome === 'created' ? 201 : 200;
     c.set('X-Orloj-Result', res.outcome);
     c.body = present(c, def, res.object, before);
@@ -115,7 +121,9 @@ export function resourceRoutes(router: Router, deps: ServerDeps): void {
     requireRole(c.state.role, 'writer');
     const def = kindOf(c);
     const rv = typeof c.query.resourceVersion === 'string' ? c.query.resourceVersion : undefined;
-    c.body = present(c, def, await store.delete(keyFor(c, def), { resourceVersion: rv, force: c.query.force === 'true' }));
+    const key = keyFor(c, def);
+    await checkDelete(store, def, key.namespace, key.name);
+    c.body = present(c, def, await store.delete(key, { resourceVersion: rv, force: c.query.force === 'true' }));
   });
 
   router.put('/v1/:plural/:name/status', async (ctx) => {
@@ -148,6 +156,12 @@ function validateBody(input: unknown, def: KindDef, namespace: string, urlName: 
     }
   }
   return validateResource(input, namespace);
+}
+
+/** Production takes receivers and triggers only by promotion; a namespace's environment is the admin's to change (what changes, for its event). */
+async function admitEnvironment(deps: ServerDeps, def: KindDef, obj: Resource, role: Role): Promise<string | undefined> {
+  await checkWrite(deps.store, def, obj);
+  return environmentChange(deps.store, obj, role === 'admin');
 }
 
 /** The kind's checks against what it references (422 with their causes). */

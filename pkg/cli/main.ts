@@ -7,6 +7,7 @@ import { describeCommand } from './commands/describe.js';
 import { diffCommand } from './commands/diff.js';
 import { getCommand } from './commands/get.js';
 import { inboundWebhookCommand } from './commands/inbound-webhook.js';
+import { promoteCommand } from './commands/promote.js';
 import { triggerCommand } from './commands/trigger.js';
 import { versionCommand } from './commands/version.js';
 import { waitCommand } from './commands/wait.js';
@@ -29,6 +30,7 @@ export const commands: Command[] = [
   webhookCommand,
   inboundWebhookCommand,
   triggerCommand,
+  promoteCommand,
   versionCommand,
 ];
 

@@ -21,6 +21,7 @@ import { DestinationGuard } from '../outbound/guard.js';
 import { setDestinationPolicy } from '../outbound/policy.js';
 import { Triggers } from '../trigger/service.js';
 import { startHydration } from '../hydration/service.js';
+import { promotionRoutes } from '../promotion/routes.js';
 import { VERSION } from '../version.js';
 import { runWhileLeader, startBackground } from './background.js';
 import type { DaemonOptions } from './options.js';
@@ -84,7 +85,7 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
     version: VERSION,
     // A follower serves the API and deliveries from the start; the leader once its reconcilers synced.
     isReady: () => !store.elector.isLeader() || manager.hasSynced,
-    routes: [receiverRoutes(store.data, receiverKinds), ...servers.flatMap(({ server: s }) => (s.routes ? [s.routes] : []))],
+    routes: [receiverRoutes(store.data, receiverKinds), promotionRoutes, ...servers.flatMap(({ server: s }) => (s.routes ? [s.routes] : []))],
     raw: [deliveryHandler({ receivers, store, notes, mirror, metrics, log: log.child({ component: 'receiver' }), now: hooks.now ?? Date.now, closing: () => closing.signal.aborted })],
   });
   triggers.serving(server);

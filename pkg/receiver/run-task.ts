@@ -1,3 +1,4 @@
+import { PROMOTED_FROM } from '../promotion/gather.js';
 import { hash } from 'node:crypto';
 import { isValidLabelValue } from '../api/meta.js';
 import type { TaskWebhookSpec } from '../api/kinds/task-webhook.js';
@@ -39,13 +40,19 @@ export interface RunTaskTemplate {
   input: Record<string, unknown>;
 }
 
+/** A promoted template's mark says where the template came from, not its run tasks. */
+function withoutPromotion(labels: Record<string, string> | undefined): Record<string, string> {
+  const { [PROMOTED_FROM]: _, ...rest } = labels ?? {};
+  return rest;
+}
+
 export function runTaskTemplate(webhook: StoredResource, template: StoredResource): RunTaskTemplate {
   return {
     apiVersion: template.apiVersion,
     namespace: template.metadata.namespace,
     webhookName: webhook.metadata.name,
     inputKey: (webhook.spec as TaskWebhookSpec).payload.input_key,
-    labels: { ...template.metadata.labels, [LABEL_WEBHOOK]: webhook.metadata.name, [LABEL_WEBHOOK_NAMESPACE]: webhook.metadata.namespace },
+    labels: { ...withoutPromotion(template.metadata.labels), [LABEL_WEBHOOK]: webhook.metadata.name, [LABEL_WEBHOOK_NAMESPACE]: webhook.metadata.namespace },
     spec: { ...template.spec, mode: 'run' },
     input: (template.spec.input as Record<string, unknown> | undefined) ?? {},
   };

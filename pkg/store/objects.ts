@@ -46,7 +46,7 @@ export function draft(obj: Resource, namespace: string): StoredResource {
 }
 
 /** The object after an apply over `existing`, or undefined when nothing would change. */
-function merged(existing: StoredResource, obj: Resource): StoredResource | undefined {
+export function merged(existing: StoredResource, obj: Resource): StoredResource | undefined {
   const specChanged = !deepEqual(existing.spec, obj.spec);
   const metadata = { ...existing.metadata, labels: obj.metadata.labels, annotations: obj.metadata.annotations };
   if (!metadata.labels) delete metadata.labels;

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { parseDuration } from '../../pkg/cli/args.js';
 import { cell, evaluate } from '../../pkg/cli/jsonpath.js';
-import { unifiedDiff } from '../../pkg/cli/linediff.js';
+import { unifiedDiff } from '../../pkg/util/linediff.js';
 
 describe('orlojctl jsonpath, durations, line diff', () => {
   const obj = {

@@ -4,7 +4,7 @@ import { nsQuery, resourcePath } from '../client.js';
 import { FILENAME, RECURSIVE, needFiles, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 import { ServerError, describeError, isNotFound } from '../errors.js';
-import { unifiedDiff } from '../linediff.js';
+import { unifiedDiff } from '../../util/linediff.js';
 import { loadManifests, manifestNamespace, sortForApply, where, type Manifest } from '../manifests.js';
 import type { Obj } from '../table.js';
 
