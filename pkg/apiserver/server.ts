@@ -4,11 +4,12 @@ import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
 import { ApiError } from '../api/errors.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { kindByPlural } from '../api/registry.js';
+import { kindByPlural, kinds } from '../api/registry.js';
 import type { HttpLimits, RequestState, ServerDeps } from './context.js';
 import { statusErrors } from './errors.js';
 import { answerProtocolErrors } from './protocol-errors.js';
 import { checkQuery, intParam } from './input.js';
+import { openApiDocument } from './openapi.js';
 import { resourceRoutes } from './resources.js';
 
 /** Serves some path prefixes outside Koa (the delivery paths are hot and authenticate themselves). */
@@ -44,6 +45,8 @@ export function createApp(opts: ApiServerOptions): Koa {
     ctx.type = opts.metrics.registry.contentType;
     ctx.body = await opts.metrics.registry.metrics();
   });
+  let openapi: object | undefined;
+  router.get('/openapi/v3', (ctx) => void (ctx.body = openapi ??= openApiDocument(kinds, opts.version)));
   router.get('/v1/events', async (ctx) => {
     const q = ctx.query as Record<string, string | undefined>;
     const items = await opts.store.listEvents({ kind: q.kind, namespace: q.namespace, name: q.name }, intParam(q.limit, 'limit', 50, 1000));
