@@ -48,6 +48,15 @@ export function receiverRoutes(deliveries: DataPlaneStore, receiverKinds: Receiv
       ctx.body = { apiVersion: 'orloj.dev/v1', kind: 'DeliveryList', items: shown };
     });
 
+    // One record, with the others of its event at its owner: the delivery, its duplicates, its attempts.
+    router.get('/v1/deliveries/:id', async (ctx) => {
+      const id = intParam(ctx.params.id, 'id', undefined, Number.MAX_SAFE_INTEGER)!;
+      const record = await deliveries.getDelivery(id);
+      if (!record) throw new ApiError('NotFound', `delivery ${id} not found`);
+      const chain = record.eventId ? await deliveries.listDeliveries({ owner: record.owner, eventId: record.eventId, limit: 100 }) : [record];
+      ctx.body = { apiVersion: 'orloj.dev/v1', kind: 'Delivery', ...record, chain: chain.reverse() };
+    });
+
     router.post('/v1/deliveries/:id/redeliver', async (ctx) => {
       requireRole((ctx.state as RequestState).role, 'writer');
       const id = intParam(ctx.params.id, 'id', undefined, Number.MAX_SAFE_INTEGER)!;

@@ -451,6 +451,8 @@ export interface DeliveryRecord {
 
 export interface DeliveryQuery {
   owner?: string;
+  /** Only this event's records (an owner's records of one event: a delivery, its duplicates, its attempts). */
+  eventId?: string;
   namespace?: string;
   outcome?: string;
   limit?: number;

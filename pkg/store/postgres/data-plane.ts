@@ -89,6 +89,7 @@ export class PgDataPlane implements DataPlaneStore {
     const rows = await this.sql<RecordRow[]>`SELECT ${this.sql.unsafe(RECORD_COLUMNS)} FROM deliveries
       WHERE (${q.owner ?? null}::text IS NULL OR owner = ${q.owner ?? null})
         AND (${q.namespace ?? null}::text IS NULL OR namespace = ${q.namespace ?? null})
+        AND (${q.eventId ?? null}::text IS NULL OR event_id = ${q.eventId ?? null})
         AND (${q.outcome ?? null}::text IS NULL OR outcome = ${q.outcome ?? null})
         AND id < ${q.before ?? Number.MAX_SAFE_INTEGER}
       ORDER BY id DESC LIMIT ${Math.min(q.limit ?? 100, 1000)}`;

@@ -124,6 +124,7 @@ export class SqliteDataPlane implements DataPlaneStore {
     const args: unknown[] = [];
     const add = (sql: string, v: unknown): void => void (where.push(sql), args.push(v));
     if (q.owner) add('owner = ?', q.owner);
+    if (q.eventId) add('event_id = ?', q.eventId);
     if (q.namespace) add('namespace = ?', q.namespace);
     if (q.outcome) add('outcome = ?', q.outcome);
     if (q.before) add('id < ?', q.before);
