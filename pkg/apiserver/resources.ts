@@ -13,6 +13,7 @@ import { parseObjectBody, readBody } from './body.js';
 import type { RequestState, ServerDeps } from './context.js';
 import { pageSize } from './input.js';
 import { serveWatch } from './watch.js';
+import { deleteRunTasks } from '../receiver/run-task-history.js';
 
 /** A list's page when the client names none: bounded, as kubectl's own default of 500. */
 const DEFAULT_PAGE = 500;
@@ -123,7 +124,10 @@ export function resourceRoutes(router: Router, deps: ServerDeps): void {
     const rv = typeof c.query.resourceVersion === 'string' ? c.query.resourceVersion : undefined;
     const key = keyFor(c, def);
     await checkDelete(store, def, key.namespace, key.name);
-    c.body = present(c, def, await store.delete(key, { resourceVersion: rv, force: c.query.force === 'true' }));
+    const deleted = await store.delete(key, { resourceVersion: rv, force: c.query.force === 'true' });
+    // ?cascade=true: what the object owns goes with it (a TaskWebhook's run tasks); without it, it stays.
+    if (flag(c.query.cascade) && def.kind === 'TaskWebhook') await deleteRunTasks(store, deleted);
+    c.body = present(c, def, deleted);
   });
 
   router.put('/v1/:plural/:name/status', async (ctx) => {
