@@ -2,6 +2,9 @@
 NPM ?= npm
 LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= .orloj
+# make install puts orlojctl and orlojd in $(PREFIX)/bin ($(DESTDIR) is prepended, for packaging).
+PREFIX ?= /usr/local
+BINDIR = $(DESTDIR)$(PREFIX)/bin
 
 # better-sqlite3 compiles against Node's headers when no prebuilt binary can be fetched:
 # point node-gyp at the headers installed beside this node instead of downloading them.
@@ -10,7 +13,7 @@ ifneq ($(wildcard $(NODE_PREFIX)/include/node/node.h),)
 export npm_config_nodedir ?= $(NODE_PREFIX)
 endif
 
-.PHONY: all install build run test postgres-server fuzz crds bench crash-test clean
+.PHONY: all deps build install uninstall run test postgres-server fuzz crds bench crash-test clean clean-data
 
 all: build
 
@@ -18,13 +21,40 @@ node_modules/.install-stamp: package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund
 	@touch $@
 
-install: node_modules/.install-stamp
+deps: node_modules/.install-stamp
 
-# From a clean dist/: a removed source (or test) must not live on as stale output.
-build: install
+# dist/ is rebuilt only when something it is built from changed since the last build: a
+# source, tsconfig.json, the dependencies, or a source directory's entries (a file added or
+# removed). Then from a clean dist/: a removed source (or test) must not live on as stale output.
+# Directories as `DIR/.`: `test` and `bench` alone would name the phony targets.
+SOURCE_DIRS := $(shell find cmd pkg test bench -path bench/results -prune -o -type d -print)
+SOURCES := $(shell find cmd pkg test bench -path bench/results -prune -o -name '*.ts' -print) $(addsuffix /.,$(SOURCE_DIRS))
+BUILD_STAMP = dist/.build-stamp
+
+build: $(BUILD_STAMP)
+
+$(BUILD_STAMP): $(SOURCES) tsconfig.json node_modules/.install-stamp
 	rm -rf dist
 	npx tsc -p tsconfig.json
 	@chmod +x dist/cmd/orlojd.js dist/cmd/orlojctl.js 2>/dev/null || true
+	@touch $@
+
+# Each command is a short sh script that runs this checkout's dist/cmd/<name>.js with the
+# node that built it, from any directory; nothing is copied, so a later build is what runs.
+# Paths are single-quoted for sh ('\'' for a quote in them), then once more for the recipe's shell.
+sq = '$(subst ','\'',$(1))'
+NODE_BIN := $(shell node -p process.execPath)
+install: build
+	@mkdir -p $(call sq,$(BINDIR))
+	@for c in orlojctl orlojd; do \
+	  printf '#!/bin/sh\n# %s, installed by make install from %s\nexec %s %s "$$@"\n' "$$c" $(call sq,$(CURDIR)) \
+	    $(call sq,$(call sq,$(NODE_BIN))) $(call sq,$(call sq,$(CURDIR)/dist/cmd/))"$$c.js" > $(call sq,$(BINDIR))/"$$c.tmp" && \
+	  chmod 755 $(call sq,$(BINDIR))/"$$c.tmp" && mv -f $(call sq,$(BINDIR))/"$$c.tmp" $(call sq,$(BINDIR))/"$$c" && \
+	  echo "installed "$(call sq,$(BINDIR))"/$$c" || exit 1; \
+	done
+
+uninstall:
+	rm -f $(call sq,$(BINDIR))/orlojctl $(call sq,$(BINDIR))/orlojd
 
 run: build
 	node dist/cmd/orlojd.js --listen $(LISTEN) --data-dir $(DATA_DIR)
@@ -65,5 +95,11 @@ bench: build
 crash-test: build
 	node dist/bench/crash-test.js
 
+# The build and the dependencies; the data dir (resources, tokens, the encryption key) stays.
 clean:
-	rm -rf dist node_modules $(DATA_DIR)
+	rm -rf dist node_modules
+
+# The data dir of make run: every resource, the admin token and the Secrets' encryption key.
+clean-data:
+	@test -n $(call sq,$(DATA_DIR)) || { echo "DATA_DIR is empty" >&2; exit 1; }
+	rm -rf $(call sq,$(DATA_DIR))

@@ -11,8 +11,8 @@ function envInt(name: string, def: number, min = 1): number {
   return n;
 }
 
-/** Scenario ids in run order; (d) covers every BENCH_WEBHOOKS count. */
-export const SCENARIOS = ['baseline', 'peer', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'pg'] as const;
+/** Scenario ids in run order; (d) covers every BENCH_WEBHOOKS count; cli times orlojctl processes. */
+export const SCENARIOS = ['baseline', 'peer', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'pg', 'cli'] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
 
 /** Cores used by other processes during a measured run above which its figures count as contaminated. */

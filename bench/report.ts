@@ -8,6 +8,9 @@ export interface Goal {
 }
 
 const RSS_LIMIT_MB = 250;
+/** orlojctl's targets (median wall time of a whole process). */
+const CLI_GET_TARGET_MS = 150;
+const CLI_APPLY_TARGET_MS = 2000;
 /** The reference servers; every other row is orlojd. */
 const REFERENCES = new Set(['baseline', 'peer']);
 const mark = (g: Goal): string => `${g.text}: ${g.met ? 'met' : '**not met**'}`;
@@ -37,7 +40,19 @@ export function goals(rows: Row[]): Record<string, Goal> {
     out[r.id] = { text: `≥ 0.95× ${small!.extra?.webhooks} webhooks`, met: r.load.rps >= 0.95 * small!.load.rps };
   }
   triggerGoals(rows, out);
+  cliGoals(rows, out);
   return out;
+}
+
+/** orlojctl's wall times (p50 is the median): `get` a kubectl-like call, `apply` of 1,000 resources. */
+function cliGoals(rows: Row[], out: Record<string, Goal>): void {
+  const median = (id: string) => rows.find((r) => r.id === id)?.load.p50Ms;
+  const get = median('cli-get');
+  if (get !== undefined) out['cli-get'] = { text: `median ≤ ${CLI_GET_TARGET_MS} ms`, met: get <= CLI_GET_TARGET_MS };
+  for (const id of ['cli-apply-new', 'cli-apply-unchanged']) {
+    const ms = median(id);
+    if (ms !== undefined) out[id] = { text: `median ≤ ${CLI_APPLY_TARGET_MS / 1000} s`, met: ms <= CLI_APPLY_TARGET_MS };
+  }
 }
 
 function triggerGoals(rows: Row[], out: Record<string, Goal>): void {
@@ -63,6 +78,19 @@ function triggerLines(rows: Row[]): string[] {
     out.push(`- ${r.id}: ${Object.entries(figures).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   }
   return out.length ? ['', 'Trigger figures (ms; fromAnswer = message received − the write\'s answer, fromSend = − its scheduled send):', ...out] : [];
+}
+
+/** The orlojctl rows next to `node -e 0`: what each command costs above starting Node.js. */
+function cliLines(rows: Row[]): string[] {
+  const cli = rows.filter((r) => r.id.startsWith('cli-'));
+  const node = rows.find((r) => r.id === 'cli-node')?.load.p50Ms;
+  if (!cli.length) return [];
+  const out = ['', 'orlojctl wall times, spawn to exit (ms; p50 is the median of the runs, p99 the slowest):'];
+  for (const r of cli) {
+    const above = node !== undefined && r.id !== 'cli-node' ? ` (${f(r.load.p50Ms - node)} above node -e 0)` : '';
+    out.push(`- ${r.id}: median ${f(r.load.p50Ms)}${above}, slowest ${f(r.load.p99Ms)} over ${r.load.requests} runs`);
+  }
+  return out;
 }
 
 /** The PostgreSQL rows' split of server CPU, and the replica timings (ms from the causing write's answer). */
@@ -123,6 +151,7 @@ export function markdown(rows: Row[], header: string[]): string {
   }
   lines.push(...triggerLines(rows));
   lines.push(...postgresLines(rows));
+  lines.push(...cliLines(rows));
   lines.push('', `Peak RSS target for orlojd: ≤ ${RSS_LIMIT_MB} MB (VmHWM of the orlojd process at the end of each scenario, setup included).`);
   return lines.join('\n') + '\n';
 }

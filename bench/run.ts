@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cliScenario } from './cli.js';
 import { loadConfig, SCENARIOS, type BenchConfig, type ScenarioId } from './config.js';
 import { controlLoop } from './control-loop.js';
 import { pickGenerator } from './generator.js';
@@ -60,6 +61,7 @@ async function runScenarios(ctx: Ctx, step: Step): Promise<void> {
   }
   if (want('i')) await step(`(i) isolation at ${rate} writes/s`, () => triggerIsolation(ctx, rate));
   if (want('pg')) for (const r of await postgresScenarios(ctx)) await step(r.scenario, async () => r);
+  if (want('cli')) for (const r of await cliScenario(ctx)) await step(r.scenario, async () => r);
 }
 
 function header(cfg: BenchConfig, gen: { name: string; note?: string }, rows: Row[], wallS: number): string[] {

@@ -15,6 +15,16 @@ export interface Command {
   run(ctx: CliContext, args: Args): Promise<number>;
 }
 
+/**
+ * A command as main.ts lists it: what `orlojctl --help` shows, and its module, imported only
+ * when the command runs (a call then loads only what that command needs).
+ */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}
+
 /** Any spelling the registry accepts (`tw`, `task-webhooks`, `TaskWebhook`, ...). */
 export function resolveKind(name: string): KindDef {
   const def = lookupKind(name);

@@ -1,37 +1,81 @@
 import { commandIndex, flagHelp, parseArgs } from './args.js';
-import type { Command } from './command.js';
-import { applyCommand } from './commands/apply.js';
-import { createCommand } from './commands/create.js';
-import { deleteCommand } from './commands/delete.js';
-import { describeCommand } from './commands/describe.js';
-import { diffCommand } from './commands/diff.js';
-import { getCommand } from './commands/get.js';
-import { inboundWebhookCommand } from './commands/inbound-webhook.js';
-import { promoteCommand } from './commands/promote.js';
-import { triggerCommand } from './commands/trigger.js';
-import { versionCommand } from './commands/version.js';
-import { waitCommand } from './commands/wait.js';
-import { webhookCommand } from './commands/webhook.js';
+import type { Command, CommandEntry } from './command.js';
 import { GLOBAL_FLAGS, makeContext } from './context.js';
 import { CliError, UsageError, describeError } from './errors.js';
 
 /**
- * Every subcommand. A new one (`webhook send|rotate-endpoint`, `promote`, ...) is a file
- * under commands/ and one line here; `get deliveries` plugs into commands/get.ts.
+ * Every subcommand, by name and summary (what `orlojctl --help` lists); a command's module is
+ * imported only when that command runs, so a call loads what it needs and nothing else. A new
+ * command (`webhook send|rotate-endpoint`, `promote`, ...) is a file under commands/ and one
+ * entry here, its summary the same as its module's (a test compares them); `get deliveries`
+ * plugs into commands/get.ts.
  */
-export const commands: Command[] = [
-  applyCommand,
-  getCommand,
-  describeCommand,
-  deleteCommand,
-  diffCommand,
-  waitCommand,
-  createCommand,
-  webhookCommand,
-  inboundWebhookCommand,
-  triggerCommand,
-  promoteCommand,
-  versionCommand,
+export const commands: CommandEntry[] = [
+  {
+    name: 'apply',
+    summary: 'Create or update resources from YAML/JSON files (multi-document), in dependency order',
+    load: async () => (await import('./commands/apply.js')).applyCommand,
+  },
+  {
+    name: 'get',
+    summary: 'List resources or show one, as a table, YAML, JSON or names; -w follows changes',
+    load: async () => (await import('./commands/get.js')).getCommand,
+  },
+  {
+    name: 'describe',
+    summary: 'Show a resource in detail (metadata, spec, status, conditions, recent deliveries and events), or one delivery end to end',
+    load: async () => (await import('./commands/describe.js')).describeCommand,
+  },
+  {
+    name: 'explain',
+    summary: "Describe a kind's fields, from the schema the server validates with",
+    load: async () => (await import('./commands/explain.js')).explainCommand,
+  },
+  {
+    name: 'delete',
+    summary: 'Delete resources by kind and name, or those named in files',
+    load: async () => (await import('./commands/delete.js')).deleteCommand,
+  },
+  {
+    name: 'diff',
+    summary: 'Show what apply would change (exit 0: none, 1: differences, 2: error)',
+    load: async () => (await import('./commands/diff.js')).diffCommand,
+  },
+  {
+    name: 'wait',
+    summary: 'Wait until resources meet a condition (or are deleted)',
+    load: async () => (await import('./commands/wait.js')).waitCommand,
+  },
+  {
+    name: 'create',
+    summary: 'Create a Secret from literal values or files, or an InboundWebhook or Trigger from flags',
+    load: async () => (await import('./commands/create.js')).createCommand,
+  },
+  {
+    name: 'webhook',
+    summary: "Send a delivery signed with a webhook's own secret and scheme, or rotate its endpoint",
+    load: async () => (await import('./commands/webhook.js')).webhookCommand,
+  },
+  {
+    name: 'inbound-webhook',
+    summary: "Show an InboundWebhook's delivery records, newest first, or redeliver a hydration that failed",
+    load: async () => (await import('./commands/inbound-webhook.js')).inboundWebhookCommand,
+  },
+  {
+    name: 'trigger',
+    summary: "Redeliver a Trigger's dead-lettered change, or resume a Trigger its destination stopped (410 Gone)",
+    load: async () => (await import('./commands/trigger.js')).triggerCommand,
+  },
+  {
+    name: 'promote',
+    summary: "Copy a preview namespace's receivers and triggers (and what they reference) into a production namespace, all or nothing",
+    load: async () => (await import('./commands/promote.js')).promoteCommand,
+  },
+  {
+    name: 'version',
+    summary: 'Print the client and server versions',
+    load: async () => (await import('./commands/version.js')).versionCommand,
+  },
 ];
 
 function usage(): string {
@@ -66,11 +110,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   const name = argv[i]!;
   if (name === 'help') {
     const c = commands.find((x) => x.name === argv[i + 1]);
-    process.stdout.write(c ? commandUsage(c) : usage());
+    process.stdout.write(c ? commandUsage(await c.load()) : usage());
     return 0;
   }
-  const cmd = commands.find((c) => c.name === name);
-  if (!cmd) throw new UsageError(`unknown command "${name}"`);
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) throw new UsageError(`unknown command "${name}"`);
+  const cmd = await entry.load();
   const args = parseArgs([...argv.slice(0, i), ...argv.slice(i + 1)], [...GLOBAL_FLAGS, ...cmd.flags], cmd.name);
   if (args.bool('help')) {
     process.stdout.write(commandUsage(cmd));

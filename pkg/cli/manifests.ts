@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments } from './yaml.js';
 import type { KindDef } from '../api/kind.js';
 import { applyOrder, kindNamed, unknownKind } from '../api/registry.js';
 import { CliError } from './errors.js';

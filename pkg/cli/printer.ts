@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { stringify } from './yaml.js';
 import type { KindDef } from '../api/kind.js';
 import { UsageError } from './errors.js';
 import { ref } from './manifests.js';

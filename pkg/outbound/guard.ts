@@ -24,9 +24,13 @@ const REFUSED: ReadonlyArray<readonly [string, readonly string[]]> = [
 
 // IPv6 forms that carry an IPv4 address in their last 32 bits: judged as that address, so
 // ::ffff:127.0.0.1 is loopback and ::ffff:8.8.8.8 is public. 64:ff9b::/96 is NAT64 (RFC 6052).
-const EMBEDS_IPV4 = lists([parseCidr('::ffff:0:0/96'), parseCidr('64:ff9b::/96')]);
+// Both built on first use: parsing an IPv6 range compiles node's IPv6 address pattern (about
+// 5 ms), which orlojctl, loading this file with the kinds, never needs.
+let embeds: Lists | undefined;
+const EMBEDS_IPV4 = (): Lists => (embeds ??= lists([parseCidr('::ffff:0:0/96'), parseCidr('64:ff9b::/96')]));
 
-const refusedGroups = REFUSED.map(([label, cidrs]) => ({ label, list: lists(cidrs.map(parseCidr)) }));
+let groups: Array<{ label: string; list: Lists }> | undefined;
+const refusedGroups = (): Array<{ label: string; list: Lists }> => (groups ??= REFUSED.map(([label, cidrs]) => ({ label, list: lists(cidrs.map(parseCidr)) })));
 
 export class DestinationGuard {
   private readonly allowed: Lists;
@@ -54,7 +58,7 @@ export class DestinationGuard {
     const a = judged(address);
     if (!a) return `${JSON.stringify(address)} is not an IP address`;
     if (this.allowed[a.family].check(a.address, a.family)) return undefined;
-    const group = refusedGroups.find((g) => g.list[a.family].check(a.address, a.family));
+    const group = refusedGroups().find((g) => g.list[a.family].check(a.address, a.family));
     if (!group) return undefined;
     const shown = a.address === address ? address : `${address} (${a.address})`;
     return `${shown} is ${group.label}, which outbound requests may not reach unless --allow-destinations includes it`;
@@ -103,7 +107,7 @@ function parseCidr(cidr: string): Cidr {
 }
 
 function asIPv4Range(c: Cidr): Cidr {
-  if (c.family === 'ipv6' && c.prefix >= 96 && EMBEDS_IPV4.ipv6.check(c.address, 'ipv6')) {
+  if (c.family === 'ipv6' && c.prefix >= 96 && EMBEDS_IPV4().ipv6.check(c.address, 'ipv6')) {
     return { address: embeddedIPv4(c.address), prefix: c.prefix - 96, family: 'ipv4' };
   }
   return c;
@@ -115,7 +119,7 @@ function judged(address: string): { address: string; family: Family } | undefine
   const version = isIP(bare);
   if (version === 4) return { address: bare, family: 'ipv4' };
   if (version === 0) return undefined;
-  if (EMBEDS_IPV4.ipv6.check(bare, 'ipv6')) return { address: embeddedIPv4(bare), family: 'ipv4' };
+  if (EMBEDS_IPV4().ipv6.check(bare, 'ipv6')) return { address: embeddedIPv4(bare), family: 'ipv4' };
   return { address: bare, family: 'ipv6' };
 }
 

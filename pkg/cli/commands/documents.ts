@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { stringify } from '../yaml.js';
 import type { Args } from '../args.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
