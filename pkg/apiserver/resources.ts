@@ -13,7 +13,6 @@ import { parseObjectBody, readBody } from './body.js';
 import type { RequestState, ServerDeps } from './context.js';
 import { pageSize } from './input.js';
 import { serveWatch } from './watch.js';
-import { deleteRunTasks } from '../receiver/run-task-history.js';
 
 /** A list's page when the client names none: bounded, as kubectl's own default of 500. */
 const DEFAULT_PAGE = 500;
@@ -124,10 +123,7 @@ export function resourceRoutes(router: Router, deps: ServerDeps): void {
     const rv = typeof c.query.resourceVersion === 'string' ? c.query.resourceVersion : undefined;
     const key = keyFor(c, def);
     await checkDelete(store, def, key.namespace, key.name);
-    const deleted = await store.delete(key, { resourceVersion: rv, force: c.query.force === 'true' });
-    // ?cascade=true: what the object owns goes with it (a TaskWebhook's run tasks); without it, it stays.
-    if (flag(c.query.cascade) && def.kind === 'TaskWebhook') await deleteRunTasks(store, deleted);
-    c.body = present(c, def, deleted);
+    c.body = present(c, def, await store.delete(key, { resourceVersion: rv, force: c.query.force === 'true' }));
   });
 
   router.put('/v1/:plural/:name/status', async (ctx) => {

@@ -2,7 +2,7 @@ import { PROMOTED_FROM } from '../promotion/gather.js';
 import { hash } from 'node:crypto';
 import { isValidLabelValue } from '../api/meta.js';
 import type { TaskWebhookSpec } from '../api/kinds/task-webhook.js';
-import type { OwnerReference, Spec, Status, StoredResource } from '../api/types.js';
+import type { Spec, Status, StoredResource } from '../api/types.js';
 import { initialTaskStatus } from '../controller/reconcilers/task.js';
 
 export const LABEL_WEBHOOK = 'orloj.dev/task-webhook';
@@ -35,8 +35,6 @@ export interface RunTaskTemplate {
   inputKey: string;
   /** The template's labels and the webhook's. */
   labels: Record<string, string>;
-  /** The webhook, as every run task's owner: one frozen copy shared by all of them. */
-  ownerReferences: readonly OwnerReference[];
   /** The template's spec with mode: run. */
   spec: Spec;
   input: Record<string, unknown>;
@@ -55,15 +53,9 @@ export function runTaskTemplate(webhook: StoredResource, template: StoredResourc
     webhookName: webhook.metadata.name,
     inputKey: (webhook.spec as TaskWebhookSpec).payload.input_key,
     labels: { ...withoutPromotion(template.metadata.labels), [LABEL_WEBHOOK]: webhook.metadata.name, [LABEL_WEBHOOK_NAMESPACE]: webhook.metadata.namespace },
-    ownerReferences: deepFreeze([ownerOf(webhook)]),
     spec: { ...template.spec, mode: 'run' },
     input: (template.spec.input as Record<string, unknown> | undefined) ?? {},
   };
-}
-
-/** The owner reference a run task carries to the webhook that made it. */
-export function ownerOf(webhook: StoredResource): OwnerReference {
-  return { apiVersion: webhook.apiVersion, kind: webhook.kind, name: webhook.metadata.name, uid: webhook.metadata.uid, controller: true };
 }
 
 export interface RunTaskEvent {
@@ -94,7 +86,6 @@ export function buildRunTask(t: RunTaskTemplate, e: RunTaskEvent): StoredResourc
       namespace: t.namespace,
       // Label values are restricted; an event id that does not fit is labelled by its hash.
       labels: { ...t.labels, [LABEL_EVENT_ID]: isValidLabelValue(e.eventId) ? e.eventId : hash16(e.eventId) },
-      ownerReferences: t.ownerReferences as OwnerReference[],
       uid: crypto.randomUUID(),
       resourceVersion: '0',
       generation: 1,

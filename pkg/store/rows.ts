@@ -1,4 +1,4 @@
-import { API_VERSION, type OwnerReference, type Status, type StoredResource } from '../api/types.js';
+import { API_VERSION, type Status, type StoredResource } from '../api/types.js';
 import type { BodyCodec } from './sealing.js';
 
 export interface ResourceRow {
@@ -15,12 +15,10 @@ export interface ResourceRow {
   spec: string;
   status: string;
   endpoint_id: string | null;
-  /** metadata.ownerReferences as JSON. */
-  owners: string | null;
 }
 
 export const RESOURCE_COLUMNS =
-  'kind, namespace, name, uid, rv, create_rv, generation, created, labels, annotations, spec, status, endpoint_id, owners';
+  'kind, namespace, name, uid, rv, create_rv, generation, created, labels, annotations, spec, status, endpoint_id';
 
 /** The object a row holds; the codec opens the spec of a sensitive kind. */
 export function rowToResource(r: ResourceRow, codec: BodyCodec): StoredResource {
@@ -34,7 +32,6 @@ export function rowToResource(r: ResourceRow, codec: BodyCodec): StoredResource 
   };
   if (r.labels) metadata.labels = JSON.parse(r.labels) as Record<string, string>;
   if (r.annotations) metadata.annotations = JSON.parse(r.annotations) as Record<string, string>;
-  if (r.owners) metadata.ownerReferences = JSON.parse(r.owners) as OwnerReference[];
   return {
     apiVersion: API_VERSION,
     kind: r.kind,
@@ -43,6 +40,3 @@ export function rowToResource(r: ResourceRow, codec: BodyCodec): StoredResource 
     status: JSON.parse(r.status) as Status,
   };
 }
-
-/** The owners column of an object: null without owner references. */
-export const ownersOf = (m: { ownerReferences?: OwnerReference[] }): string | null => (m.ownerReferences?.length ? JSON.stringify(m.ownerReferences) : null);

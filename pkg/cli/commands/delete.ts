@@ -33,8 +33,7 @@ async function run(ctx: CliContext, args: Args): Promise<number> {
   let failed = 0;
   for (const t of targets(ctx, args)) {
     try {
-      const cascade = args.bool('cascade') ? { cascade: 'true' } : {};
-      await ctx.client.request('DELETE', resourcePath(t.def, t.name), { ...nsQuery(t.def, t.namespace), ...cascade });
+      await ctx.client.request('DELETE', resourcePath(t.def, t.name), nsQuery(t.def, t.namespace));
       ctx.out(`${ref(t.def, t.name)} deleted\n`);
     } catch (e) {
       if (!(e instanceof ServerError)) throw e;
@@ -49,12 +48,7 @@ async function run(ctx: CliContext, args: Args): Promise<number> {
 export const deleteCommand: Command = {
   name: 'delete',
   summary: 'Delete resources by kind and name, or those named in files',
-  usage: 'orlojctl delete KIND NAME [NAME...] [--ignore-not-found] [--cascade]\norlojctl delete -f FILE|DIR [-R] [--ignore-not-found] [--cascade]',
-  flags: [
-    FILENAME,
-    RECURSIVE,
-    { name: 'ignore-not-found', type: 'bool', help: 'treat a missing resource as deleted' },
-    { name: 'cascade', type: 'bool', help: "also delete what it owns (a task-webhook's run tasks); without it they stay" },
-  ],
+  usage: 'orlojctl delete KIND NAME [NAME...] [--ignore-not-found]\norlojctl delete -f FILE|DIR [-R] [--ignore-not-found]',
+  flags: [FILENAME, RECURSIVE, { name: 'ignore-not-found', type: 'bool', help: 'treat a missing resource as deleted' }],
   run,
 };

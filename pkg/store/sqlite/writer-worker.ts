@@ -15,7 +15,7 @@ import {
 import { expectedResult, mayFailHalfway } from '../units.js';
 import { documentWriter } from './documents-writer.js';
 import { jobsWriter } from './jobs-writer.js';
-import { ownersOf, RESOURCE_COLUMNS, rowToResource, type ResourceRow } from '../rows.js';
+import { RESOURCE_COLUMNS, rowToResource, type ResourceRow } from '../rows.js';
 import type { WireCommit, WireError, WireOpResult, WireReply, WireRequest, WireUnitResult } from './wire.js';
 import type { WriterData } from './writer.js';
 
@@ -39,9 +39,9 @@ const q = {
   setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
   current: db.prepare(`SELECT create_rv, rv, uid, labels, status FROM resources WHERE ${KEY}`),
   live: db.prepare(`SELECT 1 FROM resources WHERE ${KEY}`).pluck(),
-  insert: db.prepare(`INSERT INTO resources (create_rv, kind, namespace, name, uid, rv, generation, created, labels, annotations, spec, status, endpoint_id, owners)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-  update: db.prepare('UPDATE resources SET rv = ?, generation = ?, labels = ?, annotations = ?, spec = ?, status = ?, endpoint_id = ?, owners = ? WHERE create_rv = ?'),
+  insert: db.prepare(`INSERT INTO resources (create_rv, kind, namespace, name, uid, rv, generation, created, labels, annotations, spec, status, endpoint_id)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+  update: db.prepare('UPDATE resources SET rv = ?, generation = ?, labels = ?, annotations = ?, spec = ?, status = ?, endpoint_id = ? WHERE create_rv = ?'),
   status: db.prepare(`UPDATE resources SET rv = ?, status = ?, endpoint_id = ? WHERE create_rv = ? RETURNING ${RESOURCE_COLUMNS}`),
   statusKeepEndpoint: db.prepare(`UPDATE resources SET rv = ?, status = ? WHERE create_rv = ? RETURNING ${RESOURCE_COLUMNS}`),
   merged: db.prepare('SELECT json_patch(?, ?)').pluck(),
@@ -160,7 +160,7 @@ function create(o: StoredResource, unique: boolean, origin: string): WireOpResul
   const v = logChange({ kind: o.kind, namespace: m.namespace, name }, m.uid, 'ADDED', origin);
   try {
     q.insert.run(v, o.kind, m.namespace, name, m.uid, v, m.generation, m.creationTimestamp, jsonOrNull(m.labels), jsonOrNull(m.annotations),
-      codec.encode(o.kind, m.namespace, name, o.spec), JSON.stringify(o.status ?? {}), endpointIn(o.status), ownersOf(m));
+      codec.encode(o.kind, m.namespace, name, o.spec), JSON.stringify(o.status ?? {}), endpointIn(o.status));
   } catch (e) {
     uniqueFailure(e, keyOf(o));
   }
@@ -176,7 +176,7 @@ function update(o: StoredResource, expect: number, origin: string): WireOpResult
   const labels = jsonOrNull(m.labels);
   try {
     const spec = codec.encode(o.kind, m.namespace, m.name, o.spec);
-    q.update.run(v, m.generation, labels, jsonOrNull(m.annotations), spec, JSON.stringify(o.status ?? {}), endpointIn(o.status), ownersOf(m), cur.create_rv);
+    q.update.run(v, m.generation, labels, jsonOrNull(m.annotations), spec, JSON.stringify(o.status ?? {}), endpointIn(o.status), cur.create_rv);
   } catch (e) {
     uniqueFailure(e, k);
   }
