@@ -4,7 +4,8 @@ import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { NONE, Table, age } from '../table.js';
 
-interface Delivery {
+/** A delivery record as the API lists it. */
+export interface Delivery {
   id: number;
   ts: string;
   owner: string;
@@ -14,6 +15,7 @@ interface Delivery {
   httpStatus?: number;
   durationMs?: number;
   task?: string;
+  response?: string;
   result?: string;
   /** Attempts (a trigger's sends, a hydration's fetches): which of the chain this was. */
   attempt?: number;

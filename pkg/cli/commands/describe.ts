@@ -5,6 +5,7 @@ import { resolveKind, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { NONE, Table, age, type Obj } from '../table.js';
+import type { Delivery } from './deliveries.js';
 
 interface Condition {
   type?: string;
@@ -45,19 +46,7 @@ function table(label: string, header: string[], rows: string[][]): string {
   return `${label}:\n${indent(new Table(header).render(rows))}\n`;
 }
 
-interface DeliveryRecord {
-  id: number;
-  ts: string;
-  owner: string;
-  eventId?: string;
-  outcome: string;
-  reason?: string;
-  httpStatus?: number;
-  durationMs?: number;
-  result?: string;
-  attempt?: number;
-  response?: string;
-}
+type DeliveryRecord = Delivery;
 
 /** Kinds whose describe ends with their newest delivery records. */
 const DELIVERING = new Set(['TaskWebhook', 'InboundWebhook', 'Trigger']);

@@ -3,8 +3,7 @@
 import type { Args } from '../args.js';
 import { resolveKind, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
-import { CliError } from '../errors.js';
-import { UsageError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 
 interface Schema {
   type?: string | string[];
@@ -47,8 +46,7 @@ function render(kind: string, path: string[], s: Schema, doc: OpenApi): string {
   if (path.length) out.push(`FIELD:    ${path[path.length - 1]} <${typeOf(s)}>`, '');
   const extra = [s.enum ? `one of: ${s.enum.map((v) => JSON.stringify(v)).join(', ')}` : '', s.default !== undefined ? `default: ${JSON.stringify(s.default)}` : ''].filter(Boolean);
   out.push('DESCRIPTION:', indent([s.description ?? '<empty>', ...extra].join('\n'), '    '), '');
-  const fields = walk(s, [], doc);
-  let inner: Schema | undefined = fields;
+  let inner: Schema | undefined = s;
   while (inner?.items) inner = inner.items;
   const props = inner?.properties ?? (inner?.$ref ? doc.components.schemas[inner.$ref.split('/').pop()!]?.properties : undefined);
   if (props) {
