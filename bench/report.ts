@@ -28,10 +28,10 @@ function ratio(rows: Row[], id: string, ref: string): number | undefined {
  */
 export function goals(rows: Row[]): Record<string, Goal> {
   const out: Record<string, Goal> = {};
-  ratioGoal(rows, out, 'a', 'a', 'baseline', '≥ 0.60× baseline', (x) => x >= 0.6, false);
+  ratioGoal(rows, out, 'a', 'a', 'baseline', '≥ 0.60× baseline', (x) => x >= 0.6);
   // The peer is what a team would write instead: orlojd has to be faster than it, not only close.
-  ratioGoal(rows, out, 'a.peer', 'a', 'peer', '> 1.00× peer', (x) => x > 1, false);
-  ratioGoal(rows, out, 'b', 'b', 'baseline', '≥ 0.85× baseline', (x) => x >= 0.85, false);
+  ratioGoal(rows, out, 'a.peer', 'a', 'peer', '> 1.00× peer', (x) => x > 1);
+  ratioGoal(rows, out, 'b', 'b', 'baseline', '≥ 0.85× baseline', (x) => x >= 0.85);
   const c = rows.find((r) => r.id === 'c');
   if (c) out.c = { text: 'p99 ≤ 5 ms', met: c.load.p99Ms <= 5 };
   const dRows = rows.filter((r) => r.id.startsWith('d'));
@@ -57,17 +57,21 @@ function cliGoals(rows: Row[], out: Record<string, Goal>): void {
 
 function triggerGoals(rows: Row[], out: Record<string, Goal>): void {
   const x = (r: Row | undefined, k: string) => Number(r?.extra?.[k]);
-  ratioGoal(rows, out, 'g', 'g', 'e', '≥ 0.90× (e), the same writes with no triggers', (v) => v >= 0.9, true);
+  const g = rows.find((r) => r.id === 'g');
+  if (g?.extra?.vsNoTriggers !== undefined) {
+    const v = x(g, 'vsNoTriggers');
+    const e = ratio(rows, 'g', 'e');
+    out.g = { text: `≥ 0.90× the same writes with no triggers, measured just before in the same orlojd (${v.toFixed(2)}${e === undefined ? '' : `; vs (e): ${e.toFixed(2)}`})`, met: v >= 0.9 };
+  }
   const h = rows.find((r) => r.id === 'h');
   if (h) out.h = { text: 'write answered → message received p50 ≤ 5 ms, p99 ≤ 50 ms', met: x(h, 'fromAnswerP50Ms') <= 5 && x(h, 'fromAnswerP99Ms') <= 50 };
   const i = rows.find((r) => r.id === 'i');
   if (i) out.i = { text: 'the nine all received ≤ 100 ms after the answer; write p50 ≤ 1.2× no triggers', met: x(i, 'fromAnswerMaxMs') <= 100 && x(i, 'writeP50Ratio') <= 1.2 };
 }
 
-/** `shown`: the ratio is in no column of the table, so the target says it. */
-function ratioGoal(rows: Row[], out: Record<string, Goal>, key: string, id: string, ref: string, text: string, met: (x: number) => boolean, shown: boolean): void {
+function ratioGoal(rows: Row[], out: Record<string, Goal>, key: string, id: string, ref: string, text: string, met: (x: number) => boolean): void {
   const x = ratio(rows, id, ref);
-  if (x !== undefined) out[key] = { text: shown ? `${text} (${x.toFixed(2)})` : text, met: met(x) };
+  if (x !== undefined) out[key] = { text, met: met(x) };
 }
 
 /** The trigger rows' own figures (delays per message, drain), one line each. */

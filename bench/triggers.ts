@@ -79,15 +79,23 @@ function deliveredCheck(received: number, documents: number, triggers: number, d
   return { ok, detail: `${received} messages received of ${want} (${triggers} per document)${ok ? `, the last ${(drainMs / 1000).toFixed(1)} s after the run` : ` after waiting ${DRAIN_LIMIT_MS / 1000} s`}` };
 }
 
-/** (g): (e)'s load, every document firing ten triggers. */
+/**
+ * (g): (e)'s load, every document firing ten triggers. The same writes with no triggers are
+ * measured first in the same orlojd, seconds before: this machine's speed drifts by tens of
+ * percent over minutes, so a ratio against (e), a run of its own minutes earlier, measures
+ * the drift as much as the triggers' cost.
+ */
 export const triggerThroughput = (ctx: Ctx): Promise<Row> =>
   withReceiver((rcv) =>
     withOrlojd(async (o) => {
       const path = await createInboundWebhook(o);
+      const bare = await measure(ctx, o, [path], 'g0-');
       await createTriggers(o, Array.from({ length: TRIGGERS }, () => rcv.url));
+      // Only the writes after the triggers fire them.
+      const before = await acceptedWrites(o);
       const m = await measure(ctx, o, [path], 'g-');
       const { received: during } = await receiverJson<{ received: number }>(rcv, '/count');
-      const documents = await acceptedWrites(o);
+      const documents = (await acceptedWrites(o)) - before;
       const { received, drainMs } = await drained(rcv, documents * TRIGGERS);
       // Once the writes stop, the engine runs flat out: the rate it sends at is what it sustains.
       const messagesPerSecond = (received - during) / (drainMs / 1000);
@@ -97,6 +105,9 @@ export const triggerThroughput = (ctx: Ctx): Promise<Row> =>
         ...m,
         extra: {
           triggers: TRIGGERS,
+          noTriggersReqPerSec: Math.round(bare.load.rps),
+          noTriggersCpuUsPerRequest: +bare.serverCpuUsPerRequest.toFixed(1),
+          vsNoTriggers: +(m.load.rps / bare.load.rps).toFixed(3),
           receivedByRunEnd: during,
           drainSeconds: +(drainMs / 1000).toFixed(1),
           messagesPerSecond: Math.round(messagesPerSecond),
