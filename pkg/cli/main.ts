@@ -72,6 +72,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./commands/promote.js')).promoteCommand,
   },
   {
+    name: 'config',
+    summary: 'Show and edit the client config: contexts (server, token, namespace) and which one is current',
+    load: async () => (await import('./commands/config.js')).configCommand,
+  },
+  {
     name: 'version',
     summary: 'Print the client and server versions',
     load: async () => (await import('./commands/version.js')).versionCommand,
