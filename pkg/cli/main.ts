@@ -72,6 +72,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./commands/promote.js')).promoteCommand,
   },
   {
+    name: 'api-resources',
+    summary: 'List the resource types: name, short names, API version, whether namespaced, kind',
+    load: async () => (await import('./commands/api-resources.js')).apiResourcesCommand,
+  },
+  {
     name: 'config',
     summary: 'Show and edit the client config: contexts (server, token, namespace) and which one is current',
     load: async () => (await import('./commands/config.js')).configCommand,
