@@ -82,6 +82,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./commands/config.js')).configCommand,
   },
   {
+    name: 'completion',
+    summary: 'Print a bash or zsh completion script: commands, flags, kinds and object names',
+    load: async () => (await import('./commands/completion.js')).completionCommand,
+  },
+  {
     name: 'version',
     summary: 'Print the client and server versions',
     load: async () => (await import('./commands/version.js')).versionCommand,
