@@ -72,6 +72,21 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./commands/promote.js')).promoteCommand,
   },
   {
+    name: 'api-resources',
+    summary: 'List the resource types: name, short names, API version, whether namespaced, kind',
+    load: async () => (await import('./commands/api-resources.js')).apiResourcesCommand,
+  },
+  {
+    name: 'config',
+    summary: 'Show and edit the client config: contexts (server, token, namespace) and which one is current',
+    load: async () => (await import('./commands/config.js')).configCommand,
+  },
+  {
+    name: 'completion',
+    summary: 'Print a bash or zsh completion script: commands, flags, kinds and object names',
+    load: async () => (await import('./commands/completion.js')).completionCommand,
+  },
+  {
     name: 'version',
     summary: 'Print the client and server versions',
     load: async () => (await import('./commands/version.js')).versionCommand,

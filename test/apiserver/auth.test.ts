@@ -57,7 +57,9 @@ describe('API server: first start without tokens', function () {
   after(async () => d.destroy());
 
   it('generates an admin token and writes an owner-only client config for orlojctl', async () => {
-    const cfg = JSON.parse(readFileSync(d.configPath, 'utf8'));
+    const file = JSON.parse(readFileSync(d.configPath, 'utf8'));
+    expect(file.currentContext).to.equal('default');
+    const cfg = file.contexts.default;
     expect(cfg.server).to.equal(d.url);
     expect(cfg.token).to.equal(d.token).and.match(/^orloj_/);
     expect(statSync(d.configPath).mode & 0o077).to.equal(0);
