@@ -1,16 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { TaskWebhookSpec } from '../../api/kinds/task-webhook.js';
 import type { StoredResource } from '../../api/types.js';
-import { webhookProfile } from '../../receiver/webhook-options.js';
+import type { SignOptions } from '../../receiver/sign-delivery.js';
 import type { Args } from '../args.js';
 import { checkNames } from '../client.js';
 import { resolveKind, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 import { CliError, UsageError, isNotFound } from '../errors.js';
-import { signedInbound } from '../inbound-delivery.js';
-import { signingKey } from '../signing-key.js';
-import { signDelivery, type SignedDelivery } from '../signed-delivery.js';
+import { postSigned, signLocally } from '../signed-delivery.js';
 
 /** `-d '{...}'`, `-d @file` or `-d -` (stdin), as curl takes it. */
 function readData(d: string | undefined): Buffer {
@@ -46,17 +42,11 @@ async function findReceiver(ctx: CliContext, target: string): Promise<StoredReso
   }
 }
 
-/** The body and headers to post: signed, with the event id and type where the profile reads them. */
-async function signedFor(ctx: CliContext, args: Args, spec: TaskWebhookSpec, body: Buffer): Promise<SignedDelivery> {
-  const given = args.str('event-id');
-  if (given === '') throw new UsageError('--event-id may not be empty', 'webhook');
-  const { profile, opts } = webhookProfile(spec);
-  const signing = { profile, opts, key: await signingKey(ctx, spec.auth.secret_ref, args.str('key')), nowMs: Date.now() };
-  const signed = signDelivery(signing, body, given ?? `evt-${randomUUID()}`, given !== undefined);
-  if (signed.warning) process.stderr.write(`warning: ${signed.warning}\n`);
-  const eventType = args.str('event-type');
-  if (eventType) signed.headers[profile.defaults.eventTypeHeader ?? 'X-Event-Type'] = eventType;
-  return signed;
+/** The event id and type asked for, and which key signs. */
+function signOptions(args: Args): SignOptions {
+  const eventId = args.str('event-id');
+  if (eventId === '') throw new UsageError('--event-id may not be empty', 'webhook');
+  return { eventId, eventType: args.str('event-type') || undefined, key: args.str('key'), nowMs: Date.now() };
 }
 
 async function send(ctx: CliContext, args: Args, name: string): Promise<number> {
@@ -64,17 +54,7 @@ async function send(ctx: CliContext, args: Args, name: string): Promise<number> 
   const webhook = await findReceiver(ctx, name);
   const path = webhook.status.endpointPath as string | undefined;
   if (!path) throw new CliError(`${webhook.kind}/${webhook.metadata.name} has no endpoint yet (is orlojd reconciling?)`);
-  const signed = webhook.kind === 'InboundWebhook'
-    ? await signedInbound(ctx, args, webhook, body)
-    : await signedFor(ctx, args, webhook.spec as TaskWebhookSpec, body);
-  let res: Response;
-  try {
-    res = await fetch(ctx.client.url(path), { method: 'POST', headers: signed.headers, body: new Blob([new Uint8Array(signed.body)]) });
-  } catch (e) {
-    throw new CliError(`cannot reach orlojd at ${ctx.client.server}: ${(e as Error).message}`);
-  }
-  ctx.out(`HTTP ${res.status} ${res.statusText}\n${await res.text()}\n`);
-  return res.ok ? 0 : 1;
+  return postSigned(ctx, path, await signLocally(ctx, webhook, body, signOptions(args)));
 }
 
 async function rotate(ctx: CliContext, name: string): Promise<number> {
