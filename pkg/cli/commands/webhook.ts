@@ -6,7 +6,7 @@ import { checkNames } from '../client.js';
 import { resolveKind, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 import { CliError, UsageError, isNotFound } from '../errors.js';
-import { postSigned, signLocally } from '../signed-delivery.js';
+import { postSigned, serverSigned, signLocally } from '../signed-delivery.js';
 
 /** `-d '{...}'`, `-d @file` or `-d -` (stdin), as curl takes it. */
 function readData(d: string | undefined): Buffer {
@@ -49,12 +49,16 @@ function signOptions(args: Args): SignOptions {
   return { eventId, eventType: args.str('event-type') || undefined, key: args.str('key'), nowMs: Date.now() };
 }
 
+/** Signed here when the token reads the Secret (an admin's) or with --local; else, or with --server-sign, by orlojd as a test delivery. */
 async function send(ctx: CliContext, args: Args, name: string): Promise<number> {
+  if (args.bool('server-sign') && args.bool('local')) throw new UsageError('--server-sign and --local exclude each other', 'webhook');
   const body = readData(args.str('data'));
   const webhook = await findReceiver(ctx, name);
   const path = webhook.status.endpointPath as string | undefined;
   if (!path) throw new CliError(`${webhook.kind}/${webhook.metadata.name} has no endpoint yet (is orlojd reconciling?)`);
-  return postSigned(ctx, path, await signLocally(ctx, webhook, body, signOptions(args)));
+  const o = signOptions(args);
+  const signed = args.bool('server-sign') ? undefined : await signLocally(ctx, webhook, body, o, args.bool('local'));
+  return signed ? postSigned(ctx, path, signed) : serverSigned(ctx, webhook, body, o);
 }
 
 async function rotate(ctx: CliContext, name: string): Promise<number> {
@@ -77,12 +81,14 @@ async function run(ctx: CliContext, args: Args): Promise<number> {
 export const webhookCommand: Command = {
   name: 'webhook',
   summary: "Send a delivery signed with a webhook's own secret and scheme, or rotate its endpoint",
-  usage: 'orlojctl webhook send [KIND/]NAME -d DATA|@FILE|- [--event-id ID] [--event-type TYPE] [--key KEY]\norlojctl webhook rotate-endpoint [KIND/]NAME\n(NAME: a task-webhook, else an inbound-webhook)',
+  usage: 'orlojctl webhook send [KIND/]NAME -d DATA|@FILE|- [--event-id ID] [--event-type TYPE] [--key KEY] [--server-sign | --local]\norlojctl webhook rotate-endpoint [KIND/]NAME\n(NAME: a task-webhook, else an inbound-webhook. An admin token signs here; a writer\'s has orlojd sign a test delivery.)',
   flags: [
     { name: 'data', short: 'd', type: 'string', arg: 'DATA', help: 'the body: text, @file, or - for stdin' },
     { name: 'event-id', type: 'string', arg: 'ID', help: "event id (default: a random one); where the profile reads it from the body (stripe: id, slack: event_id), it is set in the body's JSON" },
     { name: 'event-type', type: 'string', arg: 'TYPE', help: "event type, in the profile's event type header" },
     { name: 'key', type: 'string', arg: 'KEY', help: 'which key of the Secret signs (default: the first)' },
+    { name: 'server-sign', type: 'bool', help: 'have orlojd sign it as a test delivery (the default when the token cannot read the Secret)' },
+    { name: 'local', type: 'bool', help: 'sign here, with the Secret read through the API (needs an admin token)' },
   ],
   run,
 };
