@@ -79,6 +79,31 @@ function kindPaths(def: KindDef): Record<string, Doc> {
   return { [`/v1/${def.plural}`]: list, [`/v1/${def.plural}/{name}`]: item, [`/v1/${def.plural}/{name}/status`]: statusPath };
 }
 
+/** POST /v1/{plural}/{name}/test-delivery (pkg/receiver/test-delivery.ts): the receiver's answer, wrapped. */
+function testDeliveryOp(): Doc {
+  const answer = {
+    type: 'object',
+    required: ['kind', 'httpStatus', 'body'],
+    properties: {
+      apiVersion: { type: 'string' },
+      kind: { const: 'TestDelivery' },
+      httpStatus: { type: 'integer', description: 'what the receiver answered, as a sender would have got it' },
+      body: { type: 'object', description: "the receiver's answer body" },
+      warnings: { type: 'array', items: { type: 'string' }, description: 'what was not sent as asked (an event id the profile reads elsewhere, a missing key)' },
+    },
+  };
+  return {
+    operationId: 'testDelivery',
+    summary: "The body, signed by the server with the receiver's own key and scheme and delivered through the receive path, recorded as a test (writer)",
+    parameters: [
+      param('plural', 'path', 'task-webhooks or inbound-webhooks'), param('name', 'path', 'name'), param('namespace', 'query', 'default: default'),
+      param('eventId', 'query', 'the event id (default: a random one)'), param('eventType', 'query', 'the event type'), param('key', 'query', 'which key of the Secret signs (default: the first)'),
+    ],
+    requestBody: { required: false, content: { '*/*': { schema: {} } } },
+    responses: { 200: json(answer, "the receiver's answer"), 409: json(ref('Status'), 'no endpoint yet, or suspended'), ...errors },
+  };
+}
+
 /** Routes beside the kinds' own: deliveries, documents, promotion, health. */
 function otherPaths(): Record<string, Doc> {
   const obj = json({ type: 'object' }, 'the answer');
@@ -97,6 +122,7 @@ function otherPaths(): Record<string, Doc> {
     '/v1/deliveries': { get: op('listDeliveries', 'Delivery records, newest first', { parameters: [param('namespace', 'query', 'namespace'), param('owner', 'query', 'KIND/NAME'), param('outcome', 'query', 'outcome'), param('limit', 'query', 'how many', { type: 'integer' })] }) },
     '/v1/deliveries/{id}/redeliver': { post: op('redeliver', "A trigger's dead letter or a parked hydration job, again", { parameters: [id] }) },
     '/v1/{plural}/{name}/rotate-endpoint': { post: op('rotateEndpoint', "A receiver's new endpoint ID", { parameters: [param('plural', 'path', 'task-webhooks or inbound-webhooks'), param('name', 'path', 'name')] }) },
+    '/v1/{plural}/{name}/test-delivery': { post: testDeliveryOp() },
     '/v1/triggers/{name}/resume': { post: op('resumeTrigger', 'Resume a trigger its destination stopped with 410', { parameters: [param('name', 'path', 'name')] }) },
     '/v1/promotions': { post: op('promote', 'Promote a preview namespace into a production one (admin)', { requestBody: body }) },
     '/v1/collections/{collection}/documents': {

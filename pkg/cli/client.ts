@@ -72,9 +72,10 @@ export class Client {
     const url = new URL(this.url(path, query));
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    // A Buffer is sent as it is (a test delivery's payload), anything else as JSON.
+    const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
     if (payload) {
-      headers['content-type'] = 'application/json';
+      if (!Buffer.isBuffer(body)) headers['content-type'] = 'application/json';
       headers['content-length'] = String(payload.length);
     }
     let res: IncomingMessage;

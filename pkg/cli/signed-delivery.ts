@@ -1,62 +1,52 @@
-// A delivery signed the way a TaskWebhook's sender would sign it (`orlojctl webhook send`).
-import type { ProfileOptions, SignatureProfile } from '../receiver/profiles/types.js';
+// `orlojctl webhook send`: a delivery signed here with the keys an admin token reads, or,
+// when the token cannot read them (a writer's), signed by orlojd itself as a test delivery.
+// Both sign with one implementation (pkg/receiver/sign-delivery.ts).
+import { STATUS_CODES } from 'node:http';
+import type { StoredResource } from '../api/types.js';
+import { signDelivery, type SignedDelivery, type SignOptions } from '../receiver/sign-delivery.js';
+import type { TestDeliveryAnswer } from '../receiver/test-delivery.js';
+import { resolveKind } from './command.js';
+import type { CliContext } from './context.js';
+import { CliError } from './errors.js';
+import { SecretRedacted, signingKey } from './signing-key.js';
 
-/** Profiles that read the event id from a field of a JSON body, not from a header (pkg/receiver/profiles). */
-const BODY_EVENT_ID: Readonly<Record<string, string>> = { stripe: 'id', slack: 'event_id' };
-
-export interface SignedDelivery {
-  body: Buffer;
-  headers: Record<string, string>;
-  /** Why the event id asked for does not reach the receiver, when it cannot. */
-  warning?: string;
-}
-
-interface Signing {
-  profile: SignatureProfile;
-  opts: ProfileOptions;
-  key: Buffer;
-  nowMs: number;
-}
-
-function sign(s: Signing, body: Buffer, eventId: string): Record<string, string> {
-  // A header the spec names (event_id_header) carries the id whatever the profile; its own headers come on top.
-  const idHeader = s.opts.eventIdHeader ? { [s.opts.eventIdHeader]: eventId } : {};
-  return { 'content-type': 'application/json', ...idHeader, ...s.profile.sign(body, s.key, s.opts, s.nowMs, eventId) };
-}
-
-/** The event id the receiver will read from this delivery, by the profile's own rule. */
-function receivedId(s: Signing, d: SignedDelivery): string | undefined {
-  const headers = Object.fromEntries(Object.entries(d.headers).map(([k, v]) => [k.toLowerCase(), v]));
-  return s.profile.eventId({ headers, body: d.body }, s.opts);
-}
-
-/** The body with `field` set to `id`, or undefined when it is not a JSON object. */
-function withField(body: Buffer, field: string, id: string): Buffer | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
-  return Buffer.from(JSON.stringify({ ...v, [field]: id }));
-}
-
-function notSent(profile: string, field: string | undefined): string {
-  const why = field ? `reads the event id from the body's "${field}" field, and the body is not a JSON object` : 'reads the event id from where orlojctl cannot put it';
-  return `--event-id is not sent: the ${profile} profile ${why}`;
-}
+const warn = (text: string): void => void process.stderr.write(`warning: ${text}\n`);
 
 /**
- * Signs `body`. An event id the user asked for goes where the profile reads it: a header, or
- * the JSON body's field (the body is then re-serialized and signed as sent). A default id is
- * only put in headers: a body's own id is the sender's.
+ * Signs here, with the Secret's keys read through the API. Undefined when the token may not
+ * read them: the server signs then, unless `local` insists on signing here.
  */
-export function signDelivery(s: Signing, body: Buffer, eventId: string, explicit: boolean): SignedDelivery {
-  const d: SignedDelivery = { body, headers: sign(s, body, eventId) };
-  if (!explicit || receivedId(s, d) === eventId) return d;
-  const field = BODY_EVENT_ID[s.profile.name];
-  const placed = field ? withField(body, field, eventId) : undefined;
-  const again: SignedDelivery = placed ? { body: placed, headers: sign(s, placed, eventId) } : d;
-  return receivedId(s, again) === eventId ? again : { ...d, warning: notSent(s.profile.name, field) };
+export async function signLocally(ctx: CliContext, w: StoredResource, body: Buffer, o: SignOptions, local: boolean): Promise<SignedDelivery | undefined> {
+  try {
+    return await signDelivery(w, body, o, (secret, key) => signingKey(ctx, secret, key));
+  } catch (e) {
+    if (!(e instanceof SecretRedacted)) throw e;
+    if (local) throw new CliError(`${e.message}; without --local, orlojd signs it as a test delivery`);
+    return undefined;
+  }
+}
+
+/** Posts a delivery signed here to the receiver's endpoint, as its sender would. */
+export async function postSigned(ctx: CliContext, path: string, d: SignedDelivery): Promise<number> {
+  if (d.eventIdNotSent) warn(`--event-id is not sent: ${d.eventIdNotSent}`);
+  d.warnings.forEach(warn);
+  let res: Response;
+  try {
+    res = await fetch(ctx.client.url(path), { method: 'POST', headers: d.headers, body: new Blob([new Uint8Array(d.body)]) });
+  } catch (e) {
+    throw new CliError(`cannot reach orlojd at ${ctx.client.server}: ${(e as Error).message}`);
+  }
+  ctx.out(`HTTP ${res.status} ${res.statusText}\n${await res.text()}\n`);
+  return res.ok ? 0 : 1;
+}
+
+/** Has orlojd sign and deliver the body as a test (POST .../test-delivery): what the receiver answered, and a line saying so. */
+export async function serverSigned(ctx: CliContext, w: StoredResource, body: Buffer, o: SignOptions): Promise<number> {
+  const def = resolveKind(w.kind);
+  const query = { namespace: ctx.namespace, eventId: o.eventId, eventType: o.eventType, key: o.key };
+  const { body: answer } = await ctx.client.request<TestDeliveryAnswer>('POST', `/v1/${def.plural}/${encodeURIComponent(w.metadata.name)}/test-delivery`, query, body);
+  (answer.warnings ?? []).forEach(warn);
+  ctx.out(`HTTP ${answer.httpStatus} ${STATUS_CODES[answer.httpStatus] ?? ''}\n${JSON.stringify(answer.body)}\n`);
+  ctx.out(`(a server-signed test delivery: orlojd signed it with the ${def.singular}'s own secret and profile, and its record is marked test)\n`);
+  return answer.httpStatus >= 200 && answer.httpStatus < 300 ? 0 : 1;
 }

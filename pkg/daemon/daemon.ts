@@ -73,6 +73,7 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
   const manager = new Manager({ store: controller, log: log.child({ component: 'controller' }), metrics, resyncMs: opts.resyncSeconds * 1000 }, reconcilersOf(servers, controller, mirror));
   const closing = new AbortController();
   bodyBudget.capacity = opts.limits.maxBodyBytesInFlight;
+  const deliveries = deliveryHandler({ receivers, store, notes, mirror, metrics, log: log.child({ component: 'receiver' }), now: hooks.now ?? Date.now, closing: () => closing.signal.aborted });
   const server: Server = createHttpServer({
     closing: closing.signal,
     store: objects,
@@ -85,8 +86,8 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
     version: VERSION,
     // A follower serves the API and deliveries from the start; the leader once its reconcilers synced.
     isReady: () => !store.elector.isLeader() || manager.hasSynced,
-    routes: [receiverRoutes(store.data, receiverKinds), promotionRoutes, ...servers.flatMap(({ server: s }) => (s.routes ? [s.routes] : []))],
-    raw: [deliveryHandler({ receivers, store, notes, mirror, metrics, log: log.child({ component: 'receiver' }), now: hooks.now ?? Date.now, closing: () => closing.signal.aborted })],
+    routes: [receiverRoutes(store.data, receiverKinds, deliveries.local), promotionRoutes, ...servers.flatMap(({ server: s }) => (s.routes ? [s.routes] : []))],
+    raw: [deliveries],
   });
   triggers.serving(server);
   await new Promise<void>((resolve, reject) => {

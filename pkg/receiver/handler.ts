@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
+import { endpointPath } from '../api/endpoint.js';
 import { ApiError } from '../api/errors.js';
 import { readBody } from '../apiserver/body.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -25,7 +26,13 @@ export interface DeliveryDeps {
   closing: () => boolean;
 }
 
-function send(res: ServerResponse, code: number, body: object, close = false, retryAfter?: number): void {
+/** Where an answer goes: the sender's HTTP response, or the caller of a local delivery. */
+interface Reply {
+  writeHead(code: number, headers: string[]): unknown;
+  end(json: string): unknown;
+}
+
+function send(res: Reply, code: number, body: object, close = false, retryAfter?: number): void {
   const json = JSON.stringify(body);
   const headers = ['Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(json))];
   if (close) headers.push('Connection', 'close');
@@ -34,9 +41,32 @@ function send(res: ServerResponse, code: number, body: object, close = false, re
   res.end(json);
 }
 
+/** A delivery made in-process (a test delivery): its headers, lower-cased, and its whole body. */
+interface LocalRequest {
+  method: 'POST';
+  headers: Record<string, string>;
+  headersDistinct: Record<string, string[]>;
+  complete: true;
+  body: Buffer;
+}
+
+/** What the sender of a local delivery would have been answered. */
+export interface LocalAnswer {
+  httpStatus: number;
+  body: object;
+}
+
+/** In-process deliveries: the same steps as a sender's, answered to the caller (pkg/receiver/test-delivery.ts). */
+export interface LocalDeliveries {
+  /** The clock deliveries are checked against: a signed time must be near it. */
+  now(): number;
+  /** Delivers to the receiver of `endpointId`; its records say it was a test. */
+  deliver(endpointId: string, headers: Record<string, string>, body: Buffer): Promise<LocalAnswer>;
+}
+
 /** One delivery on its way through the handler. */
 interface Delivery {
-  req: IncomingMessage;
+  req: IncomingMessage | LocalRequest;
   /** Which URL it came to: who it addresses and how it is answered. */
   entry?: Entry;
   start: number;
@@ -52,6 +82,8 @@ interface Delivery {
   twice?: string;
   /** Its body was read to the end: the connection can serve the next request. */
   bodyRead: boolean;
+  /** Made in-process as a test (its records say so); false for every sender's delivery. */
+  test: boolean;
 }
 
 /** Why a delivery with a fresh event id is a duplicate: its signature was accepted before. */
@@ -80,7 +112,7 @@ export function deliveryHandler(deps: DeliveryDeps) {
     return c;
   };
 
-  async function deliver(d: Delivery, res: ServerResponse): Promise<void> {
+  async function deliver(d: Delivery, res: Reply): Promise<void> {
     try {
       const o = await accept(d);
       const r = d.receiver!;
@@ -93,7 +125,7 @@ export function deliveryHandler(deps: DeliveryDeps) {
       // Answered before its body arrived (404, 405, 413, busy): close rather than drain a body of any size.
       const early = !d.bodyRead && !d.req.complete;
       send(res, r.code, (d.entry?.shape.rejected ?? statusBody)(r), early || deps.closing(), r instanceof Busy ? r.retryAfter : undefined);
-      if (early) lingeringClose(d.req);
+      if (early && !('body' in d.req)) lingeringClose(d.req);
     } finally {
       deps.metrics.deliveryDuration.observe((performance.now() - d.start) / 1000);
     }
@@ -107,7 +139,7 @@ export function deliveryHandler(deps: DeliveryDeps) {
     if (!r) throw NOT_FOUND;
     if (!entry.idInPath && r.credentialInPath) throw new Rejection(401, 'Unauthorized', 'missing or invalid credential', 'delivery refused: a path-token receiver authenticates only on a URL that carries its token');
     readIdHeaders(r, d);
-    const body = await cappedBody(req, r.maxBodyBytes);
+    const body = 'body' in req ? localBody(req.body, r.maxBodyBytes) : await cappedBody(req, r.maxBodyBytes);
     d.bodyRead = true;
     if (r.suspended) {
       if (entry.suspendedIsUnknown) throw NOT_FOUND;
@@ -208,13 +240,24 @@ export function deliveryHandler(deps: DeliveryDeps) {
     return new Rejection(503, 'ServiceUnavailable', 'delivery could not be stored; retry later', `internal error: ${(err as Error).message}`);
   }
 
+  /** A delivery the server makes itself, to the native endpoint: answered to the caller, not to a socket. */
+  async function deliverLocal(endpointId: string, headers: Record<string, string>, body: Buffer): Promise<LocalAnswer> {
+    const nowMs = deps.now();
+    const req: LocalRequest = { method: 'POST', headers, headersDistinct: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])), complete: true, body };
+    const d: Delivery = { req, entry: entryOf(endpointPath(endpointId)), start: performance.now(), nowMs, receivedAt: new Date(nowMs).toISOString(), receiver: undefined, eventId: undefined, signature: undefined, twice: undefined, bodyRead: false, test: true };
+    const answer = { httpStatus: 0, json: '' };
+    await deliver(d, { writeHead: (code) => (answer.httpStatus = code), end: (json) => (answer.json = json) });
+    return { httpStatus: answer.httpStatus, body: JSON.parse(answer.json) as object };
+  }
+
   return {
     prefixes: ENTRY_PREFIXES,
     handle(req: IncomingMessage, res: ServerResponse): void {
       const nowMs = deps.now();
-      const d: Delivery = { req, entry: entryOf(req.url ?? '/'), start: performance.now(), nowMs, receivedAt: new Date(nowMs).toISOString(), receiver: undefined, eventId: undefined, signature: undefined, twice: undefined, bodyRead: false };
+      const d: Delivery = { req, entry: entryOf(req.url ?? '/'), start: performance.now(), nowMs, receivedAt: new Date(nowMs).toISOString(), receiver: undefined, eventId: undefined, signature: undefined, twice: undefined, bodyRead: false, test: false };
       void deliver(d, res);
     },
+    local: { now: deps.now, deliver: deliverLocal } satisfies LocalDeliveries,
   };
 }
 
@@ -242,6 +285,12 @@ class Busy extends Rejection {
   constructor(readonly retryAfter: number, message: string) {
     super(503, 'ServiceUnavailable', message);
   }
+}
+
+/** A local delivery's body, capped as a sender's is. */
+function localBody(body: Buffer, limit: number): Buffer {
+  if (body.length > limit) throw new Rejection(413, 'RequestEntityTooLarge', 'payload too large', `body exceeds max_body_bytes (${limit})`);
+  return body;
 }
 
 async function cappedBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -310,8 +359,10 @@ function verify(r: Receiver, req: DeliveryRequest, d: Delivery): string {
   return eventId ?? '';
 }
 
-function recordOf(d: Delivery, httpStatus: number) {
-  return { ts: d.receivedAt, owner: d.receiver!.owner, eventId: d.eventId, httpStatus, durationMs: +(performance.now() - d.start).toFixed(3) };
+function recordOf(d: Delivery, httpStatus: number): Omit<DeliveryRecord, 'outcome'> {
+  const r: Omit<DeliveryRecord, 'outcome'> = { ts: d.receivedAt, owner: d.receiver!.owner, eventId: d.eventId, httpStatus, durationMs: +(performance.now() - d.start).toFixed(3) };
+  if (d.test) r.test = true;
+  return r;
 }
 
 function lastOf(d: Delivery) {

@@ -10,7 +10,9 @@ import { patchStatus } from '../controller/status.js';
 import { redeliverJob } from '../hydration/redeliver.js';
 import type { DataPlaneStore, DeliveryRecord, Store } from '../store/types.js';
 import { redeliverMessage } from '../trigger/redeliver.js';
+import type { LocalDeliveries } from './handler.js';
 import type { ReceiverKinds } from './kinds/index.js';
+import { testDelivery } from './test-delivery.js';
 
 const OUTCOMES = new Set(['accepted', 'duplicate', 'rejected', 'queued', 'delivering', 'delivered', 'retry_scheduled', 'failed', 'dead_letter']);
 
@@ -28,8 +30,8 @@ export function parseOwner(text: string, namespace: string): string {
   return parts.length === 3 ? `${def.kind}/${parts[1]}/${parts[2]}` : `${def.kind}/${namespace}/${parts[1]}`;
 }
 
-/** Delivery records and endpoint rotation: the API side of the receiver. */
-export function receiverRoutes(deliveries: DataPlaneStore, receiverKinds: ReceiverKinds) {
+/** Delivery records, endpoint rotation and test deliveries: the API side of the receiver. */
+export function receiverRoutes(deliveries: DataPlaneStore, receiverKinds: ReceiverKinds, local: LocalDeliveries) {
   return (router: Router, deps: ServerDeps): void => {
     router.get('/v1/deliveries', async (ctx) => {
       const q = ctx.query as Record<string, string | undefined>;
@@ -83,6 +85,15 @@ export function receiverRoutes(deliveries: DataPlaneStore, receiverKinds: Receiv
       if (!updated) throw notFound(key.kind, key.name, ns);
       await deps.store.recordEvent(key, 'Normal', 'EndpointRotated', 'a new endpoint was issued; the previous one no longer answers');
       ctx.body = updated;
+    });
+
+    // Every receiver kind: the posted body, signed by the server with the receiver's own key and scheme, delivered as a test.
+    router.post('/v1/:plural/:name/test-delivery', async (ctx) => {
+      requireRole((ctx.state as RequestState).role, 'writer');
+      const query = ctx.query as Record<string, string | undefined>;
+      ctx.body = await testDelivery({ store: deps.store, receiverKinds, local }, {
+        plural: ctx.params.plural ?? '', name: ctx.params.name!, namespace: query.namespace || DEFAULT_NAMESPACE, query, contentType: ctx.get('content-type') || undefined, req: ctx.req,
+      });
     });
   };
 }

@@ -13,6 +13,8 @@ export interface RecordRow {
   result: string | null;
   attempt: number | null;
   response: string | null;
+  /** 1 (SQLite) or true (PostgreSQL) for a test delivery, else null. */
+  test: number | boolean | null;
 }
 
 export function toRecord(r: RecordRow): DeliveryRecord {
@@ -28,6 +30,7 @@ export function toRecord(r: RecordRow): DeliveryRecord {
     ...(r.result !== null ? { result: r.result } : {}),
     ...(r.attempt !== null ? { attempt: r.attempt } : {}),
     ...(r.response !== null ? { response: r.response } : {}),
+    ...(r.test ? { test: true } : {}),
   };
 }
 
@@ -41,7 +44,7 @@ export interface RecordWatcher {
 
 /** Records read per page of a replay. */
 export const RECORD_PAGE = 500;
-export const RECORD_COLUMNS = 'id, ts, owner, event_id, outcome, reason, http_status, duration_ms, result, attempt, response';
+export const RECORD_COLUMNS = 'id, ts, owner, event_id, outcome, reason, http_status, duration_ms, result, attempt, response, test';
 
 export const recordMatches = (f: DeliveryWatchFilter, r: DeliveryRecord): boolean =>
   (!f.owner || f.owner === r.owner) && (!f.namespace || f.namespace === r.owner.split('/')[1]);

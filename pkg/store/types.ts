@@ -447,6 +447,8 @@ export interface DeliveryRecord {
   attempt?: number;
   /** The start of the answer to an outbound attempt. */
   response?: string;
+  /** A test delivery the server signed itself (POST /v1/{plural}/{name}/test-delivery); absent on every other record. */
+  test?: boolean;
 }
 
 export interface DeliveryQuery {

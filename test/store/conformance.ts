@@ -521,6 +521,32 @@ export function runStoreConformance(name: string, driver: Driver): void {
         expect(other).to.deep.equal([]);
       });
 
+      it('keeps a test delivery\'s flag through every read (list, get, watch replay, live watch, reopen); other records have none', async () => {
+        const now = Date.now();
+        const rec = (eventId: string, test?: true) =>
+          ({ op: 'record', record: { ts: new Date(now).toISOString(), owner: 'TaskWebhook/default/wh', eventId, outcome: 'accepted', httpStatus: 202, ...(test ? { test } : {}) } }) as const;
+        const live: Array<[string | undefined, boolean | undefined]> = [];
+        const stop = await store.data.watchDeliveries({}, undefined, (r) => live.push([r.eventId, r.test]));
+        // One unit with both (one batch, as a flood would write them), then one each.
+        await store.commit({ origin: 'delivery', ops: [rec('t-1', true), rec('real-1')] });
+        await store.commit({ origin: 'delivery', ops: [rec('real-2')] });
+        await store.commit({ origin: 'delivery', ops: [rec('t-2', true)] });
+        const flags = (rs: Array<{ eventId?: string; test?: boolean }>) => rs.map((r) => [r.eventId, 'test' in r ? r.test : 'absent']);
+        const expected = [['t-2', true], ['real-2', 'absent'], ['real-1', 'absent'], ['t-1', true]];
+        expect(flags(await store.data.listDeliveries({}))).to.deep.equal(expected);
+        const [newest] = await store.data.listDeliveries({ limit: 1 });
+        expect(await store.data.getDelivery(newest!.id!)).to.include({ eventId: 't-2', test: true });
+        const replayed: Array<{ eventId?: string; test?: boolean }> = [];
+        const stopReplay = await store.data.watchDeliveries({}, 0, (r) => replayed.push(r));
+        await eventually(async () => replayed.length === 4 && live.length === 4);
+        stop();
+        stopReplay();
+        expect(flags(replayed)).to.deep.equal([...expected].reverse());
+        expect(live).to.deep.equal([['t-1', true], ['real-1', undefined], ['real-2', undefined], ['t-2', true]]);
+        store = await driver.reopen(store);
+        expect(flags(await store.data.listDeliveries({}))).to.deep.equal(expected);
+      });
+
       it('records events about objects, a repeat counting up', async () => {
         for (let i = 0; i < 2; i++) await objects.recordEvent(key('a'), 'Warning', 'Broken', 'it broke');
         await objects.recordEvent(key('a'), 'Normal', 'Fixed', 'it works');

@@ -19,7 +19,12 @@ export interface Delivery {
   result?: string;
   /** Attempts (a trigger's sends, a hydration's fetches): which of the chain this was. */
   attempt?: number;
+  /** A test delivery orlojd signed itself (`webhook send` without the secret). */
+  test?: boolean;
 }
+
+/** The outcome, marked when the delivery was a test. */
+export const outcomeOf = (d: Delivery): string => (d.test ? `${d.outcome} (test)` : d.outcome);
 
 /** Attempts, by record ID (what `trigger redeliver` and `inbound-webhook redeliver` take) and attempt number. */
 function attemptTable(items: Delivery[], wide: boolean): string {
@@ -29,7 +34,7 @@ function attemptTable(items: Delivery[], wide: boolean): string {
     age(d.ts),
     d.owner,
     d.eventId ?? NONE,
-    d.outcome,
+    outcomeOf(d),
     String(d.attempt ?? NONE),
     String(d.httpStatus ?? NONE),
     ...(wide ? [d.durationMs?.toFixed(2) ?? NONE] : []),
@@ -63,7 +68,7 @@ export async function getDeliveries(ctx: CliContext, args: Args, owner = args.st
     age(d.ts),
     d.owner,
     d.eventId ?? NONE,
-    d.outcome,
+    outcomeOf(d),
     String(d.httpStatus ?? NONE),
     d.result ?? d.task ?? NONE,
     ...(wide ? [d.durationMs?.toFixed(2) ?? NONE, d.reason ?? ''] : []),

@@ -5,7 +5,7 @@ import { resolveKind, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { NONE, Table, age, type Obj } from '../table.js';
-import type { Delivery } from './deliveries.js';
+import { outcomeOf, type Delivery } from './deliveries.js';
 
 interface Condition {
   type?: string;
@@ -52,7 +52,7 @@ type DeliveryRecord = Delivery;
 const DELIVERING = new Set(['TaskWebhook', 'InboundWebhook', 'Trigger']);
 
 const deliveryRows = (items: DeliveryRecord[], mark?: number): string[][] =>
-  items.map((r) => [`${r.id === mark ? '*' : ''}${r.id}`, age(r.ts), r.eventId ?? NONE, r.outcome, String(r.attempt ?? NONE), String(r.httpStatus ?? NONE), r.result ?? NONE, r.reason || NONE]);
+  items.map((r) => [`${r.id === mark ? '*' : ''}${r.id}`, age(r.ts), r.eventId ?? NONE, outcomeOf(r), String(r.attempt ?? NONE), String(r.httpStatus ?? NONE), r.result ?? NONE, r.reason || NONE]);
 const DELIVERY_HEADER = ['ID', 'AGE', 'EVENT', 'OUTCOME', 'ATTEMPT', 'HTTP', 'RESULT', 'REASON'];
 
 /** What a record's result names, by its owner's kind. */
@@ -71,6 +71,7 @@ export function describeDelivery(r: DeliveryRecord & { chain?: DeliveryRecord[] 
     field('Owner', r.owner),
     field('Event', r.eventId ?? NONE),
     field('Outcome', r.outcome),
+    r.test ? field('Test', 'yes (orlojd signed it with the receiver\'s own secret and profile)') : '',
     field('Reason', r.reason || NONE),
     field('HTTP', String(r.httpStatus ?? NONE)),
     field('Duration', r.durationMs !== undefined ? `${r.durationMs.toFixed(2)} ms` : NONE),

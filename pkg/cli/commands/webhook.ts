@@ -1,16 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { TaskWebhookSpec } from '../../api/kinds/task-webhook.js';
 import type { StoredResource } from '../../api/types.js';
-import { webhookProfile } from '../../receiver/webhook-options.js';
+import type { SignOptions } from '../../receiver/sign-delivery.js';
 import type { Args } from '../args.js';
 import { checkNames } from '../client.js';
 import { resolveKind, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 import { CliError, UsageError, isNotFound } from '../errors.js';
-import { signedInbound } from '../inbound-delivery.js';
-import { signingKey } from '../signing-key.js';
-import { signDelivery, type SignedDelivery } from '../signed-delivery.js';
+import { postSigned, serverSigned, signLocally } from '../signed-delivery.js';
 
 /** `-d '{...}'`, `-d @file` or `-d -` (stdin), as curl takes it. */
 function readData(d: string | undefined): Buffer {
@@ -46,35 +42,23 @@ async function findReceiver(ctx: CliContext, target: string): Promise<StoredReso
   }
 }
 
-/** The body and headers to post: signed, with the event id and type where the profile reads them. */
-async function signedFor(ctx: CliContext, args: Args, spec: TaskWebhookSpec, body: Buffer): Promise<SignedDelivery> {
-  const given = args.str('event-id');
-  if (given === '') throw new UsageError('--event-id may not be empty', 'webhook');
-  const { profile, opts } = webhookProfile(spec);
-  const signing = { profile, opts, key: await signingKey(ctx, spec.auth.secret_ref, args.str('key')), nowMs: Date.now() };
-  const signed = signDelivery(signing, body, given ?? `evt-${randomUUID()}`, given !== undefined);
-  if (signed.warning) process.stderr.write(`warning: ${signed.warning}\n`);
-  const eventType = args.str('event-type');
-  if (eventType) signed.headers[profile.defaults.eventTypeHeader ?? 'X-Event-Type'] = eventType;
-  return signed;
+/** The event id and type asked for, and which key signs. */
+function signOptions(args: Args): SignOptions {
+  const eventId = args.str('event-id');
+  if (eventId === '') throw new UsageError('--event-id may not be empty', 'webhook');
+  return { eventId, eventType: args.str('event-type') || undefined, key: args.str('key'), nowMs: Date.now() };
 }
 
+/** Signed here when the token reads the Secret (an admin's) or with --local; else, or with --server-sign, by orlojd as a test delivery. */
 async function send(ctx: CliContext, args: Args, name: string): Promise<number> {
+  if (args.bool('server-sign') && args.bool('local')) throw new UsageError('--server-sign and --local exclude each other', 'webhook');
   const body = readData(args.str('data'));
   const webhook = await findReceiver(ctx, name);
   const path = webhook.status.endpointPath as string | undefined;
   if (!path) throw new CliError(`${webhook.kind}/${webhook.metadata.name} has no endpoint yet (is orlojd reconciling?)`);
-  const signed = webhook.kind === 'InboundWebhook'
-    ? await signedInbound(ctx, args, webhook, body)
-    : await signedFor(ctx, args, webhook.spec as TaskWebhookSpec, body);
-  let res: Response;
-  try {
-    res = await fetch(ctx.client.url(path), { method: 'POST', headers: signed.headers, body: new Blob([new Uint8Array(signed.body)]) });
-  } catch (e) {
-    throw new CliError(`cannot reach orlojd at ${ctx.client.server}: ${(e as Error).message}`);
-  }
-  ctx.out(`HTTP ${res.status} ${res.statusText}\n${await res.text()}\n`);
-  return res.ok ? 0 : 1;
+  const o = signOptions(args);
+  const signed = args.bool('server-sign') ? undefined : await signLocally(ctx, webhook, body, o, args.bool('local'));
+  return signed ? postSigned(ctx, path, signed) : serverSigned(ctx, webhook, body, o);
 }
 
 async function rotate(ctx: CliContext, name: string): Promise<number> {
@@ -97,12 +81,14 @@ async function run(ctx: CliContext, args: Args): Promise<number> {
 export const webhookCommand: Command = {
   name: 'webhook',
   summary: "Send a delivery signed with a webhook's own secret and scheme, or rotate its endpoint",
-  usage: 'orlojctl webhook send [KIND/]NAME -d DATA|@FILE|- [--event-id ID] [--event-type TYPE] [--key KEY]\norlojctl webhook rotate-endpoint [KIND/]NAME\n(NAME: a task-webhook, else an inbound-webhook)',
+  usage: 'orlojctl webhook send [KIND/]NAME -d DATA|@FILE|- [--event-id ID] [--event-type TYPE] [--key KEY] [--server-sign | --local]\norlojctl webhook rotate-endpoint [KIND/]NAME\n(NAME: a task-webhook, else an inbound-webhook. An admin token signs here; a writer\'s has orlojd sign a test delivery.)',
   flags: [
     { name: 'data', short: 'd', type: 'string', arg: 'DATA', help: 'the body: text, @file, or - for stdin' },
     { name: 'event-id', type: 'string', arg: 'ID', help: "event id (default: a random one); where the profile reads it from the body (stripe: id, slack: event_id), it is set in the body's JSON" },
     { name: 'event-type', type: 'string', arg: 'TYPE', help: "event type, in the profile's event type header" },
     { name: 'key', type: 'string', arg: 'KEY', help: 'which key of the Secret signs (default: the first)' },
+    { name: 'server-sign', type: 'bool', help: 'have orlojd sign it as a test delivery (the default when the token cannot read the Secret)' },
+    { name: 'local', type: 'bool', help: 'sign here, with the Secret read through the API (needs an admin token)' },
   ],
   run,
 };

@@ -71,12 +71,13 @@ function changesInsert(tx: TransactionSql, rows: ChangeAppend[]) {
       ${column(rows, 'labels')}::text[], ${column(rows, 'item')}::text[], ${column(rows, 'after')}::text[], ${column(rows, 'before')}::text[])`;
 }
 
+// `test` goes as int[]: postgres.js types a boolean array by its first element, as one boolean.
 function recordsInsert(tx: TransactionSql, rs: DeliveryRecord[]) {
   const v = <K extends keyof DeliveryRecord>(k: K) => rs.map((r) => r[k] ?? null);
-  return tx<Array<{ id: number }>>`INSERT INTO deliveries (ts, owner, namespace, event_id, outcome, reason, http_status, duration_ms, result, attempt, response)
+  return tx<Array<{ id: number }>>`INSERT INTO deliveries (ts, owner, namespace, event_id, outcome, reason, http_status, duration_ms, result, attempt, response, test)
     SELECT * FROM unnest(${v('ts')}::text[], ${v('owner')}::text[], ${rs.map((r) => r.owner.split('/')[1] ?? '')}::text[], ${v('eventId')}::text[],
       ${v('outcome')}::text[], ${v('reason')}::text[], ${v('httpStatus')}::int[], ${v('durationMs')}::float8[], ${v('result')}::text[],
-      ${v('attempt')}::int[], ${v('response')}::text[]) RETURNING id`;
+      ${v('attempt')}::int[], ${v('response')}::text[], ${rs.map((r) => (r.test ? 1 : null))}::int[]::boolean[]) RETURNING id`;
 }
 
 export interface ClaimRow {

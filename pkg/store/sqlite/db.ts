@@ -127,6 +127,8 @@ const migrations: string[] = [
    CREATE INDEX jobs_due ON jobs (queue, due_at, id) WHERE due_at IS NOT NULL;
    CREATE INDEX jobs_key ON jobs (queue, key);
    ALTER TABLE documents ADD COLUMN synced_fields TEXT;`,
+  // Test deliveries (signed by the server) say so in their records; every other record has NULL.
+  `ALTER TABLE deliveries ADD COLUMN test INTEGER;`,
 ];
 
 export function openDatabase(dataDir: string): DB {

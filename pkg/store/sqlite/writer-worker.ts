@@ -67,8 +67,8 @@ const q = {
   dropClaim: db.prepare('DELETE FROM claims WHERE scope = ? AND key = ?'),
   count: db.prepare(`INSERT INTO counters (scope, name, value) VALUES (?, ?, ?)
     ON CONFLICT (scope, name) DO UPDATE SET value = value + excluded.value`),
-  record: db.prepare(`INSERT INTO deliveries (ts, owner, namespace, event_id, outcome, reason, http_status, duration_ms, result, attempt, response)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+  record: db.prepare(`INSERT INTO deliveries (ts, owner, namespace, event_id, outcome, reason, http_status, duration_ms, result, attempt, response, test)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
   event: db.prepare(`INSERT INTO events (kind, namespace, name, type, reason, message, count, first_ts, last_ts, seq)
     VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
     ON CONFLICT (kind, namespace, name, reason, message) DO UPDATE SET count = count + 1, last_ts = excluded.last_ts, seq = excluded.seq, type = excluded.type`),
@@ -215,7 +215,7 @@ function requireEmpty(namespace: string): void {
 function addRecord(r: DeliveryRecord): WireOpResult {
   const namespace = r.owner.split('/')[1] ?? '';
   const id = q.record.run(r.ts, r.owner, namespace, r.eventId ?? null, r.outcome, r.reason ?? null, r.httpStatus ?? null, r.durationMs ?? null, r.result ?? null,
-    r.attempt ?? null, r.response ?? null).lastInsertRowid;
+    r.attempt ?? null, r.response ?? null, r.test ? 1 : null).lastInsertRowid;
   records++;
   return { record: Number(id) };
 }
