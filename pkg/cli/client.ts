@@ -66,15 +66,16 @@ export class Client {
 
   /**
    * One request and its whole answer, over node:http(s) rather than fetch: the first fetch of
-   * a process loads undici, which costs about 0.1 s, more than the rest of a `get`.
+   * a process loads undici, which costs about 0.1 s, more than the rest of a `get`. A body is
+   * sent as JSON, under `contentType` (a patch's media type, say).
    */
-  async request<T>(method: string, path: string, query: Query = {}, body?: unknown): Promise<Reply<T>> {
+  async request<T>(method: string, path: string, query: Query = {}, body?: unknown, contentType = 'application/json'): Promise<Reply<T>> {
     const url = new URL(this.url(path, query));
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     if (payload) {
-      headers['content-type'] = 'application/json';
+      headers['content-type'] = contentType;
       headers['content-length'] = String(payload.length);
     }
     let res: IncomingMessage;

@@ -37,6 +37,21 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./commands/delete.js')).deleteCommand,
   },
   {
+    name: 'patch',
+    summary: "Change an object's spec, labels or annotations with a merge or JSON patch",
+    load: async () => (await import('./commands/patch.js')).patchCommand,
+  },
+  {
+    name: 'label',
+    summary: 'Set or remove labels of objects (k=v, k-)',
+    load: async () => (await import('./commands/label.js')).labelCommand,
+  },
+  {
+    name: 'annotate',
+    summary: 'Set or remove annotations of objects (k=v, k-)',
+    load: async () => (await import('./commands/label.js')).annotateCommand,
+  },
+  {
     name: 'diff',
     summary: 'Show what apply would change (exit 0: none, 1: differences, 2: error)',
     load: async () => (await import('./commands/diff.js')).diffCommand,
