@@ -37,6 +37,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./commands/delete.js')).deleteCommand,
   },
   {
+    name: 'edit',
+    summary: 'Edit an object in $EDITOR and save it back at the version read (409 if it changed meanwhile)',
+    load: async () => (await import('./commands/edit.js')).editCommand,
+  },
+  {
     name: 'patch',
     summary: "Change an object's spec, labels or annotations with a merge or JSON patch",
     load: async () => (await import('./commands/patch.js')).patchCommand,
