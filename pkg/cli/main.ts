@@ -33,7 +33,7 @@ export const commands: CommandEntry[] = [
   },
   {
     name: 'delete',
-    summary: 'Delete resources by kind and name, or those named in files',
+    summary: 'Delete resources by kind and name, by label selector or all of a kind, or those named in files',
     load: async () => (await import('./commands/delete.js')).deleteCommand,
   },
   {
