@@ -1,6 +1,7 @@
 // GET /openapi/v3: every kind's schema (the same ones the API validates with and the CRDs
 // are generated from) and every route, as an OpenAPI 3.1 document. Built once per process.
 import type { JSONSchema, KindDef } from '../api/kind.js';
+import { MAX_OPERATIONS } from './patch.js';
 
 type Doc = Record<string, unknown>;
 
@@ -17,6 +18,17 @@ const objectMeta: JSONSchema = {
     annotations: { type: 'object', additionalProperties: { type: 'string' } },
     uid: { type: 'string', readOnly: true }, resourceVersion: { type: 'string' },
     generation: { type: 'integer', readOnly: true }, creationTimestamp: { type: 'string', format: 'date-time', readOnly: true },
+  },
+};
+
+/** RFC 6902: the operations a JSON patch applies, in order. */
+const jsonPatch: JSONSchema = {
+  type: 'array',
+  maxItems: MAX_OPERATIONS,
+  items: {
+    type: 'object',
+    required: ['op', 'path'],
+    properties: { op: { enum: ['add', 'remove', 'replace', 'move', 'copy', 'test'] }, path: { type: 'string' }, from: { type: 'string' }, value: {} },
   },
 };
 
@@ -71,6 +83,11 @@ function kindPaths(def: KindDef): Record<string, Doc> {
       responses: { 200: one, 201: one, ...errors },
     },
     delete: { operationId: `delete${def.kind}`, summary: `Delete a ${def.singular}`, tags: [def.kind], parameters: [...ns, name, param('resourceVersion', 'query', 'only at this version'), param('force', 'query', 'delete what admission would keep', { type: 'boolean' })], responses: { 200: one, ...errors } },
+    patch: {
+      operationId: `patch${def.kind}`, summary: `Patch a ${def.singular}'s spec, labels and annotations (written at the version read; a stale metadata.resourceVersion in the patch is 409)`, tags: [def.kind], parameters: [...ns, name, param('dryRun', 'query', 'validate only', { type: 'boolean' })],
+      requestBody: { required: true, content: { 'application/merge-patch+json': { schema: { type: 'object' } }, 'application/json-patch+json': { schema: ref('JsonPatch') } } },
+      responses: { 200: one, ...errors },
+    },
   };
   const statusPath = {
     get: { operationId: `read${def.kind}Status`, tags: [def.kind], parameters: [...ns, name], responses: { 200: one, ...errors } },
@@ -140,7 +157,7 @@ function otherPaths(): Record<string, Doc> {
 }
 
 export function openApiDocument(defs: readonly KindDef[], version: string): Doc {
-  const schemas: Record<string, JSONSchema> = { ObjectMeta: objectMeta, Status: status };
+  const schemas: Record<string, JSONSchema> = { ObjectMeta: objectMeta, Status: status, JsonPatch: jsonPatch };
   for (const d of defs) Object.assign(schemas, { [d.kind]: kindSchema(d), [`${d.kind}List`]: listOf(d.kind) });
   return {
     openapi: '3.1.0',

@@ -12,6 +12,7 @@ import { checkDelete, checkWrite, environmentChange } from '../promotion/environ
 import { parseObjectBody, readBody } from './body.js';
 import type { RequestState, ServerDeps } from './context.js';
 import { pageSize } from './input.js';
+import { patchResource, readPatch } from './patch.js';
 import { serveWatch } from './watch.js';
 
 /** A list's page when the client names none: bounded, as kubectl's own default of 500. */
@@ -135,6 +136,27 @@ export function resourceRoutes(router: Router, deps: ServerDeps): void {
     if (!status || typeof status !== 'object' || Array.isArray(status)) throw new ApiError('BadRequest', 'body must be an object with a status object');
     const updated = await store.updateStatus(keyFor(c, def), status as Status, { resourceVersion: body?.metadata?.resourceVersion });
     c.body = present(c, def, updated);
+  });
+
+  // A merge or JSON patch of spec, labels and annotations, written as a PUT of the result would be.
+  router.patch('/v1/:plural/:name', async (ctx) => {
+    const c = ctx as unknown as Ctx;
+    requireRole(c.state.role, 'writer');
+    const def = kindOf(c);
+    const key = keyFor(c, def);
+    const patch = readPatch(c.get('content-type') || undefined, await readBody(c.req, deps.maxRequestBytes));
+    const dryRun = flag(c.query.dryRun);
+    const guard = { redacted: !!def.redact, mayRead: c.state.role === 'admin', maxBytes: deps.maxRequestBytes };
+    const { res, before } = await patchResource(() => mustGet(deps, key), patch, guard, async (input, stored) => {
+      const { obj } = validateBody(input, def, key.namespace, key.name);
+      await checkRefs(deps, def, obj);
+      const changed = await admitEnvironment(deps, def, obj, c.state.role);
+      const res = await store.apply(obj, { dryRun });
+      if (changed && !dryRun && res.outcome !== 'unchanged') await store.recordEvent({ kind: 'Namespace', namespace: '', name: obj.metadata.name }, 'Normal', 'EnvironmentChanged', changed);
+      return { res, before: stored };
+    });
+    c.set('X-Orloj-Result', res.outcome);
+    c.body = present(c, def, res.object, dryRun ? before : undefined);
   });
 }
 

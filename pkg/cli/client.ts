@@ -66,16 +66,17 @@ export class Client {
 
   /**
    * One request and its whole answer, over node:http(s) rather than fetch: the first fetch of
-   * a process loads undici, which costs about 0.1 s, more than the rest of a `get`.
+   * a process loads undici, which costs about 0.1 s, more than the rest of a `get`. A body is
+   * sent as JSON (under `contentType`, a patch's media type say, when given); a Buffer as it is.
    */
-  async request<T>(method: string, path: string, query: Query = {}, body?: unknown): Promise<Reply<T>> {
+  async request<T>(method: string, path: string, query: Query = {}, body?: unknown, contentType?: string): Promise<Reply<T>> {
     const url = new URL(this.url(path, query));
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    // A Buffer is sent as it is (a test delivery's payload), anything else as JSON.
     const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
     if (payload) {
-      if (!Buffer.isBuffer(body)) headers['content-type'] = 'application/json';
+      const type = contentType ?? (Buffer.isBuffer(body) ? undefined : 'application/json');
+      if (type) headers['content-type'] = type;
       headers['content-length'] = String(payload.length);
     }
     let res: IncomingMessage;

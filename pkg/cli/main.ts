@@ -33,8 +33,28 @@ export const commands: CommandEntry[] = [
   },
   {
     name: 'delete',
-    summary: 'Delete resources by kind and name, or those named in files',
+    summary: 'Delete resources by kind and name, by label selector or all of a kind, or those named in files',
     load: async () => (await import('./commands/delete.js')).deleteCommand,
+  },
+  {
+    name: 'edit',
+    summary: 'Edit an object in $EDITOR and save it back at the version read (409 if it changed meanwhile)',
+    load: async () => (await import('./commands/edit.js')).editCommand,
+  },
+  {
+    name: 'patch',
+    summary: "Change an object's spec, labels or annotations with a merge or JSON patch",
+    load: async () => (await import('./commands/patch.js')).patchCommand,
+  },
+  {
+    name: 'label',
+    summary: 'Set or remove labels of objects (k=v, k-)',
+    load: async () => (await import('./commands/label.js')).labelCommand,
+  },
+  {
+    name: 'annotate',
+    summary: 'Set or remove annotations of objects (k=v, k-)',
+    load: async () => (await import('./commands/label.js')).annotateCommand,
   },
   {
     name: 'diff',

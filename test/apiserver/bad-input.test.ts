@@ -118,7 +118,7 @@ describe('API server: bad input', function () {
   });
 
   it('answers methods no route serves with 405 in the Status shape', async () => {
-    await expectStatus(await d.api('PATCH', '/v1/tasks/t', '{}'), 405);
+    await expectStatus(await d.api('POST', '/v1/tasks/t', '{}'), 405);
     await expectStatus(await d.api('PROPFIND', '/v1/tasks'), 405);
   });
 
