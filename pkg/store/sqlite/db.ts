@@ -127,6 +127,8 @@ const migrations: string[] = [
    CREATE INDEX jobs_due ON jobs (queue, due_at, id) WHERE due_at IS NOT NULL;
    CREATE INDEX jobs_key ON jobs (queue, key);
    ALTER TABLE documents ADD COLUMN synced_fields TEXT;`,
+  // The objects an object belongs to (metadata.ownerReferences: a run task's webhook).
+  `ALTER TABLE resources ADD COLUMN owners TEXT;`,
 ];
 
 export function openDatabase(dataDir: string): DB {
