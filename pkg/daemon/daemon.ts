@@ -2,6 +2,9 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
+import { ApiError } from '../api/errors.js';
+import { DEFAULT_NAMESPACE } from '../api/meta.js';
+import { API_VERSION } from '../api/types.js';
 import { TokenAuth } from '../apiserver/auth.js';
 import { bodyBudget } from '../apiserver/body.js';
 import { createHttpServer } from '../apiserver/server.js';
@@ -42,6 +45,20 @@ function reconcilersOf(servers: Awaited<ReturnType<typeof loadServers>>, store: 
   });
 }
 
+/**
+ * Objects may live in `default` without anyone creating it (SPEC §2); it is a stored
+ * Namespace as well, so that lists and `get ns` show it, as Kubernetes' API server makes its own.
+ */
+async function ensureDefaultNamespace(objects: Objects): Promise<void> {
+  if (await objects.get('Namespace', '', DEFAULT_NAMESPACE)) return;
+  try {
+    await objects.apply({ apiVersion: API_VERSION, kind: 'Namespace', metadata: { name: DEFAULT_NAMESPACE }, spec: {} }, { createOnly: true });
+  } catch (e) {
+    // Another replica made it first.
+    if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
+  }
+}
+
 export interface DaemonHooks {
   /** The server clock in ms; tests of time windows inject their own. */
   now?: () => number;
@@ -61,6 +78,7 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
   });
   await triggers.start();
   const objects = new Objects(store, 'api');
+  await ensureDefaultNamespace(objects.as('system'));
   const servers = await loadServers();
   const receiverKinds = receiverKindsOf(servers);
   const receivers = new ReceiverCache(objects, receiverKinds, () => metrics.receiverLookups.inc());
