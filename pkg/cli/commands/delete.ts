@@ -31,9 +31,10 @@ function targets(ctx: CliContext, args: Args): Target[] {
 
 async function run(ctx: CliContext, args: Args): Promise<number> {
   let failed = 0;
+  const cascade = args.bool('cascade') ? { cascade: 'true' } : {};
   for (const t of targets(ctx, args)) {
     try {
-      await ctx.client.request('DELETE', resourcePath(t.def, t.name), nsQuery(t.def, t.namespace));
+      await ctx.client.request('DELETE', resourcePath(t.def, t.name), { ...nsQuery(t.def, t.namespace), ...cascade });
       ctx.out(`${ref(t.def, t.name)} deleted\n`);
     } catch (e) {
       if (!(e instanceof ServerError)) throw e;
@@ -48,7 +49,7 @@ async function run(ctx: CliContext, args: Args): Promise<number> {
 export const deleteCommand: Command = {
   name: 'delete',
   summary: 'Delete resources by kind and name, or those named in files',
-  usage: 'orlojctl delete KIND NAME [NAME...] [--ignore-not-found]\norlojctl delete -f FILE|DIR [-R] [--ignore-not-found]',
-  flags: [FILENAME, RECURSIVE, { name: 'ignore-not-found', type: 'bool', help: 'treat a missing resource as deleted' }],
+  usage: 'orlojctl delete KIND NAME [NAME...] [--ignore-not-found] [--cascade]\norlojctl delete -f FILE|DIR [-R] [--ignore-not-found] [--cascade]',
+  flags: [FILENAME, RECURSIVE, { name: 'ignore-not-found', type: 'bool', help: 'treat a missing resource as deleted' }, { name: 'cascade', type: 'bool', help: "also delete what it owns (a task-webhook's run tasks); without it they stay" }],
   run,
 };
