@@ -18,6 +18,7 @@ import { receiverReconciler } from '../receiver/reconciler.js';
 import { Notes } from '../receiver/notes.js';
 import { ReceiverCache } from '../receiver/receivers.js';
 import { receiverRoutes } from '../receiver/routes.js';
+import { RunTaskHistory } from '../receiver/run-task-history.js';
 import { lastOfNote, StatusMirror } from '../receiver/status-mirror.js';
 import { Objects } from '../store/objects.js';
 import { DestinationGuard } from '../outbound/guard.js';
@@ -122,6 +123,8 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
   }
   const stopLeading = runWhileLeader(store.elector, manager, log);
   const offTriggers = store.elector.onChange((leader) => void triggers.lead(leader).catch((err: unknown) => log.error({ err }, 'triggers failed to start')));
+  const history = new RunTaskHistory(store, log.child({ component: 'run-task-history' }));
+  const offHistory = store.elector.onChange((leader) => void history.lead(leader).catch((err: unknown) => log.error({ err }, 'run task history failed to start')));
   const background = startBackground(store, { notes, mirror, retention: opts.deliveryRetention, log });
   const hydration = startHydration(store, { workers: opts.hydrationWorkers, metrics, log: log.child({ component: 'hydration' }) });
   log.info({ url, dataDir: opts.dataDir, version: VERSION }, 'orlojd listening');
@@ -138,6 +141,8 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
       background.stop();
       await hydration.stop();
       await stopLeading();
+      offHistory();
+      await history.stop();
       offTriggers();
       offLeader();
       await triggers.close();
