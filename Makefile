@@ -62,7 +62,7 @@ run: build
 # The whole suite on SQLite (the store conformance suite on PostgreSQL too), then the
 # end-to-end delivery, document, trigger, hydration and promotion tests again on PostgreSQL.
 # Both run even when the first fails, so every failure shows.
-PG_E2E = dist/test/receiver/deliveries.test.js dist/test/receiver/crash.test.js dist/test/receiver/inbound/*.test.js \
+PG_E2E = dist/test/receiver/deliveries.test.js dist/test/receiver/crash.test.js dist/test/receiver/run-task-history.test.js dist/test/receiver/inbound/*.test.js \
 	dist/test/documents/*.test.js dist/test/trigger/*.test.js \
 	dist/test/hydration/hydration.test.js dist/test/hydration/retries.test.js dist/test/hydration/crash.test.js \
 	dist/test/hydration/merge.test.js dist/test/hydration/concurrency.test.js \

@@ -1,6 +1,16 @@
 // The resource shape shared by every kind (SPEC §2).
 export const API_VERSION = 'orloj.dev/v1';
 
+/** The object another one belongs to (as in Kubernetes): a run task names its TaskWebhook. */
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  /** The owner is the controller that made and manages this object. */
+  controller?: boolean;
+}
+
 export interface ObjectMeta {
   name: string;
   namespace?: string;
@@ -10,6 +20,8 @@ export interface ObjectMeta {
   resourceVersion?: string;
   generation?: number;
   creationTimestamp?: string;
+  /** Set by the server (run tasks name their webhook); an apply keeps what is stored. */
+  ownerReferences?: OwnerReference[];
 }
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';

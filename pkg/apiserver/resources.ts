@@ -14,6 +14,7 @@ import type { RequestState, ServerDeps } from './context.js';
 import { pageSize } from './input.js';
 import { patchResource, readPatch } from './patch.js';
 import { serveWatch } from './watch.js';
+import { deleteRunTasks } from '../receiver/run-task-range.js';
 
 /** A list's page when the client names none: bounded, as kubectl's own default of 500. */
 const DEFAULT_PAGE = 500;
@@ -55,6 +56,13 @@ async function readObject(ctx: Ctx, deps: ServerDeps): Promise<unknown> {
 }
 
 const flag = (v: unknown): boolean => v === 'true' || v === '1' || v === '';
+
+/** `?cascade`: a flag, checked before anything is deleted. */
+function cascadeOf(v: unknown): boolean {
+  if (v === undefined || v === 'false' || v === '0') return false;
+  if (flag(v)) return true;
+  throw new ApiError('BadRequest', `invalid cascade "${String(v).slice(0, 40)}": true or false`);
+}
 
 export function resourceRoutes(router: Router, deps: ServerDeps): void {
   const { store } = deps;
@@ -123,8 +131,12 @@ export function resourceRoutes(router: Router, deps: ServerDeps): void {
     const def = kindOf(c);
     const rv = typeof c.query.resourceVersion === 'string' ? c.query.resourceVersion : undefined;
     const key = keyFor(c, def);
+    const cascade = cascadeOf(c.query.cascade);
     await checkDelete(store, def, key.namespace, key.name);
-    c.body = present(c, def, await store.delete(key, { resourceVersion: rv, force: c.query.force === 'true' }));
+    const deleted = await store.delete(key, { resourceVersion: rv, force: c.query.force === 'true' });
+    // ?cascade=true: what the object owns goes with it (a TaskWebhook's run tasks); without it, it stays.
+    if (cascade && def.kind === 'TaskWebhook') await deleteRunTasks(store.store, store.origin, deleted);
+    c.body = present(c, def, deleted);
   });
 
   router.put('/v1/:plural/:name/status', async (ctx) => {

@@ -2,6 +2,9 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
+import { ApiError } from '../api/errors.js';
+import { DEFAULT_NAMESPACE } from '../api/meta.js';
+import { API_VERSION } from '../api/types.js';
 import { TokenAuth } from '../apiserver/auth.js';
 import { bodyBudget } from '../apiserver/body.js';
 import { createHttpServer } from '../apiserver/server.js';
@@ -15,6 +18,7 @@ import { receiverReconciler } from '../receiver/reconciler.js';
 import { Notes } from '../receiver/notes.js';
 import { ReceiverCache } from '../receiver/receivers.js';
 import { receiverRoutes } from '../receiver/routes.js';
+import { RunTaskHistory } from '../receiver/run-task-history.js';
 import { lastOfNote, StatusMirror } from '../receiver/status-mirror.js';
 import { Objects } from '../store/objects.js';
 import { DestinationGuard } from '../outbound/guard.js';
@@ -42,6 +46,20 @@ function reconcilersOf(servers: Awaited<ReturnType<typeof loadServers>>, store: 
   });
 }
 
+/**
+ * Objects may live in `default` without anyone creating it (SPEC §2); it is a stored
+ * Namespace as well, so that lists and `get ns` show it, as Kubernetes' API server makes its own.
+ */
+async function ensureDefaultNamespace(objects: Objects): Promise<void> {
+  if (await objects.get('Namespace', '', DEFAULT_NAMESPACE)) return;
+  try {
+    await objects.apply({ apiVersion: API_VERSION, kind: 'Namespace', metadata: { name: DEFAULT_NAMESPACE }, spec: {} }, { createOnly: true });
+  } catch (e) {
+    // Another replica made it first.
+    if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
+  }
+}
+
 export interface DaemonHooks {
   /** The server clock in ms; tests of time windows inject their own. */
   now?: () => number;
@@ -61,6 +79,7 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
   });
   await triggers.start();
   const objects = new Objects(store, 'api');
+  await ensureDefaultNamespace(objects.as('system'));
   const servers = await loadServers();
   const receiverKinds = receiverKindsOf(servers);
   const receivers = new ReceiverCache(objects, receiverKinds, () => metrics.receiverLookups.inc());
@@ -105,6 +124,8 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
   }
   const stopLeading = runWhileLeader(store.elector, manager, log);
   const offTriggers = store.elector.onChange((leader) => void triggers.lead(leader).catch((err: unknown) => log.error({ err }, 'triggers failed to start')));
+  const history = new RunTaskHistory(store, log.child({ component: 'run-task-history' }));
+  const offHistory = store.elector.onChange((leader) => void history.lead(leader).catch((err: unknown) => log.error({ err }, 'run task history failed to start')));
   const background = startBackground(store, { notes, mirror, retention: opts.deliveryRetention, log });
   const hydration = startHydration(store, { workers: opts.hydrationWorkers, metrics, log: log.child({ component: 'hydration' }) });
   log.info({ url, dataDir: opts.dataDir, version: VERSION }, 'orlojd listening');
@@ -121,6 +142,8 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
       background.stop();
       await hydration.stop();
       await stopLeading();
+      offHistory();
+      await history.stop();
       offTriggers();
       offLeader();
       await triggers.close();

@@ -2,7 +2,7 @@ import { PROMOTED_FROM } from '../promotion/gather.js';
 import { hash } from 'node:crypto';
 import { isValidLabelValue } from '../api/meta.js';
 import type { TaskWebhookSpec } from '../api/kinds/task-webhook.js';
-import type { Spec, Status, StoredResource } from '../api/types.js';
+import type { OwnerReference, Spec, Status, StoredResource } from '../api/types.js';
 import { initialTaskStatus } from '../controller/reconcilers/task.js';
 
 export const LABEL_WEBHOOK = 'orloj.dev/task-webhook';
@@ -21,11 +21,16 @@ let seq = 0;
  * the event id, not the name, is what dedups. 41 + 17 characters at most, so the suffix fits in 63.
  */
 export function runTaskName(webhookName: string, nowMs: number): string {
-  const base = webhookName.slice(0, 40).replace(/-+$/, '');
   if (nowMs > lastMs) (lastMs = nowMs), (seq = 0);
   else seq = (seq + 1) & 0xffff;
-  return `${base}-${lastMs.toString(16).padStart(12, '0')}${seq.toString(16).padStart(4, '0')}`;
+  return `${runTaskBase(webhookName)}-${hexMs(lastMs)}${seq.toString(16).padStart(4, '0')}`;
 }
+
+/** What a webhook's run task names start with, before `-` and the time. */
+export const runTaskBase = (webhookName: string): string => webhookName.slice(0, 40).replace(/-+$/, '');
+
+/** A time in ms as run task names hold it: 12 hex digits, so that name order is time order. */
+export const hexMs = (ms: number): string => Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0');
 
 /** What every run task of one webhook shares: computed once per webhook and template version. */
 export interface RunTaskTemplate {
@@ -35,6 +40,8 @@ export interface RunTaskTemplate {
   inputKey: string;
   /** The template's labels and the webhook's. */
   labels: Record<string, string>;
+  /** The webhook, as every run task's owner: one frozen copy shared by all of them. */
+  ownerReferences: readonly OwnerReference[];
   /** The template's spec with mode: run. */
   spec: Spec;
   input: Record<string, unknown>;
@@ -53,9 +60,15 @@ export function runTaskTemplate(webhook: StoredResource, template: StoredResourc
     webhookName: webhook.metadata.name,
     inputKey: (webhook.spec as TaskWebhookSpec).payload.input_key,
     labels: { ...withoutPromotion(template.metadata.labels), [LABEL_WEBHOOK]: webhook.metadata.name, [LABEL_WEBHOOK_NAMESPACE]: webhook.metadata.namespace },
+    ownerReferences: deepFreeze([ownerOf(webhook)]),
     spec: { ...template.spec, mode: 'run' },
     input: (template.spec.input as Record<string, unknown> | undefined) ?? {},
   };
+}
+
+/** The owner reference a run task carries to the webhook that made it. */
+export function ownerOf(webhook: StoredResource): OwnerReference {
+  return { apiVersion: webhook.apiVersion, kind: webhook.kind, name: webhook.metadata.name, uid: webhook.metadata.uid, controller: true };
 }
 
 export interface RunTaskEvent {
@@ -86,6 +99,7 @@ export function buildRunTask(t: RunTaskTemplate, e: RunTaskEvent): StoredResourc
       namespace: t.namespace,
       // Label values are restricted; an event id that does not fit is labelled by its hash.
       labels: { ...t.labels, [LABEL_EVENT_ID]: isValidLabelValue(e.eventId) ? e.eventId : hash16(e.eventId) },
+      ownerReferences: t.ownerReferences as OwnerReference[],
       uid: crypto.randomUUID(),
       resourceVersion: '0',
       generation: 1,

@@ -2,6 +2,7 @@
 // the same for every driver, from each op's result as the driver reports it.
 import type { ObjectKey, StoredResource, WatchEvent, WatchEventType, WriteOrigin } from '../api/types.js';
 import { rowToResource, type ResourceRow } from './rows.js';
+import { deletedObject } from './watch-events.js';
 import type { BodyCodec } from './sealing.js';
 import type { DeliveryRecord, DocumentWrite, Job, Op, Unit, UnitResult, WriteResult } from './types.js';
 
@@ -15,7 +16,16 @@ export type OpResult =
   | { record: number }
   | { queued: number }
   | { job: number; name: string }
-  | { leased: Job[] };
+  | { leased: Job[] }
+  | { deleted: DeletedRow[] };
+
+/** One object a deleteMany op deleted: its change's revision, and what a replayed deletion shows of it. */
+export interface DeletedRow {
+  rv: number;
+  name: string;
+  uid: string;
+  labels: string | null;
+}
 
 /**
  * A committed change: what the unit's caller gets back and what watchers see. The object
@@ -48,6 +58,25 @@ class Change implements WatchEvent, WriteResult {
   }
 }
 
+/** A deletion by a deleteMany op: its object is built on first read, as a replayed deletion shows it (identity and labels). */
+class Deletion implements WatchEvent {
+  readonly type = 'DELETED';
+  private built?: StoredResource;
+  constructor(
+    readonly origin: WriteOrigin,
+    readonly key: ObjectKey,
+    private readonly row: DeletedRow,
+  ) {}
+  get revision(): number {
+    return this.row.rv;
+  }
+  get object(): StoredResource {
+    const { key, row } = this;
+    this.built ??= deletedObject({ revision: row.rv, kind: key.kind, namespace: key.namespace, name: row.name, uid: row.uid, type: 'DELETED', origin: this.origin, labels: row.labels });
+    return this.built;
+  }
+}
+
 function changeOf(op: Op, r: OpResult, origin: WriteOrigin, codec: BodyCodec): Change | undefined {
   if (!r || !('rv' in r)) return undefined;
   switch (op.op) {
@@ -76,9 +105,9 @@ function recordsOf(unit: Unit, results: OpResult[], writes: Array<Change | Docum
   });
 }
 
-type Ids = { records?: number[]; queued?: number[]; jobs?: number[]; leased?: Job[] };
+type Ids = { records?: number[]; queued?: number[]; jobs?: number[]; leased?: Job[]; deleted?: string[] };
 
-/** The ids of the records, queued messages and jobs a unit added, and the jobs it leased, in op order, when there are any. */
+/** The ids of the records, queued messages and jobs a unit added, the jobs it leased and the names it deleted, in op order, when there are any. */
 function idsOf(results: OpResult[]): Ids {
   const ids: Ids = {};
   for (const r of results) {
@@ -87,6 +116,7 @@ function idsOf(results: OpResult[]): Ids {
     else if ('queued' in r) (ids.queued ??= []).push(r.queued);
     else if ('job' in r) (ids.jobs ??= []).push(r.job);
     else if ('leased' in r) (ids.leased ??= []).push(...r.leased);
+    else if ('deleted' in r) for (const d of r.deleted) (ids.deleted ??= []).push(d.name);
   }
   return ids;
 }
@@ -94,7 +124,14 @@ function idsOf(results: OpResult[]): Ids {
 /** A committed unit's answer; its changes (and records, when asked for) are added for the watchers. */
 export function unitResult(unit: Unit, ops: OpResult[], codec: BodyCodec, changes: WatchEvent[], records: DeliveryRecord[] | undefined): UnitResult {
   const writes = unit.ops.map((op, i) => documentWriteOf(ops[i] ?? null) ?? changeOf(op, ops[i] ?? null, unit.origin, codec));
-  for (const ch of writes) if (ch instanceof Change) changes.push(ch);
+  // In op order, which is revision order: a watcher skips what is older than what it was shown.
+  unit.ops.forEach((op, i) => {
+    const r = ops[i];
+    const w = writes[i];
+    if (op.op === 'deleteMany' && r && 'deleted' in r) {
+      for (const d of r.deleted) changes.push(new Deletion(unit.origin, { kind: op.kind, namespace: op.namespace, name: d.name }, d));
+    } else if (w instanceof Change) changes.push(w);
+  });
   if (records) recordsOf(unit, ops, writes, records);
   return { held: false, writes, ...idsOf(ops) };
 }

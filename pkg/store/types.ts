@@ -3,7 +3,7 @@
 // primitive. Product rules (dedup windows, object names, which status fields mirror which
 // counters) live above the drivers, in the kind and receiver code.
 import type { Requirement } from '../api/selector.js';
-import type { ObjectKey, Status, StoredResource, WatchEvent, WriteOrigin } from '../api/types.js';
+import type { ObjectKey, OwnerReference, Status, StoredResource, WatchEvent, WriteOrigin } from '../api/types.js';
 
 // ---------------------------------------------------------------------------------------
 // Units of work
@@ -45,6 +45,19 @@ export interface DeleteOp {
   expect?: string;
   /** Keeps the deleted object in its change-log row (ChangeEntry.before). */
   image?: boolean;
+}
+
+/**
+ * Deletes many objects of one kind and namespace in one op: each that still exists with the
+ * uid given; the others are skipped, never an error. Each deletion takes a revision and a
+ * change-log row as a delete does, but nothing reads the objects first: watchers see each go
+ * as a replayed deletion shows it (identity and labels), and the unit's `deleted` names them.
+ */
+export interface DeleteManyOp {
+  op: 'deleteMany';
+  kind: string;
+  namespace: string;
+  objects: Array<{ name: string; uid: string }>;
 }
 
 /** Fails the unit unless the object exists (e.g. the namespace of what it creates). */
@@ -296,7 +309,7 @@ export interface CursorOp {
 }
 
 export type Op =
-  | CreateOp | UpdateOp | StatusOp | DeleteOp | ExistsOp | EmptyOp | ClaimOp | CountOp | RecordOp | TrimOp | EventOp
+  | CreateOp | UpdateOp | StatusOp | DeleteOp | DeleteManyOp | ExistsOp | EmptyOp | ClaimOp | CountOp | RecordOp | TrimOp | EventOp
   | PutDocumentOp | DeleteDocumentOp | NoDocumentsOp | EnqueueOp | SettleOp | CursorOp | RecordUpdateOp
   | AddJobOp | LeaseJobsOp | RenewJobsOp | SettleJobOp;
 
@@ -322,8 +335,8 @@ export interface DocumentWrite {
 }
 
 export type UnitResult =
-  /** `writes[i]` is what op i wrote (undefined for ops that write no object, or wrote nothing). */
-  | { held: false; writes: Array<WriteResult | DocumentWrite | undefined>; records?: number[]; queued?: number[]; jobs?: number[]; leased?: Job[] }
+  /** `writes[i]` is what op i wrote (undefined for ops that write no object, or wrote nothing); `deleted`, what deleteMany ops deleted. */
+  | { held: false; writes: Array<WriteResult | DocumentWrite | undefined>; records?: number[]; queued?: number[]; jobs?: number[]; leased?: Job[]; deleted?: string[] }
   /** A claim of the unit (op `op`) was held by an earlier unit: nothing was written. */
   | { held: true; result: string; expiresAt: number; op: number };
 
@@ -356,6 +369,24 @@ export interface ListOptions {
   labelSelector?: Requirement[];
   limit?: number;
   continue?: string;
+}
+
+/** Names of one kind in one namespace strictly between `after` and `before`, in byte order. */
+export interface NameRange {
+  kind: string;
+  namespace: string;
+  after: string;
+  before: string;
+}
+
+/** An object found by a name scan: who it is and whose, without its spec. */
+export interface NamedObject {
+  name: string;
+  uid: string;
+  labels?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+  /** Only when the scan asked for it. */
+  status?: Status;
 }
 
 export interface ListResult {
@@ -419,6 +450,10 @@ export interface ControlPlaneStore {
   /** Calls `fn` with each newly published revision (any commit, documents and deliveries included). */
   onRevision(fn: (rev: number) => void): () => void;
   listEvents(key: Partial<ObjectKey>, limit?: number): Promise<ObjectEvent[]>;
+  /** How many objects the range holds, counted on the key index alone (no object is read). */
+  countNames(range: NameRange): Promise<number>;
+  /** The first `limit` objects of the range in name order, with their status when `status` is set. */
+  scanNames(range: NameRange, limit: number, opts?: { status?: boolean }): Promise<NamedObject[]>;
   /**
    * Objects not stored as a write would store them now: a sensitive kind's body in plain
    * text or sealed with a key that is no longer the primary. Rewritten through commit(),

@@ -6,6 +6,7 @@ import { dropDatabase, freshDatabase } from '../helpers/postgres.js';
 import { runStoreConformance, type Driver } from './conformance.js';
 import { runDocumentConformance } from './documents-conformance.js';
 import { runJobConformance } from './jobs-conformance.js';
+import { runNamesConformance } from './names-conformance.js';
 import { runQueueConformance } from './queue-conformance.js';
 
 /** The shared driver in-process, on a new database of a real PostgreSQL server for each test. */
@@ -31,3 +32,4 @@ runStoreConformance('postgres', postgres);
 runDocumentConformance('postgres', postgres);
 runQueueConformance('postgres', postgres);
 runJobConformance('postgres', postgres);
+runNamesConformance('postgres', postgres);

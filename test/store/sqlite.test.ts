@@ -8,6 +8,7 @@ import type { Store } from '../../pkg/store/types.js';
 import { runStoreConformance, type Driver } from './conformance.js';
 import { runDocumentConformance } from './documents-conformance.js';
 import { runJobConformance } from './jobs-conformance.js';
+import { runNamesConformance } from './names-conformance.js';
 import { runQueueConformance } from './queue-conformance.js';
 
 /** The embedded driver in-process: a real database file and the real writer thread. */
@@ -33,3 +34,4 @@ runStoreConformance('sqlite', sqlite);
 runDocumentConformance('sqlite', sqlite);
 runQueueConformance('sqlite', sqlite);
 runJobConformance('sqlite', sqlite);
+runNamesConformance('sqlite', sqlite);

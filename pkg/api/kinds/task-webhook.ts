@@ -4,6 +4,8 @@ import type { Resource } from '../types.js';
 import { receiverColumns, receiverStatusSchema } from '../receiver-schema.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** Run tasks a webhook keeps when its spec names no history_limit. */
+export const DEFAULT_HISTORY_LIMIT = 1000;
 
 export interface TaskWebhookSpec {
   task_ref: string;
@@ -19,6 +21,10 @@ export interface TaskWebhookSpec {
   idempotency: { event_id_header?: string; dedupe_window_seconds?: number };
   payload: { mode: 'raw' | 'json'; input_key: string };
   max_body_bytes: number;
+  /** Run tasks kept for this webhook, the oldest deleted first (absent in objects stored before it existed). */
+  history_limit?: number;
+  /** A finished run task is deleted this long after its completedAt. */
+  ttl_seconds_after_finished?: number;
   [extra: string]: unknown;
 }
 
@@ -87,6 +93,14 @@ export const TaskWebhookKind: KindDef = {
         },
       },
       max_body_bytes: { type: 'integer', minimum: 1, maximum: 67108864, default: DEFAULT_MAX_BODY_BYTES },
+      history_limit: {
+        type: 'integer', minimum: 0, maximum: 100000, default: DEFAULT_HISTORY_LIMIT,
+        description: 'run tasks kept for this webhook; beyond it the oldest are deleted',
+      },
+      ttl_seconds_after_finished: {
+        type: 'integer', minimum: 0, maximum: 315360000,
+        description: 'a finished run task (status.phase Succeeded or Failed, with status.completedAt) is deleted this many seconds after completedAt',
+      },
     },
   },
   statusSchema: receiverStatusSchema({ lastTriggeredTask: { type: 'string' } }),

@@ -75,9 +75,9 @@ async function selected(ctx: CliContext, args: Args): Promise<Target[]> {
  * is read again and deleted only if it still matches (a relabelled object is left alone).
  * Resolves false when there was nothing (left) to delete.
  */
-async function deleteOne(ctx: CliContext, t: Target): Promise<boolean> {
+async function deleteOne(ctx: CliContext, t: Target, cascade: boolean): Promise<boolean> {
   const path = resourcePath(t.def, t.name);
-  const query = nsQuery(t.def, t.namespace);
+  const query = { ...nsQuery(t.def, t.namespace), ...(cascade ? { cascade: 'true' } : {}) };
   let rv = t.selected?.resourceVersion;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -99,9 +99,10 @@ async function deleteOne(ctx: CliContext, t: Target): Promise<boolean> {
 
 async function run(ctx: CliContext, args: Args): Promise<number> {
   let failed = 0;
+  const cascade = args.bool('cascade');
   for (const t of await targets(ctx, args)) {
     try {
-      if (await deleteOne(ctx, t)) ctx.out(`${ref(t.def, t.name)} deleted${t.suffix ?? ''}\n`);
+      if (await deleteOne(ctx, t, cascade)) ctx.out(`${ref(t.def, t.name)} deleted${t.suffix ?? ''}\n`);
     } catch (e) {
       if (!(e instanceof ServerError)) throw e;
       if (isNotFound(e) && args.bool('ignore-not-found')) continue;
@@ -116,10 +117,10 @@ export const deleteCommand: Command = {
   name: 'delete',
   summary: 'Delete resources by kind and name, by label selector or all of a kind, or those named in files',
   usage: [
-    'orlojctl delete KIND NAME [NAME...] [--ignore-not-found]',
-    'orlojctl delete KIND -l SELECTOR [-A]',
-    'orlojctl delete KIND --all [-A]',
-    'orlojctl delete -f FILE|DIR [-R] [--ignore-not-found]',
+    'orlojctl delete KIND NAME [NAME...] [--ignore-not-found] [--cascade]',
+    'orlojctl delete KIND -l SELECTOR [-A] [--cascade]',
+    'orlojctl delete KIND --all [-A] [--cascade]',
+    'orlojctl delete -f FILE|DIR [-R] [--ignore-not-found] [--cascade]',
   ].join('\n'),
   flags: [
     FILENAME,
@@ -127,6 +128,7 @@ export const deleteCommand: Command = {
     { name: 'selector', short: 'l', type: 'string', arg: 'SEL', help: 'delete the objects of KIND whose labels match, e.g. app=x,tier!=web' },
     { name: 'all', type: 'bool', help: 'delete every object of KIND in the namespace (with -A: in every namespace)' },
     { name: 'ignore-not-found', type: 'bool', help: 'treat a missing resource as deleted' },
+    { name: 'cascade', type: 'bool', help: "also delete what it owns (a task-webhook's run tasks); without it they stay" },
   ],
   run,
 };

@@ -7,6 +7,7 @@ import type { OpResult } from '../results.js';
 import type { ClaimOp, Op, Unit } from '../types.js';
 import { expectedResult, mayFailHalfway } from '../units.js';
 import { insertClaims, renewExpiredClaims } from './bulk.js';
+import { deleteMany } from './delete-ops.js';
 import { deleteDocument, putDocument, requireNoDocuments } from './document-ops.js';
 import { addJob, leaseJobs, renewJobs, settleJob } from './job-ops.js';
 import { uniqueFailure, type Precreated, type WriteTx } from './ops.js';
@@ -29,6 +30,7 @@ async function apply(w: WriteTx, op: Op, origin: string, pre?: Precreated): Prom
     case 'update': return w.update(op.object, Number(op.expect), origin);
     case 'status': return w.status(op, origin);
     case 'delete': return w.remove(op.key, Number(op.expect ?? 0), origin);
+    case 'deleteMany': return deleteMany(w, op, origin);
     case 'exists': return w.exists(op.key).then(() => null);
     case 'empty': return w.requireEmpty(op.namespace).then(() => null);
     case 'count': return w.addCounts(op.scope, op.deltas), null;

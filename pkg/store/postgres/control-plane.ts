@@ -5,9 +5,9 @@
 import { ApiError } from '../../api/errors.js';
 import type { ObjectKey, StoredResource, WatchEvent } from '../../api/types.js';
 import { encodeContinue } from '../continue-token.js';
-import { RESOURCE_COLUMNS, rowToResource, type ResourceRow } from '../rows.js';
+import { NAMED_COLUMNS, RESOURCE_COLUMNS, rowToNamed, rowToResource, type NamedRow, type ResourceRow } from '../rows.js';
 import type { BodyCodec } from '../sealing.js';
-import { DOCUMENT_KIND, type BeforePage, type ChangeEntry, type ControlPlaneStore, type ListOptions, type ListResult, type ObjectEvent, type WatchFilter } from '../types.js';
+import { DOCUMENT_KIND, type BeforePage, type ChangeEntry, type ControlPlaneStore, type ListOptions, type ListResult, type NamedObject, type NameRange, type ObjectEvent, type WatchFilter } from '../types.js';
 import { deletedObject, deliver, event, matches, REPLAY_PAGE, toChangeEntry, toObjectEvent, type ChangeRow, type EventRow, type LogRow, type Subscriber } from '../watch-events.js';
 import type { Sql } from './connect.js';
 import { listQuery } from './list-query.js';
@@ -116,6 +116,19 @@ export class PgControlPlane implements ControlPlaneStore {
   async findByEndpointId(endpointId: string): Promise<StoredResource | undefined> {
     const [r] = await this.sql<ResourceRow[]>`SELECT ${this.sql.unsafe(RESOURCE_COLUMNS)} FROM resources WHERE endpoint_id = ${endpointId}`;
     return r ? rowToResource(r, this.codec) : undefined;
+  }
+
+  async countNames(r: NameRange): Promise<number> {
+    const [row] = await this.sql<Array<{ n: number }>>`SELECT COUNT(*)::int AS n FROM resources
+      WHERE kind = ${r.kind} AND namespace = ${r.namespace} AND name > ${r.after} AND name < ${r.before}`;
+    return row?.n ?? 0;
+  }
+
+  async scanNames(r: NameRange, limit: number, opts: { status?: boolean } = {}): Promise<NamedObject[]> {
+    const columns = this.sql.unsafe(opts.status ? `${NAMED_COLUMNS}, status` : NAMED_COLUMNS);
+    const rows = await this.sql<NamedRow[]>`SELECT ${columns} FROM resources
+      WHERE kind = ${r.kind} AND namespace = ${r.namespace} AND name > ${r.after} AND name < ${r.before} ORDER BY name LIMIT ${limit}`;
+    return rows.map(rowToNamed);
   }
 
   private sealedRows(): Promise<ResourceRow[]> {

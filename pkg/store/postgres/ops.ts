@@ -12,7 +12,7 @@ import type { Json } from '../../mapping/paths.js';
 import type { OpResult } from '../results.js';
 import { Appends } from './bulk.js';
 import { DocumentRows } from './document-ops.js';
-import { RESOURCE_COLUMNS, rowToResource, type ResourceRow } from '../rows.js';
+import { ownersOf, RESOURCE_COLUMNS, rowToResource, type ResourceRow } from '../rows.js';
 import type { BodyCodec } from '../sealing.js';
 import type { CreateOp, DeleteOp, DeliveryRecord, EnqueueOp, EventOp, SettleOp, StatusOp, TrimOp, UpdateOp } from '../types.js';
 
@@ -127,21 +127,21 @@ export class WriteTx {
   /** The INSERT of an object under `name` at revision `v`; nothing when the name is taken. */
   insertQuery(o: StoredResource, name: string, v: number) {
     const m = o.metadata;
-    return this.tx`INSERT INTO resources (create_rv, kind, namespace, name, uid, rv, generation, created, labels, annotations, spec, status, endpoint_id)
+    return this.tx`INSERT INTO resources (create_rv, kind, namespace, name, uid, rv, generation, created, labels, annotations, spec, status, endpoint_id, owners)
       VALUES (${v}, ${o.kind}, ${m.namespace}, ${name}, ${m.uid}, ${v}, ${m.generation}, ${m.creationTimestamp}, ${jsonOrNull(m.labels)}, ${jsonOrNull(m.annotations)},
-        ${this.ctx.codec.encode(o.kind, m.namespace, name, o.spec)}, ${JSON.stringify(o.status ?? {})}, ${endpointIn(o.status)})
+        ${this.ctx.codec.encode(o.kind, m.namespace, name, o.spec)}, ${JSON.stringify(o.status ?? {})}, ${endpointIn(o.status)}, ${ownersOf(m)})
       ON CONFLICT (kind, namespace, name) DO NOTHING`;
   }
 
   /** Inserts each object under its own name at its revision, where the name is free; returns the revisions inserted. */
   async insertAll(items: Array<{ object: StoredResource; rv: number }>): Promise<number[]> {
     const col = <T>(f: (o: StoredResource, rv: number) => T): T[] => items.map((i) => f(i.object, i.rv));
-    const rows = await this.tx<Array<{ create_rv: number }>>`INSERT INTO resources (create_rv, kind, namespace, name, uid, rv, generation, created, labels, annotations, spec, status, endpoint_id)
-      SELECT r, k, ns, n, u, r, g, c, l, a, s, st, e FROM unnest(${col((_, rv) => rv)}::bigint[], ${col((o) => o.kind)}::text[], ${col((o) => o.metadata.namespace)}::text[],
+    const rows = await this.tx<Array<{ create_rv: number }>>`INSERT INTO resources (create_rv, kind, namespace, name, uid, rv, generation, created, labels, annotations, spec, status, endpoint_id, owners)
+      SELECT r, k, ns, n, u, r, g, c, l, a, s, st, e, ow FROM unnest(${col((_, rv) => rv)}::bigint[], ${col((o) => o.kind)}::text[], ${col((o) => o.metadata.namespace)}::text[],
         ${col((o) => o.metadata.name)}::text[], ${col((o) => o.metadata.uid)}::text[], ${col((o) => o.metadata.generation)}::bigint[], ${col((o) => o.metadata.creationTimestamp)}::text[],
         ${col((o) => jsonOrNull(o.metadata.labels))}::text[], ${col((o) => jsonOrNull(o.metadata.annotations))}::text[],
         ${col((o) => this.ctx.codec.encode(o.kind, o.metadata.namespace, o.metadata.name, o.spec))}::text[], ${col((o) => JSON.stringify(o.status ?? {}))}::text[],
-        ${col((o) => endpointIn(o.status))}::text[]) AS t (r, k, ns, n, u, g, c, l, a, s, st, e)
+        ${col((o) => endpointIn(o.status))}::text[], ${col((o) => ownersOf(o.metadata))}::text[]) AS t (r, k, ns, n, u, g, c, l, a, s, st, e, ow)
       ON CONFLICT (kind, namespace, name) DO NOTHING RETURNING create_rv`;
     return rows.map((r) => r.create_rv);
   }
@@ -172,7 +172,7 @@ export class WriteTx {
     const v = this.logChange(k, cur.uid, 'MODIFIED', origin);
     const spec = this.ctx.codec.encode(o.kind, m.namespace, m.name, o.spec);
     this.defer(this.tx`UPDATE resources SET rv = ${v}, generation = ${m.generation}, labels = ${jsonOrNull(m.labels)}, annotations = ${jsonOrNull(m.annotations)},
-      spec = ${spec}, status = ${JSON.stringify(o.status ?? {})}, endpoint_id = ${endpointIn(o.status)} WHERE create_rv = ${cur.create_rv}`, undefined, k);
+      spec = ${spec}, status = ${JSON.stringify(o.status ?? {})}, endpoint_id = ${endpointIn(o.status)}, owners = ${ownersOf(m)} WHERE create_rv = ${cur.create_rv}`, undefined, k);
     return { rv: v };
   }
 

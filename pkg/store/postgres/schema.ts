@@ -65,6 +65,8 @@ const migrations: string[] = [
    ALTER TABLE documents ADD COLUMN synced_fields TEXT;`,
   // Test deliveries (signed by the server) say so in their records; every other record has NULL.
   `ALTER TABLE deliveries ADD COLUMN test BOOLEAN;`,
+  // The objects an object belongs to (metadata.ownerReferences: a run task's webhook).
+  `ALTER TABLE resources ADD COLUMN owners TEXT;`,
 ];
 
 export async function migrate(sql: Sql): Promise<void> {

@@ -1,12 +1,12 @@
 import { ApiError } from '../../api/errors.js';
 import type { ObjectKey, StoredResource, WatchEvent } from '../../api/types.js';
 import type { BodyCodec } from '../sealing.js';
-import type { BeforePage, ChangeEntry, ControlPlaneStore, ListOptions, ListResult, ObjectEvent, WatchFilter } from '../types.js';
+import type { BeforePage, ChangeEntry, ControlPlaneStore, ListOptions, ListResult, NamedObject, NameRange, ObjectEvent, WatchFilter } from '../types.js';
 import { deletedObject, deliver, event, matches, REPLAY_PAGE, toChangeEntry, toObjectEvent, type ChangeRow, type EventRow, type LogRow, type Subscriber } from '../watch-events.js';
 import type { DB } from './db.js';
 import { encodeContinue } from '../continue-token.js';
 import { listQuery } from './list-query.js';
-import { RESOURCE_COLUMNS, rowToResource, type ResourceRow } from '../rows.js';
+import { NAMED_COLUMNS, RESOURCE_COLUMNS, rowToNamed, rowToResource, type NamedRow, type ResourceRow } from '../rows.js';
 
 const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -25,6 +25,10 @@ export class SqliteControlPlane implements ControlPlaneStore {
       get: db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE kind = ? AND namespace = ? AND name = ?`),
       byEndpoint: db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE endpoint_id = ?`),
       meta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
+      // Both walk the key index (kind, namespace, name): the count reads nothing else.
+      countNames: db.prepare('SELECT COUNT(*) FROM resources WHERE kind = ? AND namespace = ? AND name > ? AND name < ?').pluck(),
+      scanNames: db.prepare(`SELECT ${NAMED_COLUMNS} FROM resources WHERE kind = ? AND namespace = ? AND name > ? AND name < ? ORDER BY name LIMIT ?`),
+      scanNamesWithStatus: db.prepare(`SELECT ${NAMED_COLUMNS}, status FROM resources WHERE kind = ? AND namespace = ? AND name > ? AND name < ? ORDER BY name LIMIT ?`),
       changes: db.prepare(`SELECT revision, kind, namespace, name, uid, type, origin, labels FROM changes
         WHERE revision > ? AND revision <= ? ORDER BY revision LIMIT ${REPLAY_PAGE}`),
     };
@@ -83,6 +87,15 @@ export class SqliteControlPlane implements ControlPlaneStore {
   async findByEndpointId(endpointId: string): Promise<StoredResource | undefined> {
     const r = this.q.byEndpoint.get(endpointId) as ResourceRow | undefined;
     return r ? rowToResource(r, this.codec) : undefined;
+  }
+
+  async countNames(r: NameRange): Promise<number> {
+    return Number(this.q.countNames.get(r.kind, r.namespace, r.after, r.before));
+  }
+
+  async scanNames(r: NameRange, limit: number, opts: { status?: boolean } = {}): Promise<NamedObject[]> {
+    const stmt = opts.status ? this.q.scanNamesWithStatus : this.q.scanNames;
+    return (stmt.all(r.kind, r.namespace, r.after, r.before, limit) as NamedRow[]).map(rowToNamed);
   }
 
   /** Every object of the sensitive kinds, as stored. */

@@ -129,6 +129,8 @@ const migrations: string[] = [
    ALTER TABLE documents ADD COLUMN synced_fields TEXT;`,
   // Test deliveries (signed by the server) say so in their records; every other record has NULL.
   `ALTER TABLE deliveries ADD COLUMN test INTEGER;`,
+  // The objects an object belongs to (metadata.ownerReferences: a run task's webhook).
+  `ALTER TABLE resources ADD COLUMN owners TEXT;`,
 ];
 
 export function openDatabase(dataDir: string): DB {

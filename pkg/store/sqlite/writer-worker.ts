@@ -10,12 +10,13 @@ import type { ObjectKey, StoredResource } from '../../api/types.js';
 import { BodyCodec, KeySet } from '../sealing.js';
 import { BriefClaims, type Held } from './brief-claims.js';
 import {
-  DOCUMENT_KIND, type ClaimOp, type CreateOp, type DeleteOp, type DeliveryRecord, type EnqueueOp, type EventOp, type Maintenance, type Op, type SettleOp, type StatusOp, type TrimOp, type Unit, type UpdateOp,
+  DOCUMENT_KIND, type ClaimOp, type CreateOp, type DeleteManyOp, type DeleteOp, type DeliveryRecord, type EnqueueOp, type EventOp, type Maintenance, type Op, type SettleOp, type StatusOp, type TrimOp, type Unit, type UpdateOp,
 } from '../types.js';
 import { expectedResult, mayFailHalfway } from '../units.js';
 import { documentWriter } from './documents-writer.js';
 import { jobsWriter } from './jobs-writer.js';
-import { RESOURCE_COLUMNS, rowToResource, type ResourceRow } from '../rows.js';
+import { ownersOf, RESOURCE_COLUMNS, rowToResource, type ResourceRow } from '../rows.js';
+import type { DeletedRow } from '../results.js';
 import type { WireCommit, WireError, WireOpResult, WireReply, WireRequest, WireUnitResult } from './wire.js';
 import type { WriterData } from './writer.js';
 
@@ -39,13 +40,14 @@ const q = {
   setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
   current: db.prepare(`SELECT create_rv, rv, uid, labels, status FROM resources WHERE ${KEY}`),
   live: db.prepare(`SELECT 1 FROM resources WHERE ${KEY}`).pluck(),
-  insert: db.prepare(`INSERT INTO resources (create_rv, kind, namespace, name, uid, rv, generation, created, labels, annotations, spec, status, endpoint_id)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-  update: db.prepare('UPDATE resources SET rv = ?, generation = ?, labels = ?, annotations = ?, spec = ?, status = ?, endpoint_id = ? WHERE create_rv = ?'),
+  insert: db.prepare(`INSERT INTO resources (create_rv, kind, namespace, name, uid, rv, generation, created, labels, annotations, spec, status, endpoint_id, owners)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+  update: db.prepare('UPDATE resources SET rv = ?, generation = ?, labels = ?, annotations = ?, spec = ?, status = ?, endpoint_id = ?, owners = ? WHERE create_rv = ?'),
   status: db.prepare(`UPDATE resources SET rv = ?, status = ?, endpoint_id = ? WHERE create_rv = ? RETURNING ${RESOURCE_COLUMNS}`),
   statusKeepEndpoint: db.prepare(`UPDATE resources SET rv = ?, status = ? WHERE create_rv = ? RETURNING ${RESOURCE_COLUMNS}`),
   merged: db.prepare('SELECT json_patch(?, ?)').pluck(),
   remove: db.prepare(`DELETE FROM resources WHERE create_rv = ? RETURNING ${RESOURCE_COLUMNS}`),
+  removeNamed: db.prepare(`DELETE FROM resources WHERE ${KEY} AND uid = ? RETURNING create_rv, labels`),
   addLabel: db.prepare('INSERT INTO labels (kind, key, value, create_rv) VALUES (?, ?, ?, ?)'),
   delLabel: db.prepare('DELETE FROM labels WHERE kind = ? AND key = ? AND value = ? AND create_rv = ?'),
   change: db.prepare('INSERT INTO changes (revision, kind, namespace, name, uid, type, origin, labels, item) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
@@ -160,7 +162,7 @@ function create(o: StoredResource, unique: boolean, origin: string): WireOpResul
   const v = logChange({ kind: o.kind, namespace: m.namespace, name }, m.uid, 'ADDED', origin);
   try {
     q.insert.run(v, o.kind, m.namespace, name, m.uid, v, m.generation, m.creationTimestamp, jsonOrNull(m.labels), jsonOrNull(m.annotations),
-      codec.encode(o.kind, m.namespace, name, o.spec), JSON.stringify(o.status ?? {}), endpointIn(o.status));
+      codec.encode(o.kind, m.namespace, name, o.spec), JSON.stringify(o.status ?? {}), endpointIn(o.status), ownersOf(m));
   } catch (e) {
     uniqueFailure(e, keyOf(o));
   }
@@ -176,7 +178,7 @@ function update(o: StoredResource, expect: number, origin: string): WireOpResult
   const labels = jsonOrNull(m.labels);
   try {
     const spec = codec.encode(o.kind, m.namespace, m.name, o.spec);
-    q.update.run(v, m.generation, labels, jsonOrNull(m.annotations), spec, JSON.stringify(o.status ?? {}), endpointIn(o.status), cur.create_rv);
+    q.update.run(v, m.generation, labels, jsonOrNull(m.annotations), spec, JSON.stringify(o.status ?? {}), endpointIn(o.status), ownersOf(m), cur.create_rv);
   } catch (e) {
     uniqueFailure(e, k);
   }
@@ -204,6 +206,18 @@ function remove(k: ObjectKey, expect: number, origin: string): WireOpResult {
   const row = q.remove.get(cur.create_rv) as ResourceRow;
   writeLabels(k.kind, cur.create_rv, [], storedPairs(k.kind, cur.labels));
   return { rv: logChange(k, cur.uid, 'DELETED', origin, cur.labels), row };
+}
+
+/** Each named object that is still there with its uid: its row, its labels' index rows and a change-log row, nothing read first. */
+function removeMany(op: DeleteManyOp, origin: string): WireOpResult {
+  const deleted: DeletedRow[] = [];
+  for (const { name, uid } of op.objects) {
+    const row = q.removeNamed.get(op.kind, op.namespace, name, uid) as { create_rv: number; labels: string | null } | undefined;
+    if (!row) continue;
+    writeLabels(op.kind, row.create_rv, [], storedPairs(op.kind, row.labels));
+    deleted.push({ rv: logChange({ kind: op.kind, namespace: op.namespace, name }, uid, 'DELETED', origin, row.labels), name, uid, labels: row.labels });
+  }
+  return { deleted };
 }
 
 function requireEmpty(namespace: string): void {
@@ -291,6 +305,7 @@ function apply(op: Op, origin: string): WireOpResult {
     case 'update': return update(op.object, Number(op.expect), origin);
     case 'status': return status(op, origin);
     case 'delete': return remove(op.key, Number(op.expect ?? 0), origin);
+    case 'deleteMany': return removeMany(op, origin);
     case 'exists': return void (q.live.get(op.key.kind, op.key.namespace, op.key.name) || fail(notFound(op.key.kind, op.key.name, op.key.namespace))), null;
     case 'empty': return requireEmpty(op.namespace), null;
     case 'count': return addCounts(op.scope, op.deltas), null;
