@@ -140,11 +140,15 @@ async function countEvents(file: string, select: string, prefix: string, probe: 
   }
 }
 
-/** Run tasks in orlojd's database, per webhook event id. */
+/**
+ * Run tasks made, per webhook event id: the accepted deliveries' records, each written in the
+ * unit that created its task. The tasks themselves are not counted: past a webhook's
+ * history_limit (1000 by default) the oldest are deleted.
+ */
 export const countTasks = (dataDir: string, prefix: string, probe: string[] = []): Promise<EventCount> =>
   countEvents(
     join(dataDir, 'orloj.db'),
-    `SELECT json_extract(spec, '$.input.webhook_event_id') AS e FROM resources WHERE kind = 'Task' AND e LIKE ? || '%'`,
+    `SELECT event_id AS e FROM deliveries WHERE outcome = 'accepted' AND owner LIKE 'TaskWebhook/%' AND result IS NOT NULL AND e LIKE ? || '%'`,
     prefix,
     probe,
   );
