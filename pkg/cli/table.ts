@@ -1,5 +1,6 @@
 import type { KindDef } from '../api/kind.js';
 import { cell } from './jsonpath.js';
+import { ref } from './manifests.js';
 
 /** Objects as the CLI reads them: only what printing needs is typed. */
 export interface Obj {
@@ -23,11 +24,18 @@ export function age(timestamp: string | undefined, now = Date.now()): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
-/** Fixed-width columns separated by three spaces; widths can be kept for later rows (watch). */
+/**
+ * Fixed-width columns separated by three spaces. The widths are kept for later rows (watch):
+ * they never shrink, so a row is at least as wide as the header and the rows printed before.
+ */
 export class Table {
   widths: number[];
-  constructor(readonly header: string[]) {
-    this.widths = header.map((h) => h.length);
+  private started = false;
+  constructor(
+    readonly header: string[],
+    readonly noHeaders = false,
+  ) {
+    this.widths = header.map((h) => (noHeaders ? 0 : h.length));
   }
 
   fit(rows: string[][]): void {
@@ -38,23 +46,58 @@ export class Table {
     return `${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(this.widths[i]!))).join('   ').trimEnd()}\n`;
   }
 
+  /** The header (unless hidden) and the rows, the widths fitted to them. */
   render(rows: string[][]): string {
     this.fit(rows);
-    return [this.header, ...rows].map((r) => this.line(r)).join('');
+    this.started = true;
+    return (this.noHeaders ? rows : [this.header, ...rows]).map((r) => this.line(r)).join('');
+  }
+
+  /** One more row of a table already printed, in its widths; the first row starts the table. */
+  append(row: string[]): string {
+    return this.started ? this.line(row) : this.render([row]);
   }
 }
 
-/** NAME (NAMESPACE first with -A), the kind's columns, AGE: driven by the registry only. */
-export function kindTable(def: KindDef, wide: boolean, withNamespace: boolean): { table: Table; row(o: Obj): string[] } {
+/** What `get` adds to a kind's own columns. */
+export interface TableExtras {
+  /** `kind/name` in NAME, as when several kinds are printed. */
+  withKind?: boolean;
+  /** -L: a column for each of these label keys. */
+  labelColumns?: string[];
+  /** --show-labels: every label, in a LABELS column. */
+  showLabels?: boolean;
+  noHeaders?: boolean;
+}
+
+/** kubectl's -L header: the key's name part, upper case (`orloj.dev/tier` → TIER). */
+export const labelHeader = (key: string): string => key.slice(key.lastIndexOf('/') + 1).toUpperCase();
+
+/** `k=v,k2=v2`, sorted by key, or <none>. */
+export function formatLabels(labels: unknown): string {
+  const entries = labels && typeof labels === 'object' ? Object.entries(labels as Record<string, string>) : [];
+  return entries.length ? entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join(',') : NONE;
+}
+
+const labelsOf = (o: Obj): Record<string, string> => (o.metadata.labels as Record<string, string> | undefined) ?? {};
+
+/** NAMESPACE (with -A), NAME, the kind's columns, AGE, then -L and --show-labels columns. */
+export function kindTable(def: KindDef, wide: boolean, withNamespace: boolean, extras: TableExtras = {}): { table: Table; row(o: Obj): string[] } {
   const cols = def.columns.filter((c) => wide || !c.wide);
-  const header = [...(withNamespace ? ['NAMESPACE'] : []), 'NAME', ...cols.map((c) => c.name), 'AGE'];
+  const labelKeys = extras.labelColumns ?? [];
+  const header = [
+    ...(withNamespace ? ['NAMESPACE'] : []), 'NAME', ...cols.map((c) => c.name), 'AGE', ...labelKeys.map(labelHeader), ...(extras.showLabels ? ['LABELS'] : []),
+  ];
   return {
-    table: new Table(header),
+    table: new Table(header, extras.noHeaders),
     row: (o) => [
       ...(withNamespace ? [o.metadata.namespace || NONE] : []),
-      o.metadata.name,
+      extras.withKind ? ref(def, o.metadata.name) : o.metadata.name,
       ...cols.map((c) => cell(o, c.jsonPath) || NONE),
       age(o.metadata.creationTimestamp),
+      // Empty for a missing label, as kubectl leaves it.
+      ...labelKeys.map((k) => labelsOf(o)[k] ?? ''),
+      ...(extras.showLabels ? [formatLabels(o.metadata.labels)] : []),
     ],
   };
 }

@@ -30,6 +30,14 @@ export function parseOwner(text: string, namespace: string): string {
   return parts.length === 3 ? `${def.kind}/${parts[1]}/${parts[2]}` : `${def.kind}/${namespace}/${parts[1]}`;
 }
 
+/** `after=ID`: the id of a record already seen, to read on from (0: from the first). */
+function afterParam(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new ApiError('BadRequest', `after must be a record id (a whole number from 0), got "${value}"`);
+  return n;
+}
+
 /** Delivery records, endpoint rotation and test deliveries: the API side of the receiver. */
 export function receiverRoutes(deliveries: DataPlaneStore, receiverKinds: ReceiverKinds, local: LocalDeliveries) {
   return (router: Router, deps: ServerDeps): void => {
@@ -44,6 +52,8 @@ export function receiverRoutes(deliveries: DataPlaneStore, receiverKinds: Receiv
         outcome: q.outcome,
         limit,
         before: intParam(q.before, 'before', undefined, Number.MAX_SAFE_INTEGER),
+        // Oldest first from there: how `get deliveries -w` follows new records.
+        after: afterParam(q.after),
       });
       // `result`: what the delivery created or found; a TaskWebhook's also as `task`, as its records have always named it.
       const shown = items.map((r) => (r.result !== undefined && r.owner.startsWith('TaskWebhook/') ? { ...r, task: r.result } : r));

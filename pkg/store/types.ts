@@ -495,6 +495,8 @@ export interface DeliveryQuery {
   limit?: number;
   /** Only records with an id below this (paging backwards from the newest). */
   before?: number;
+  /** Only records with an id above this, oldest first (reading on from the newest seen). */
+  after?: number;
 }
 
 export interface DeliveryWatchFilter {

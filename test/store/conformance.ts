@@ -502,6 +502,21 @@ export function runStoreConformance(name: string, driver: Driver): void {
         expect(await store.data.claim('p', 'r-0', t0)).to.equal(undefined);
       });
 
+      it('lists the records after an id oldest first, with the other filters and the limit', async () => {
+        const ts = new Date().toISOString();
+        const rec = (owner: string, eventId: string) => ({ op: 'record', record: { ts, owner: `TaskWebhook/default/${owner}`, eventId, outcome: 'accepted', httpStatus: 202 } }) as const;
+        await store.commit({ origin: 'delivery', ops: [rec('a', 'a-1'), rec('b', 'b-1'), rec('a', 'a-2'), rec('a', 'a-3'), rec('b', 'b-2')] });
+        const all = await store.data.listDeliveries({});
+        const idOf = (eventId: string): number => all.find((r) => r.eventId === eventId)!.id!;
+        const events = async (q: Parameters<typeof store.data.listDeliveries>[0]) => (await store.data.listDeliveries(q)).map((r) => r.eventId);
+        expect(await events({ after: 0 })).to.deep.equal(['a-1', 'b-1', 'a-2', 'a-3', 'b-2']);
+        expect(await events({ after: idOf('b-1') })).to.deep.equal(['a-2', 'a-3', 'b-2']);
+        expect(await events({ after: idOf('a-1'), owner: 'TaskWebhook/default/a', limit: 1 })).to.deep.equal(['a-2']);
+        expect(await events({ after: idOf('b-2') })).to.deep.equal([]);
+        // Without it, newest first as before.
+        expect(await events({ owner: 'TaskWebhook/default/b' })).to.deep.equal(['b-2', 'b-1']);
+      });
+
       it('watches delivery records: replays those after an id, then streams new ones, by owner', async () => {
         const now = Date.now();
         await store.commit(deliveryUnit('w', 'r-1', now));

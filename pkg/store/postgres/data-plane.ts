@@ -91,8 +91,8 @@ export class PgDataPlane implements DataPlaneStore {
         AND (${q.namespace ?? null}::text IS NULL OR namespace = ${q.namespace ?? null})
         AND (${q.eventId ?? null}::text IS NULL OR event_id = ${q.eventId ?? null})
         AND (${q.outcome ?? null}::text IS NULL OR outcome = ${q.outcome ?? null})
-        AND id < ${q.before ?? Number.MAX_SAFE_INTEGER}
-      ORDER BY id DESC LIMIT ${Math.min(q.limit ?? 100, 1000)}`;
+        AND id < ${q.before ?? Number.MAX_SAFE_INTEGER} AND id > ${q.after ?? 0}
+      ORDER BY id ${this.sql.unsafe(q.after === undefined ? 'DESC' : 'ASC')} LIMIT ${Math.min(q.limit ?? 100, 1000)}`;
     return rows.map(toRecord);
   }
 

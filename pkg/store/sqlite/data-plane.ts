@@ -128,8 +128,9 @@ export class SqliteDataPlane implements DataPlaneStore {
     if (q.namespace) add('namespace = ?', q.namespace);
     if (q.outcome) add('outcome = ?', q.outcome);
     if (q.before) add('id < ?', q.before);
+    if (q.after !== undefined) add('id > ?', q.after);
     const sql = `SELECT ${RECORD_COLUMNS} FROM deliveries
-      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${q.after === undefined ? 'DESC' : 'ASC'} LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, Math.min(q.limit ?? 100, 1000)) as RecordRow[];
     return rows.map(toRecord);
   }
