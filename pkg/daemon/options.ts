@@ -13,6 +13,8 @@ export interface DaemonOptions {
   /** ORLOJ_ENCRYPTION_KEY (environment only): the key set that seals Secret data. */
   encryptionKey?: string;
   logLevel: string;
+  /** Receivers, and triggers, with metric series of their own; the rest count under `_other_`. */
+  metricsMaxObjects: number;
   maxRequestBytes: number;
   resyncSeconds: number;
   deliveryRetention: number;
@@ -38,6 +40,8 @@ const USAGE = `Usage: orlojd [flags]
   --api-tokens-file PATH  the same list from a file, also one per line, # comments
                           (ORLOJ_API_TOKENS_FILE); keeps tokens out of ps
   --log-level LEVEL       trace|debug|info|warn|error|silent (ORLOJ_LOG_LEVEL, default info)
+  --metrics-max-objects N receivers, and triggers, with metric series of their own; the rest
+                          count under name="_other_" (ORLOJ_METRICS_MAX_OBJECTS, default 1000)
   --max-request-bytes N   API request body limit (ORLOJ_MAX_REQUEST_BYTES, default 3145728)
   --resync-seconds N      periodic full reconcile (ORLOJ_RESYNC_SECONDS, default 60)
   --delivery-retention N  delivery records kept, newest first (ORLOJ_DELIVERY_RETENTION, default 500000)
@@ -79,6 +83,7 @@ const INT_FLAGS = {
   'delivery-retention': 500_000,
   'rejected-records-per-receiver': 1000,
   'hydration-workers': 8,
+  'metrics-max-objects': 1000,
   'max-connections': 10_000,
   'header-timeout-ms': 10_000,
   'request-timeout-ms': 30_000,
@@ -168,6 +173,7 @@ export function parseDaemonOptions(argv: string[], env: NodeJS.ProcessEnv): Daem
     apiTokensFile,
     encryptionKey: env.ORLOJ_ENCRYPTION_KEY,
     logLevel: str('log-level') ?? env.ORLOJ_LOG_LEVEL ?? 'info',
+    metricsMaxObjects: n['metrics-max-objects'],
     maxRequestBytes: n['max-request-bytes'],
     resyncSeconds: n['resync-seconds'],
     deliveryRetention: n['delivery-retention'],

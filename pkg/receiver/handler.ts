@@ -62,6 +62,8 @@ const sigScope = (uid: string): string => `${uid}/sig`;
 /** What the replay memory knows a delivery by: its event id, or its signature. */
 const memoryKey = (uid: string, d: Delivery, bySignature: boolean): string => (bySignature ? `${sigScope(uid)}\n${d.signature}` : `${uid}\n${d.eventId}`);
 
+type DeliveryOutcome = 'accepted' | 'duplicate' | 'rejected';
+
 /** Replayed events remembered: a replay storm is answered from memory after one commit each. */
 const RECENT_REPLAYS = 10_000;
 
@@ -72,30 +74,31 @@ const RECENT_REPLAYS = 10_000;
  */
 export function deliveryHandler(deps: DeliveryDeps) {
   const recent = new LRUCache<string, { result: string; expiresAt: number }>({ max: RECENT_REPLAYS });
-  const bound = new Map<string, ReturnType<Metrics['deliveries']['labels']>>();
-  const counted = (kind: string, outcome: string) => {
-    const k = `${kind}/${outcome}`;
-    let c = bound.get(k);
-    if (!c) bound.set(k, (c = deps.metrics.deliveries.labels(kind, outcome)));
-    return c;
-  };
+  const { receivers, unknownEndpoint } = deps.metrics;
+
+  /** Counts the outcome of a delivery: a Map lookup, then plain numbers. */
+  function settled(d: Delivery, outcome: DeliveryOutcome): void {
+    const r = d.receiver;
+    const ms = performance.now() - d.start;
+    const tally = r ? receivers.of(r.object.metadata.uid, r) : unknownEndpoint;
+    tally.count(outcome);
+    tally.observe(ms / 1000);
+  }
 
   async function deliver(d: Delivery, res: ServerResponse): Promise<void> {
     try {
       const o = await accept(d);
       const r = d.receiver!;
-      counted(r.object.kind, o.duplicate ? 'duplicate' : 'accepted').inc();
+      settled(d, o.duplicate ? 'duplicate' : 'accepted');
       send(res, 202, d.entry!.shape.accepted(r, o), deps.closing());
     } catch (err) {
       const r = err instanceof Rejection ? err : internalError(err);
       if (d.receiver && r.code !== 404) note(d, 'rejected', { ...recordOf(d, r.code), outcome: 'rejected', reason: r.detail });
-      counted(d.receiver?.object.kind ?? 'unknown', 'rejected').inc();
+      settled(d, 'rejected');
       // Answered before its body arrived (404, 405, 413, busy): close rather than drain a body of any size.
       const early = !d.bodyRead && !d.req.complete;
       send(res, r.code, (d.entry?.shape.rejected ?? statusBody)(r), early || deps.closing(), r instanceof Busy ? r.retryAfter : undefined);
       if (early) lingeringClose(d.req);
-    } finally {
-      deps.metrics.deliveryDuration.observe((performance.now() - d.start) / 1000);
     }
   }
 

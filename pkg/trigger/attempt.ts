@@ -79,11 +79,17 @@ export class Attempts {
     if (d.gone) ops.push({ op: 'status', key: keyOf(t), uid: m.ownerUid, merge: true, status: { destinationGone: { generation: t.object.metadata.generation, message: `${target.url.split('?')[0]} answered 410 Gone` } } });
     await this.deps.store.commit({ origin: 'system', ops });
     if (d.outcome === 'delivered' && target.writeBack && sent.body) await this.writeBack(target.writeBack, sent.body);
-    const name = `${t.object.metadata.namespace}/${t.object.metadata.name}`;
-    this.deps.metrics.triggerAttempts.labels(name, d.outcome).inc();
-    this.deps.metrics.triggerAttemptDuration.labels(name).observe(sent.durationMs / 1000);
+    this.counted(s, d, sent);
     this.status.saw(t, d.outcome === 'delivered' ? { lastDeliveryTime: new Date().toISOString(), lastError: '' } : { lastError: errorOf(d, a) });
     return d.outcome === 'retry_scheduled' ? d.waitMs : undefined;
+  }
+
+  /** Its metrics: a Map lookup, then plain numbers. */
+  private counted({ m, t, n }: Started, d: Decision, sent: Sent): void {
+    const tally = this.deps.metrics.triggers.of(m.ownerUid, t);
+    tally.count(d.outcome);
+    if (n > 1) tally.retries++;
+    tally.observe(sent.durationMs / 1000);
   }
 
   /** On its own: a document written meanwhile (a stale version) keeps its newer body and loses only the id. */
