@@ -1,13 +1,13 @@
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
 import { TokenAuth } from '../apiserver/auth.js';
 import { bodyBudget } from '../apiserver/body.js';
 import { createHttpServer } from '../apiserver/server.js';
 import { Watches } from '../apiserver/watch.js';
 import { clientConfigPath, offerClientConfig } from '../config/client-config.js';
 import { Manager, type Reconciler } from '../controller/manager.js';
+import { createLogger } from '../log/logger.js';
 import { forgetDeleted } from '../metrics/deleted.js';
 import { jobDepths, triggerDepths } from '../metrics/depths.js';
 import { createMetrics } from '../metrics/metrics.js';
@@ -34,7 +34,8 @@ import { serveWhileWaiting } from './waiting.js';
 
 export interface Daemon {
   url: string;
-  close(): Promise<void>;
+  /** Stops serving and closes the store; `signal` (what asked for it) goes in the log lines. */
+  close(signal?: string): Promise<void>;
 }
 
 /** Each kind's reconciler: its own, or for a receiver kind the shared receiver reconciler. */
@@ -52,7 +53,7 @@ export interface DaemonHooks {
 
 /** Opens the store, starts the reconcilers and serves the API until close(). */
 export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}): Promise<Daemon> {
-  const log = pino({ level: opts.logLevel, base: { svc: 'orlojd' } });
+  const log = await createLogger(opts.logLevel, opts.logFormat);
   setDestinationPolicy(new DestinationGuard(opts.allowDestinations));
   const metrics = createMetrics({ maxObjects: opts.metricsMaxObjects });
   const triggers = new Triggers({ metrics, log: log.child({ component: 'triggers' }) });
@@ -80,6 +81,7 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
   const manager = new Manager({ store: controller, log: log.child({ component: 'controller' }), metrics, resyncMs: opts.resyncSeconds * 1000 }, reconcilersOf(servers, controller, mirror));
   const closing = new AbortController();
   bodyBudget.capacity = opts.limits.maxBodyBytesInFlight;
+  const deliveries = deliveryHandler({ receivers, store, notes, mirror, metrics, log: log.child({ component: 'receiver' }), now: hooks.now ?? Date.now, closing: () => closing.signal.aborted });
   const server: Server = createHttpServer({
     closing: closing.signal,
     store: objects,
@@ -93,7 +95,7 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
     // A follower serves the API and deliveries from the start; the leader once its reconcilers synced.
     isReady: () => !store.elector.isLeader() || manager.hasSynced,
     routes: [receiverRoutes(store.data, receiverKinds), promotionRoutes, ...servers.flatMap(({ server: s }) => (s.routes ? [s.routes] : []))],
-    raw: [deliveryHandler({ receivers, store, notes, mirror, metrics, log: log.child({ component: 'receiver' }), now: hooks.now ?? Date.now, closing: () => closing.signal.aborted })],
+    raw: [deliveries],
   });
   triggers.serving(server);
   await new Promise<void>((resolve, reject) => {
@@ -116,25 +118,41 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
   log.info({ url, dataDir: opts.dataDir, version: VERSION }, 'orlojd listening');
   return {
     url,
-    async close() {
+    async close(signal?: string) {
+      const started = performance.now();
+      log.info({ signal }, 'orlojd stopping');
+      const stopped: Record<string, number> = {};
+      const step = async (what: string, stop: () => unknown): Promise<void> => {
+        const t0 = performance.now();
+        await stop();
+        stopped[what] = Math.round(performance.now() - t0);
+      };
       // Finish in-flight requests (a delivery is answered only after its commit), then stop.
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      closing.abort();
-      server.closeIdleConnections();
-      const force = setTimeout(() => server.closeAllConnections(), 5000);
-      await closed;
-      clearTimeout(force);
-      background.stop();
-      await hydration.stop();
-      await stopLeading();
-      offTriggers();
-      offLeader();
-      await triggers.close();
-      stopForgetting();
-      receivers.close();
-      await notes.flush();
-      await mirror.flush(true);
-      await store.close();
+      await step('http', async () => {
+        const closed = new Promise<void>((r) => server.close(() => r()));
+        closing.abort();
+        server.closeIdleConnections();
+        const force = setTimeout(() => server.closeAllConnections(), 5000);
+        await closed;
+        clearTimeout(force);
+      });
+      await step('background', () => background.stop());
+      await step('hydration', () => hydration.stop());
+      await step('reconcilers', () => stopLeading());
+      await step('triggers', async () => {
+        offTriggers();
+        offLeader();
+        await triggers.close();
+      });
+      await step('receivers', async () => {
+        stopForgetting();
+        receivers.close();
+        deliveries.flushLogs();
+        await notes.flush();
+        await mirror.flush(true);
+      });
+      await step('store', () => store.close());
+      log.info({ signal, durationMs: Math.round(performance.now() - started), stoppedMs: stopped }, 'orlojd stopped');
     },
   };
 }

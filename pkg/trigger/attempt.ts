@@ -2,6 +2,7 @@
 // X-Orloj-Delivery header), the signed request, then in one unit the record's outcome, the
 // message's next state (gone, parked as a dead letter, or due again) and the trigger's counts.
 import type { Logger } from 'pino';
+import { OutcomeLog } from '../log/outcomes.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { OutboundError, type OutboundClient } from '../outbound/client.js';
 import type { Op, QueuedMessage, Store } from '../store/types.js';
@@ -42,10 +43,12 @@ interface Sent {
 export class Attempts {
   private readonly keys: SigningKeys;
   readonly status: TriggerStatus;
+  readonly outcomes: OutcomeLog;
 
   constructor(private readonly deps: AttemptDeps) {
     this.keys = new SigningKeys(deps.store.control);
     this.status = new TriggerStatus(deps.store);
+    this.outcomes = new OutcomeLog(deps.log, { noun: 'trigger attempt' });
   }
 
   /** Writes the attempt's `delivering` record; a message whose trigger is gone leaves the queue instead. */
@@ -84,12 +87,16 @@ export class Attempts {
     return d.outcome === 'retry_scheduled' ? d.waitMs : undefined;
   }
 
-  /** Its metrics: a Map lookup, then plain numbers. */
+  /** Its metrics, and its line (sampled): the trigger, the message and what came of it, never the URL, headers or body. */
   private counted({ m, t, n }: Started, d: Decision, sent: Sent): void {
     const tally = this.deps.metrics.triggers.of(m.ownerUid, t);
     tally.count(d.outcome);
     if (n > 1) tally.retries++;
     tally.observe(sent.durationMs / 1000);
+    if (!this.outcomes.enabled) return;
+    const who = { trigger: `${t.object.metadata.namespace}/${t.object.metadata.name}` };
+    const details = () => ({ messageId: m.messageId, attempt: n, outcome: d.outcome, reason: d.reason, status: sent.attempt.status, durationMs: sent.durationMs });
+    this.outcomes.write(m.ownerUid, who, details, `trigger attempt ${d.outcome}`);
   }
 
   /** On its own: a document written meanwhile (a stale version) keeps its newer body and loses only the id. */
