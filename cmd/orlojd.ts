@@ -10,10 +10,10 @@ async function main(): Promise<void> {
   }
   const daemon = await startDaemon(opts);
   let stopping = false;
-  const stop = (): void => {
+  const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
-    daemon.close().then(
+    daemon.close(signal).then(
       () => process.exit(0),
       (e: unknown) => {
         process.stderr.write(`orlojd: shutdown failed: ${(e as Error).message}\n`);

@@ -1,7 +1,6 @@
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
 import { ApiError } from '../api/errors.js';
 import { DEFAULT_NAMESPACE } from '../api/meta.js';
 import { API_VERSION } from '../api/types.js';
@@ -11,6 +10,9 @@ import { createHttpServer } from '../apiserver/server.js';
 import { Watches } from '../apiserver/watch.js';
 import { clientConfigPath, offerClientConfig } from '../config/client-config.js';
 import { Manager, type Reconciler } from '../controller/manager.js';
+import { createLogger } from '../log/logger.js';
+import { forgetDeleted } from '../metrics/deleted.js';
+import { jobDepths, triggerDepths } from '../metrics/depths.js';
 import { createMetrics } from '../metrics/metrics.js';
 import { deliveryHandler } from '../receiver/handler.js';
 import { loadServers, receiverKindsOf } from '../receiver/kinds/index.js';
@@ -24,6 +26,7 @@ import { Objects } from '../store/objects.js';
 import { DestinationGuard } from '../outbound/guard.js';
 import { setDestinationPolicy } from '../outbound/policy.js';
 import { Triggers } from '../trigger/service.js';
+import { HYDRATION_QUEUE } from '../hydration/job.js';
 import { startHydration } from '../hydration/service.js';
 import { promotionRoutes } from '../promotion/routes.js';
 import { VERSION } from '../version.js';
@@ -35,7 +38,8 @@ import { serveWhileWaiting } from './waiting.js';
 
 export interface Daemon {
   url: string;
-  close(): Promise<void>;
+  /** Stops serving and closes the store; `signal` (what asked for it) goes in the log lines. */
+  close(signal?: string): Promise<void>;
 }
 
 /** Each kind's reconciler: its own, or for a receiver kind the shared receiver reconciler. */
@@ -67,9 +71,9 @@ export interface DaemonHooks {
 
 /** Opens the store, starts the reconcilers and serves the API until close(). */
 export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}): Promise<Daemon> {
-  const log = pino({ level: opts.logLevel, base: { svc: 'orlojd' } });
+  const log = await createLogger(opts.logLevel, opts.logFormat);
   setDestinationPolicy(new DestinationGuard(opts.allowDestinations));
-  const metrics = createMetrics();
+  const metrics = createMetrics({ maxObjects: opts.metricsMaxObjects });
   const triggers = new Triggers({ metrics, log: log.child({ component: 'triggers' }) });
   const waiting = opts.storage === 'postgres' ? await serveWhileWaiting(opts.listen, log) : undefined;
   const store = triggers.wrap(await openDaemonStore(opts, log).finally(() => waiting?.close()));
@@ -78,12 +82,16 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
     log.info({ leader }, leader ? 'leading: this replica runs the reconcilers, trigger dispatch and pruning' : 'following: another replica leads');
   });
   await triggers.start();
+  metrics.depths.triggers = triggerDepths(store, () => triggers.index.all(), metrics.triggers);
+  metrics.depths.hydration = jobDepths(store, HYDRATION_QUEUE, metrics.receivers);
   const objects = new Objects(store, 'api');
   await ensureDefaultNamespace(objects.as('system'));
   const servers = await loadServers();
   const receiverKinds = receiverKindsOf(servers);
   const receivers = new ReceiverCache(objects, receiverKinds, () => metrics.receiverLookups.inc());
   await receivers.start();
+  const families = new Map([...receiverKinds.keys()].map((kind) => [kind, metrics.receivers]));
+  const stopForgetting = await forgetDeleted(store.control, families.set('Trigger', metrics.triggers));
   const mirror = new StatusMirror(objects.as('delivery'), store.data, receiverKinds);
   await mirror.catchUp();
   const notes = new Notes(store, (n) => mirror.saw(n.uid, n.record.owner, lastOfNote(n.outcome, n.record)), opts.rejectedRecordsPerReceiver);
@@ -131,26 +139,45 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
   log.info({ url, dataDir: opts.dataDir, version: VERSION }, 'orlojd listening');
   return {
     url,
-    async close() {
+    async close(signal?: string) {
+      const started = performance.now();
+      log.info({ signal }, 'orlojd stopping');
+      const stopped: Record<string, number> = {};
+      const step = async (what: string, stop: () => unknown): Promise<void> => {
+        const t0 = performance.now();
+        await stop();
+        stopped[what] = Math.round(performance.now() - t0);
+      };
       // Finish in-flight requests (a delivery is answered only after its commit), then stop.
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      closing.abort();
-      server.closeIdleConnections();
-      const force = setTimeout(() => server.closeAllConnections(), 5000);
-      await closed;
-      clearTimeout(force);
-      background.stop();
-      await hydration.stop();
-      await stopLeading();
-      offHistory();
-      await history.stop();
-      offTriggers();
-      offLeader();
-      await triggers.close();
-      receivers.close();
-      await notes.flush();
-      await mirror.flush(true);
-      await store.close();
+      await step('http', async () => {
+        const closed = new Promise<void>((r) => server.close(() => r()));
+        closing.abort();
+        server.closeIdleConnections();
+        const force = setTimeout(() => server.closeAllConnections(), 5000);
+        await closed;
+        clearTimeout(force);
+      });
+      await step('background', () => background.stop());
+      await step('hydration', () => hydration.stop());
+      await step('reconcilers', async () => {
+        await stopLeading();
+        offHistory();
+        await history.stop();
+      });
+      await step('triggers', async () => {
+        offTriggers();
+        offLeader();
+        await triggers.close();
+      });
+      await step('receivers', async () => {
+        stopForgetting();
+        receivers.close();
+        deliveries.flushLogs();
+        await notes.flush();
+        await mirror.flush(true);
+      });
+      await step('store', () => store.close());
+      log.info({ signal, durationMs: Math.round(performance.now() - started), stoppedMs: stopped }, 'orlojd stopped');
     },
   };
 }

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { HttpLimits } from '../apiserver/context.js';
+import { LOG_FORMATS, type LogFormat } from '../log/logger.js';
 import { DestinationGuard } from '../outbound/guard.js';
 
 export interface DaemonOptions {
@@ -13,6 +14,10 @@ export interface DaemonOptions {
   /** ORLOJ_ENCRYPTION_KEY (environment only): the key set that seals Secret data. */
   encryptionKey?: string;
   logLevel: string;
+  /** Unset: pretty on a terminal, JSON otherwise. */
+  logFormat?: LogFormat;
+  /** Receivers, and triggers, with metric series of their own; the rest count under `_other_`. */
+  metricsMaxObjects: number;
   maxRequestBytes: number;
   resyncSeconds: number;
   deliveryRetention: number;
@@ -38,6 +43,10 @@ const USAGE = `Usage: orlojd [flags]
   --api-tokens-file PATH  the same list from a file, also one per line, # comments
                           (ORLOJ_API_TOKENS_FILE); keeps tokens out of ps
   --log-level LEVEL       trace|debug|info|warn|error|silent (ORLOJ_LOG_LEVEL, default info)
+  --log-format FORMAT     json or pretty (ORLOJ_LOG_FORMAT; default pretty when stdout is a
+                          terminal, JSON otherwise)
+  --metrics-max-objects N receivers, and triggers, with metric series of their own; the rest
+                          count under name="_other_" (ORLOJ_METRICS_MAX_OBJECTS, default 1000)
   --max-request-bytes N   API request body limit (ORLOJ_MAX_REQUEST_BYTES, default 3145728)
   --resync-seconds N      periodic full reconcile (ORLOJ_RESYNC_SECONDS, default 60)
   --delivery-retention N  delivery records kept, newest first (ORLOJ_DELIVERY_RETENTION, default 500000)
@@ -79,6 +88,7 @@ const INT_FLAGS = {
   'delivery-retention': 500_000,
   'rejected-records-per-receiver': 1000,
   'hydration-workers': 8,
+  'metrics-max-objects': 1000,
   'max-connections': 10_000,
   'header-timeout-ms': 10_000,
   'request-timeout-ms': 30_000,
@@ -131,7 +141,14 @@ function limitsOf(n: Record<IntFlag, number>): HttpLimits {
   };
 }
 
-const STRING_FLAGS = ['listen', 'data-dir', 'storage', 'postgres-url', 'api-tokens', 'api-tokens-file', 'log-level', 'allow-destinations'];
+const STRING_FLAGS = ['listen', 'data-dir', 'storage', 'postgres-url', 'api-tokens', 'api-tokens-file', 'log-level', 'log-format', 'allow-destinations'];
+
+function logFormatOf(v: string | undefined): LogFormat | undefined {
+  if (v === undefined || v === '') return undefined;
+  const format = LOG_FORMATS.find((f) => f === v);
+  if (!format) throw new UsageError(`--log-format must be ${LOG_FORMATS.join(' or ')}, got "${v}"`);
+  return format;
+}
 
 /** Flags win over ORLOJ_* environment variables, which win over defaults. */
 export function parseDaemonOptions(argv: string[], env: NodeJS.ProcessEnv): DaemonOptions | 'help' {
@@ -168,6 +185,8 @@ export function parseDaemonOptions(argv: string[], env: NodeJS.ProcessEnv): Daem
     apiTokensFile,
     encryptionKey: env.ORLOJ_ENCRYPTION_KEY,
     logLevel: str('log-level') ?? env.ORLOJ_LOG_LEVEL ?? 'info',
+    logFormat: logFormatOf(str('log-format') ?? env.ORLOJ_LOG_FORMAT),
+    metricsMaxObjects: n['metrics-max-objects'],
     maxRequestBytes: n['max-request-bytes'],
     resyncSeconds: n['resync-seconds'],
     deliveryRetention: n['delivery-retention'],

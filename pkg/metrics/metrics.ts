@@ -1,11 +1,18 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { objectMetrics } from './objects.js';
+
+export interface MetricsOptions {
+  /** Receivers (and triggers) with series of their own; the rest count under `_other_`. */
+  maxObjects?: number;
+}
 
 /** One registry per server, so tests can run several in one process. */
-export function createMetrics() {
+export function createMetrics(opts: MetricsOptions = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'orloj_' });
   return {
     registry,
+    ...objectMetrics(registry, opts.maxObjects ?? 1000),
     apiRequests: new Counter({
       name: 'orloj_api_requests_total',
       help: 'API requests by method, route template, resource type and HTTP status code',
@@ -24,34 +31,9 @@ export function createMetrics() {
       help: 'Connections closed on arrival because --max-connections were open',
       registers: [registry],
     }),
-    deliveries: new Counter({
-      name: 'orloj_webhook_deliveries_total',
-      help: 'Inbound webhook deliveries by receiver kind and outcome',
-      labelNames: ['kind', 'outcome'] as const,
-      registers: [registry],
-    }),
-    deliveryDuration: new Histogram({
-      name: 'orloj_webhook_delivery_duration_seconds',
-      help: 'Time from request to answer for inbound deliveries',
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
-      registers: [registry],
-    }),
     receiverLookups: new Counter({
       name: 'orloj_receiver_store_lookups_total',
       help: 'Endpoint IDs the delivery path read from the store: not compiled yet, and known or possibly just created (an unknown one is answered from memory)',
-      registers: [registry],
-    }),
-    triggerAttempts: new Counter({
-      name: 'orloj_trigger_attempts_total',
-      help: 'Outbound trigger attempts by trigger (namespace/name) and outcome',
-      labelNames: ['trigger', 'outcome'] as const,
-      registers: [registry],
-    }),
-    triggerAttemptDuration: new Histogram({
-      name: 'orloj_trigger_attempt_duration_seconds',
-      help: 'Time from sending a trigger attempt to its answer (or failure), by trigger',
-      labelNames: ['trigger'] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
       registers: [registry],
     }),
     hydrationAttempts: new Counter({

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { endpointPath } from '../api/endpoint.js';
 import { ApiError } from '../api/errors.js';
 import { readBody } from '../apiserver/body.js';
+import { OutcomeLog } from '../log/outcomes.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ClaimOp, DeliveryRecord, Op, Store } from '../store/types.js';
 import { utf8Header } from './crypto.js';
@@ -94,6 +95,12 @@ const sigScope = (uid: string): string => `${uid}/sig`;
 /** What the replay memory knows a delivery by: its event id, or its signature. */
 const memoryKey = (uid: string, d: Delivery, bySignature: boolean): string => (bySignature ? `${sigScope(uid)}\n${d.signature}` : `${uid}\n${d.eventId}`);
 
+type DeliveryOutcome = 'accepted' | 'duplicate' | 'rejected';
+const OUTCOME_LINES: Record<DeliveryOutcome, string> = { accepted: 'delivery accepted', duplicate: 'delivery duplicate', rejected: 'delivery rejected' };
+const UNKNOWN_RECEIVER = { kind: 'unknown' };
+/** An event id as logged: the sender's text, cut short and without control characters (a terminal shows the log). */
+const printable = (id: string): string => id.slice(0, 200).replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+
 /** Replayed events remembered: a replay storm is answered from memory after one commit each. */
 const RECENT_REPLAYS = 10_000;
 
@@ -104,30 +111,41 @@ const RECENT_REPLAYS = 10_000;
  */
 export function deliveryHandler(deps: DeliveryDeps) {
   const recent = new LRUCache<string, { result: string; expiresAt: number }>({ max: RECENT_REPLAYS });
-  const bound = new Map<string, ReturnType<Metrics['deliveries']['labels']>>();
-  const counted = (kind: string, outcome: string) => {
-    const k = `${kind}/${outcome}`;
-    let c = bound.get(k);
-    if (!c) bound.set(k, (c = deps.metrics.deliveries.labels(kind, outcome)));
-    return c;
-  };
+  const { receivers, unknownEndpoint } = deps.metrics;
+  const outcomes = new OutcomeLog(deps.log, { noun: 'delivery' });
+
+  /** Counts (a Map lookup, then plain numbers) and logs (sampled) the outcome of a delivery. */
+  function settled(d: Delivery, outcome: DeliveryOutcome, status: number, reason?: string): void {
+    const r = d.receiver;
+    const ms = performance.now() - d.start;
+    const tally = r ? receivers.of(r.object.metadata.uid, r) : unknownEndpoint;
+    tally.count(outcome);
+    tally.observe(ms / 1000);
+    if (outcomes.enabled) logOutcome(d, outcome, status, reason, ms);
+  }
+
+  /** Names the receiver and the event, never a header, the body or a secret. */
+  function logOutcome(d: Delivery, outcome: DeliveryOutcome, status: number, reason: string | undefined, ms: number): void {
+    const o = d.receiver?.object;
+    const who = o ? { kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name } : UNKNOWN_RECEIVER;
+    const details = () => ({ eventId: d.eventId && printable(d.eventId), outcome, reason, status, durationMs: +ms.toFixed(3) });
+    outcomes.write(o?.metadata.uid ?? '', who, details, OUTCOME_LINES[outcome]);
+  }
 
   async function deliver(d: Delivery, res: Reply): Promise<void> {
     try {
       const o = await accept(d);
       const r = d.receiver!;
-      counted(r.object.kind, o.duplicate ? 'duplicate' : 'accepted').inc();
+      settled(d, o.duplicate ? 'duplicate' : 'accepted', 202);
       send(res, 202, d.entry!.shape.accepted(r, o), deps.closing());
     } catch (err) {
       const r = err instanceof Rejection ? err : internalError(err);
       if (d.receiver && r.code !== 404) note(d, 'rejected', { ...recordOf(d, r.code), outcome: 'rejected', reason: r.detail });
-      counted(d.receiver?.object.kind ?? 'unknown', 'rejected').inc();
+      settled(d, 'rejected', r.code, r.detail);
       // Answered before its body arrived (404, 405, 413, busy): close rather than drain a body of any size.
       const early = !d.bodyRead && !d.req.complete;
       send(res, r.code, (d.entry?.shape.rejected ?? statusBody)(r), early || deps.closing(), r instanceof Busy ? r.retryAfter : undefined);
       if (early && !('body' in d.req)) lingeringClose(d.req);
-    } finally {
-      deps.metrics.deliveryDuration.observe((performance.now() - d.start) / 1000);
     }
   }
 
@@ -252,6 +270,8 @@ export function deliveryHandler(deps: DeliveryDeps) {
 
   return {
     prefixes: ENTRY_PREFIXES,
+    /** Says how many outcome lines were held back (at shutdown). */
+    flushLogs: () => outcomes.flush(),
     handle(req: IncomingMessage, res: ServerResponse): void {
       const nowMs = deps.now();
       const d: Delivery = { req, entry: entryOf(req.url ?? '/'), start: performance.now(), nowMs, receivedAt: new Date(nowMs).toISOString(), receiver: undefined, eventId: undefined, signature: undefined, twice: undefined, bodyRead: false, test: false };

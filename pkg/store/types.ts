@@ -260,6 +260,13 @@ export interface Job {
   dueAt: number | null;
 }
 
+/** How many of something an owner (`Kind/namespace/name`, and its uid) has. */
+export interface OwnerCount {
+  owner: string;
+  ownerUid: string;
+  count: number;
+}
+
 /** Adds a job; its id is the op's result (`jobs` of the unit's result), and what the unit created for its claims and records. */
 export interface AddJobOp {
   op: 'addJob';
@@ -523,6 +530,10 @@ export interface DataPlaneStore extends DocumentStore {
   job(id: number): Promise<Job | undefined>;
   /** When the next job of `queue` that no live lease holds is due (ms), if any is. */
   nextJobDue(queue: string, nowMs: number): Promise<number | undefined>;
+  /** Queued messages not parked (due now or later), by owner uid: what a queue-depth gauge shows. */
+  queueDepths(): Promise<Map<string, number>>;
+  /** Jobs of `queue` not parked (leased ones included), by owner. */
+  jobDepths(queue: string): Promise<OwnerCount[]>;
   /** A position stored with a cursor op. */
   cursor(name: string): Promise<number | undefined>;
 }

@@ -2,6 +2,7 @@
 // X-Orloj-Delivery header), the signed request, then in one unit the record's outcome, the
 // message's next state (gone, parked as a dead letter, or due again) and the trigger's counts.
 import type { Logger } from 'pino';
+import { OutcomeLog } from '../log/outcomes.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { OutboundError, type OutboundClient } from '../outbound/client.js';
 import type { Op, QueuedMessage, Store } from '../store/types.js';
@@ -42,10 +43,12 @@ interface Sent {
 export class Attempts {
   private readonly keys: SigningKeys;
   readonly status: TriggerStatus;
+  readonly outcomes: OutcomeLog;
 
   constructor(private readonly deps: AttemptDeps) {
     this.keys = new SigningKeys(deps.store.control);
     this.status = new TriggerStatus(deps.store);
+    this.outcomes = new OutcomeLog(deps.log, { noun: 'trigger attempt' });
   }
 
   /** Writes the attempt's `delivering` record; a message whose trigger is gone leaves the queue instead. */
@@ -79,11 +82,21 @@ export class Attempts {
     if (d.gone) ops.push({ op: 'status', key: keyOf(t), uid: m.ownerUid, merge: true, status: { destinationGone: { generation: t.object.metadata.generation, message: `${target.url.split('?')[0]} answered 410 Gone` } } });
     await this.deps.store.commit({ origin: 'system', ops });
     if (d.outcome === 'delivered' && target.writeBack && sent.body) await this.writeBack(target.writeBack, sent.body);
-    const name = `${t.object.metadata.namespace}/${t.object.metadata.name}`;
-    this.deps.metrics.triggerAttempts.labels(name, d.outcome).inc();
-    this.deps.metrics.triggerAttemptDuration.labels(name).observe(sent.durationMs / 1000);
+    this.counted(s, d, sent);
     this.status.saw(t, d.outcome === 'delivered' ? { lastDeliveryTime: new Date().toISOString(), lastError: '' } : { lastError: errorOf(d, a) });
     return d.outcome === 'retry_scheduled' ? d.waitMs : undefined;
+  }
+
+  /** Its metrics, and its line (sampled): the trigger, the message and what came of it, never the URL, headers or body. */
+  private counted({ m, t, n }: Started, d: Decision, sent: Sent): void {
+    const tally = this.deps.metrics.triggers.of(m.ownerUid, t);
+    tally.count(d.outcome);
+    if (n > 1) tally.retries++;
+    tally.observe(sent.durationMs / 1000);
+    if (!this.outcomes.enabled) return;
+    const who = { trigger: `${t.object.metadata.namespace}/${t.object.metadata.name}` };
+    const details = () => ({ messageId: m.messageId, attempt: n, outcome: d.outcome, reason: d.reason, status: sent.attempt.status, durationMs: sent.durationMs });
+    this.outcomes.write(m.ownerUid, who, details, `trigger attempt ${d.outcome}`);
   }
 
   /** On its own: a document written meanwhile (a stale version) keeps its newer body and loses only the id. */

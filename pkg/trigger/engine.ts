@@ -120,6 +120,7 @@ export class Engine {
     while (this.work.size) await Promise.allSettled([...this.work]);
     await this.attempts.status.flush();
     this.attempts.status.close();
+    this.attempts.outcomes.flush();
   }
 
   /** Messages the dispatcher just queued: sent now, without waiting for a scan. */

@@ -51,6 +51,20 @@ export function runJobConformance(name: string, driver: Driver): void {
       expect((await store.data.job(id))?.key).to.equal('a');
     });
 
+    it('counts the jobs of a queue not parked, leased ones included, by owner', async () => {
+      expect(await store.data.jobDepths('hydration')).to.deep.equal([]);
+      await commit(
+        { op: 'addJob', job: job('a', 100) }, { op: 'addJob', job: job('b', 99_999) }, { op: 'addJob', job: job('c', null) },
+        { op: 'addJob', job: { ...job('d', 100), owner: 'InboundWebhook/default/v', ownerUid: 'v-uid' } }, { op: 'addJob', job: { ...job('e', 100), queue: 'other' } },
+      );
+      await lease('h1', 1000, 1);
+      const depths = (await store.data.jobDepths('hydration')).sort((x, y) => x.owner.localeCompare(y.owner));
+      expect(depths).to.deep.equal([
+        { owner: 'InboundWebhook/default/v', ownerUid: 'v-uid', count: 1 },
+        { owner: 'InboundWebhook/default/w', ownerUid: 'w-uid', count: 2 },
+      ]);
+    });
+
     it('settles under the lease only: a holder whose lease lapsed and was taken cannot write', async () => {
       await commit({ op: 'addJob', job: job('k', 100) });
       const [first] = await lease('h1', 1000, 1, 2000);

@@ -67,6 +67,17 @@ export function runQueueConformance(name: string, driver: Driver): void {
       expect(await ids({ owners: [] })).to.deep.equal([]);
     });
 
+    it('counts the messages not parked, by owner', async () => {
+      expect(await store.data.queueDepths()).to.deep.equal(new Map());
+      const r = await commit(
+        { op: 'enqueue', message: message('d1', 100) }, { op: 'enqueue', message: message('d2', 99_999) }, { op: 'enqueue', message: message('d3', null) },
+        { op: 'enqueue', message: { ...message('d4', 100), ownerUid: 'b-uid' } },
+      );
+      expect(await store.data.queueDepths()).to.deep.equal(new Map([['t-uid', 2], ['b-uid', 1]]));
+      await commit({ op: 'settle', id: !r.held ? r.queued![0]! : 0, done: true }, { op: 'settle', id: !r.held ? r.queued![3]! : 0, attempt: 1, dueAt: null });
+      expect(await store.data.queueDepths()).to.deep.equal(new Map([['t-uid', 1]]));
+    });
+
     it('keeps cursors, and compaction keeps the history after the lowest cursor', async () => {
       expect(await store.data.cursor('reader')).to.equal(undefined);
       for (let i = 0; i < 5; i++) await commit({ op: 'create', object: task(`t${i}`, i) });

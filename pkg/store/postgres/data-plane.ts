@@ -3,7 +3,7 @@
 // (ids are assigned under the revision lock, so they too become visible in order).
 import { ApiError } from '../../api/errors.js';
 import { DOCUMENT_COLUMNS, FILTER_FIELD, jsonTextsOf, toDocument, type DocumentRow } from '../document-rows.js';
-import type { DataPlaneStore, DeliveryQuery, DeliveryRecord, DeliveryWatchFilter, DocumentQuery, DueQuery, Job, QueuedMessage, StoredDocument } from '../types.js';
+import type { DataPlaneStore, DeliveryQuery, DeliveryRecord, DeliveryWatchFilter, DocumentQuery, DueQuery, Job, OwnerCount, QueuedMessage, StoredDocument } from '../types.js';
 import { JOB_COLUMNS } from '../job-rows.js';
 import type { Sql } from './connect.js';
 import { RECORD_COLUMNS, RECORD_PAGE, recordMatches, toRecord, type RecordRow, type RecordWatcher } from '../record-rows.js';
@@ -128,6 +128,18 @@ export class PgDataPlane implements DataPlaneStore {
     const [r] = await this.sql<Array<{ dueAt: number }>>`SELECT due_at AS "dueAt" FROM jobs WHERE queue = ${queue} AND due_at IS NOT NULL
       AND (lease_until IS NULL OR lease_until <= ${nowMs}) ORDER BY due_at LIMIT 1`;
     return r?.dueAt;
+  }
+
+  async queueDepths(): Promise<Map<string, number>> {
+    const rows = await this.sql<Array<{ ownerUid: string; count: string }>>`SELECT owner_uid AS "ownerUid", count(*) AS count FROM queue
+      WHERE due_at IS NOT NULL GROUP BY owner_uid`;
+    return new Map(rows.map((r) => [r.ownerUid, Number(r.count)]));
+  }
+
+  async jobDepths(queue: string): Promise<OwnerCount[]> {
+    const rows = await this.sql<Array<{ ownerUid: string; owner: string; count: string }>>`SELECT owner_uid AS "ownerUid", min(owner) AS owner,
+      count(*) AS count FROM jobs WHERE queue = ${queue} AND due_at IS NOT NULL GROUP BY owner_uid`;
+    return rows.map((r) => ({ ...r, count: Number(r.count) }));
   }
 
   async message(id: number): Promise<QueuedMessage | undefined> {

@@ -1,5 +1,5 @@
 // Reads of claims, counters, records, the queue and documents on the main thread's connection; writes go through the writer.
-import type { DataPlaneStore, DeliveryQuery, DeliveryRecord, DeliveryWatchFilter, DocumentQuery, DueQuery, Job, QueuedMessage, StoredDocument } from '../types.js';
+import type { DataPlaneStore, DeliveryQuery, DeliveryRecord, DeliveryWatchFilter, DocumentQuery, DueQuery, Job, OwnerCount, QueuedMessage, StoredDocument } from '../types.js';
 import { JOB_COLUMNS } from '../job-rows.js';
 import type { DB } from './db.js';
 import { SqliteDocuments } from './documents.js';
@@ -32,6 +32,10 @@ export class SqliteDataPlane implements DataPlaneStore {
       job: db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`),
       nextJob: db.prepare(`SELECT due_at FROM jobs WHERE queue = ? AND due_at IS NOT NULL AND (lease_until IS NULL OR lease_until <= ?)
         ORDER BY due_at LIMIT 1`).pluck(),
+      // Read from the due index alone, which carries the owner.
+      queueDepths: db.prepare('SELECT owner_uid AS ownerUid, count(*) AS count FROM queue WHERE due_at IS NOT NULL GROUP BY owner_uid'),
+      jobDepths: db.prepare(`SELECT owner_uid AS ownerUid, min(owner) AS owner, count(*) AS count FROM jobs
+        WHERE queue = ? AND due_at IS NOT NULL GROUP BY owner_uid`),
     };
   }
 
@@ -41,6 +45,15 @@ export class SqliteDataPlane implements DataPlaneStore {
 
   async nextJobDue(queue: string, nowMs: number): Promise<number | undefined> {
     return (this.q.nextJob.get(queue, nowMs) as number | undefined) ?? undefined;
+  }
+
+  async queueDepths(): Promise<Map<string, number>> {
+    const rows = this.q.queueDepths.all() as Array<{ ownerUid: string; count: number }>;
+    return new Map(rows.map((r) => [r.ownerUid, r.count]));
+  }
+
+  async jobDepths(queue: string): Promise<OwnerCount[]> {
+    return this.q.jobDepths.all(queue) as OwnerCount[];
   }
 
   async getDelivery(id: number): Promise<DeliveryRecord | undefined> {
