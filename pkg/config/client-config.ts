@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { replacePrivateFile } from '../util/files.js';
 
 /** Where and as whom orlojctl talks to a server: one named entry of the client config. */
 export interface ContextConfig {
@@ -87,58 +87,9 @@ export function loadClientConfig(path: string): LoadedConfig {
   return parseConfig(raw);
 }
 
-/** The file a link points at: writing replaces the file, so a linked config (dotfiles) stays linked. */
-function linkTarget(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
-  }
-}
-
-/**
- * Replaces the file whole: the text goes to a temporary file beside it (owner-only from its
- * creation, since it holds bearer tokens), flushed, then renamed over it, so a crash leaves
- * the old file or the new one, never a part of either. A missing directory is made 0700.
- */
-function writeAtomically(path: string, text: string): void {
-  const target = linkTarget(path);
-  const dir = dirname(target);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    const fd = openSync(tmp, 'wx', 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, target);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  syncDirectory(dir);
-}
-
-/** Makes the rename itself durable; some platforms cannot open a directory, which costs only that. */
-function syncDirectory(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // best effort
-  }
-}
-
 /** Writes the config in its contexts shape (a file of the old flat shape becomes one). */
 export function writeClientConfig(path: string, cfg: ClientConfig): void {
-  writeAtomically(path, `${JSON.stringify(cfg, null, 2)}\n`);
+  replacePrivateFile(path, `${JSON.stringify(cfg, null, 2)}\n`);
 }
 
 /** `host:port` means plain HTTP on loopback setups; a URL with a scheme is taken as it is. */
@@ -181,7 +132,7 @@ export function offerClientConfig(path: string, server: string, token: string): 
   const stale = ours.filter((c) => c.token !== token);
   if (!stale.length) return 'unchanged';
   for (const c of stale) c.token = token;
-  if (loaded.flat) writeAtomically(path, `${JSON.stringify(loaded.config.contexts[DEFAULT_CONTEXT], null, 2)}\n`);
+  if (loaded.flat) replacePrivateFile(path, `${JSON.stringify(loaded.config.contexts[DEFAULT_CONTEXT], null, 2)}\n`);
   else writeClientConfig(path, loaded.config);
   return 'updated';
 }

@@ -1,8 +1,8 @@
-// Files that hold credentials (the encryption key set, the generated admin token): created
-// once, owner-only, and never through a link someone else put in their place.
+// Files that hold credentials (the encryption key set, the generated admin token, the client
+// config's tokens): owner-only, written whole and synced, never seen half-written.
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, linkSync, lstatSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, constants, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 /**
  * Creates `path` with `text`, mode 0600, unless something already exists there (false).
@@ -13,13 +13,7 @@ import { dirname } from 'node:path';
  */
 export function createPrivateFile(path: string, text: string): boolean {
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  writeNewSynced(tmp, text);
   try {
     linkSync(tmp, path);
     syncDir(dirname(path));
@@ -29,6 +23,50 @@ export function createPrivateFile(path: string, text: string): boolean {
     return false;
   } finally {
     rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * Replaces the file at `path` (or the file a link there points at, so a linked config stays
+ * linked) whole: the text goes to an owner-only file beside it, synced, then renamed over it,
+ * so a crash leaves the old file or the new one, never a part of either. A missing directory
+ * is made 0700.
+ */
+export function replacePrivateFile(path: string, text: string): void {
+  const target = linkTarget(path);
+  const dir = dirname(target);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const tmp = join(dir, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    writeNewSynced(tmp, text);
+    renameSync(tmp, target);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  try {
+    syncDir(dir);
+  } catch {
+    // Some platforms cannot open a directory: only the rename's durability is lost.
+  }
+}
+
+function linkTarget(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** A new file (never an existing one), mode 0600, with `text` synced to disk. */
+function writeNewSynced(path: string, text: string): void {
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
