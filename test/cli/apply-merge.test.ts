@@ -133,6 +133,29 @@ describe('orlojctl apply: three-way merge', function () {
     expect((await get('/v1/inbound-webhooks/iw?namespace=merge')).spec.payload).to.deep.equal({ mode: 'json' });
   });
 
+  it('leaves each namespace its own records through promotion', async () => {
+    await d.api('PUT', '/v1/namespaces/mpre', { kind: 'Namespace', metadata: { name: 'mpre' }, spec: { environment: 'preview' } });
+    await d.api('PUT', '/v1/namespaces/mprod', { kind: 'Namespace', metadata: { name: 'mprod' }, spec: { environment: 'production' } });
+    const preview = `kind: Collection\nmetadata: {name: incidents, namespace: mpre}\nspec: {}\n---\nkind: Trigger\nmetadata: {name: notify, namespace: mpre}\nspec: {collection: incidents, url: 'https://hooks.example.com/notify'}\n`;
+    expect((await ctl(d, ['apply', '-f', '-'], { input: preview })).code).to.equal(0);
+    const promote = async (): Promise<string> => {
+      const r = await ctl(d, ['promote', '--from', 'mpre', '--to', 'mprod']);
+      expect(r.code, r.stderr).to.equal(0);
+      return r.stdout;
+    };
+    await promote();
+    const path = '/v1/triggers/notify?namespace=mprod';
+    // What an apply in preview sent is no record of the production object.
+    expect((await get(path)).metadata.annotations ?? {}).not.to.have.property(LAST_APPLIED);
+    const yaml = (await ctl(d, ['get', 'trigger', 'notify', '-n', 'mprod', '-o', 'yaml'])).stdout;
+    const suspended = await ctl(d, ['apply', '-f', '-'], { input: yaml.replace('suspend: false', 'suspend: true') });
+    expect(suspended.stdout, suspended.stderr).to.equal('trigger/notify configured\n');
+    const record = (await get(path)).metadata.annotations![LAST_APPLIED];
+    // Nor does a promotion take away the one production's apply left.
+    expect(await promote()).to.contain('trigger/notify unchanged\n');
+    expect((await get(path)).metadata.annotations![LAST_APPLIED]).to.equal(record);
+  });
+
   it('merges again when another write got in first, so concurrent applies all succeed', async () => {
     await d.api('PUT', '/v1/tasks/c?namespace=conc&apply=true', { kind: 'Task', metadata: { name: 'c' }, spec: {} });
     for (let round = 0; round < 5; round++) {

@@ -61,14 +61,16 @@ describe('orlojctl apply: -o, and many documents at once', function () {
   });
 
   it('applies kind after kind, many at once within a kind, and reports in file order', async () => {
-    // The namespace comes last in the file: its tasks can only be created once it exists.
-    const names = Array.from({ length: 60 }, (_, i) => `bulk-${i}`);
-    const input = docs([...names.map((n) => task(n, ', namespace: bulk')), 'kind: Namespace\nmetadata: {name: bulk}\nspec: {}\n']);
+    // Namespaces come last in the file, each after its tasks: a task sent before its namespace is
+    // written would find none (test/cli/in-groups.test.ts shows the order exactly).
+    const spaces = Array.from({ length: 40 }, (_, i) => `bulk-${i}`);
+    const tasks = spaces.flatMap((ns) => [0, 1].map((k) => ({ ns, name: `t${k}` })));
+    const input = docs([...tasks.map((t) => task(t.name, `, namespace: ${t.ns}`)), ...spaces.map((ns) => `kind: Namespace\nmetadata: {name: ${ns}}\nspec: {}\n`)]);
     const r = await ctl(d, ['apply', '-f', '-'], { input });
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.equal(['namespace/bulk created', ...names.map((n) => `task/${n} created`)].join('\n') + '\n');
-    const again = await ctl(d, ['apply', '-f', '-'], { input });
-    expect(again.stdout).to.equal(['namespace/bulk unchanged', ...names.map((n) => `task/${n} unchanged`)].join('\n') + '\n');
+    const lines = (result: string): string => [...spaces.map((ns) => `namespace/${ns} ${result}`), ...tasks.map((t) => `task/${t.name} ${result}`)].join('\n') + '\n';
+    expect(r.stdout).to.equal(lines('created'));
+    expect((await ctl(d, ['apply', '-f', '-'], { input })).stdout).to.equal(lines('unchanged'));
   });
 
   it('names the file and document of each refusal, in order, applies the rest and exits 1', async () => {
