@@ -114,7 +114,8 @@ export function resourceRoutes(router: Router, deps: ServerDeps): void {
     let before: StoredResource | undefined;
     if (flag(c.query.apply)) {
       const applied = await applyThreeWay(store, def, obj, body, write);
-      (res = applied), (before = applied.live);
+      res = applied;
+      before = applied.live;
     } else {
       before = dryRun && def.redact ? await store.get(def.kind, obj.metadata.namespace ?? '', obj.metadata.name) : undefined;
       res = await write(obj, {});

@@ -1,7 +1,7 @@
-import { LAST_APPLIED } from '../../api/three-way.js';
 import type { KindDef } from '../../api/kind.js';
 import { applyOrder, kinds } from '../../api/registry.js';
 import { matchesSelector, parseSelector } from '../../api/selector.js';
+import { LAST_APPLIED } from '../../api/three-way.js';
 import type { Args } from '../args.js';
 import { nsQuery, resourcePath } from '../client.js';
 import { DRY_RUN, FILENAME, RECURSIVE, needFiles, type Command } from '../command.js';
@@ -14,6 +14,7 @@ import { stringify } from '../yaml.js';
 
 const OUTPUTS = ['yaml', 'json', 'name'] as const;
 type Output = (typeof OUTPUTS)[number];
+const isOutput = (v: string): v is Output => (OUTPUTS as readonly string[]).includes(v);
 
 interface Options {
   dryRun: boolean;
@@ -28,7 +29,7 @@ type Outcome = { object: Obj; result: string } | { error: ServerError };
 function options(args: Args): Options {
   if (args.positionals.length) throw new UsageError(`unexpected argument "${args.positionals[0]}" (files go after -f)`, 'apply');
   const output = args.str('output');
-  if (output !== undefined && !(OUTPUTS as readonly string[]).includes(output)) {
+  if (output !== undefined && !isOutput(output)) {
     throw new UsageError(`unknown output format "${output}" for apply (use ${OUTPUTS.join(', ')})`, 'apply');
   }
   const selector = args.str('selector');
@@ -38,10 +39,10 @@ function options(args: Args): Options {
     try {
       parseSelector(selector);
     } catch (e) {
-      throw new UsageError((e as Error).message, 'apply');
+      throw new UsageError(e instanceof Error ? e.message : String(e), 'apply');
     }
   }
-  return { dryRun: args.bool('dry-run'), output: output as Output | undefined, selector, prune: args.bool('prune') };
+  return { dryRun: args.bool('dry-run'), output, selector, prune: args.bool('prune') };
 }
 
 /** A manifest's labels, as far as they are strings (the server refuses the rest anyway). */

@@ -6,7 +6,7 @@ import { FILENAME, RECURSIVE, needFiles, type Command } from '../command.js';
 import type { CliContext } from '../context.js';
 import { ServerError, describeError, isNotFound } from '../errors.js';
 import { unifiedDiff } from '../../util/linediff.js';
-import { loadManifests, manifestNamespace, sortForApply, where, type Manifest } from '../manifests.js';
+import { inGroups, loadManifests, manifestNamespace, sortForApply, where, type Manifest } from '../manifests.js';
 import type { Obj } from '../table.js';
 
 /** The annotations but apply's own record, which would show as one long line of JSON. */
@@ -40,21 +40,32 @@ async function diffOne(ctx: CliContext, m: Manifest): Promise<string> {
   return unifiedDiff(comparable(live), comparable(merged), `live/${label}`, `merged/${label}`);
 }
 
+/** One document's diff ('' for none), or why the server refused it. */
+async function tryDiff(ctx: CliContext, m: Manifest): Promise<{ diff: string } | { error: ServerError }> {
+  try {
+    return { diff: await diffOne(ctx, m) };
+  } catch (e) {
+    if (e instanceof ServerError) return { error: e };
+    throw e;
+  }
+}
+
 /** kubectl convention: 0 no differences, 1 differences, 2 trouble. */
 async function run(ctx: CliContext, args: Args): Promise<number> {
   let differs = false;
   let failed = false;
-  try {
-    for (const m of sortForApply(loadManifests(needFiles(args, 'diff')))) {
-      try {
-        const d = await diffOne(ctx, m);
-        if (d) (ctx.out(d), (differs = true));
-      } catch (e) {
-        if (!(e instanceof ServerError)) throw e;
-        process.stderr.write(`${where(m)}: ${e.message}\n`);
-        failed = true;
-      }
+  const report = (m: Manifest, r: Awaited<ReturnType<typeof tryDiff>>): void => {
+    if ('error' in r) {
+      failed = true;
+      process.stderr.write(`${where(m)}: ${r.error.message}\n`);
+    } else if (r.diff) {
+      differs = true;
+      ctx.out(r.diff);
     }
+  };
+  try {
+    // A diff writes nothing, so no document waits for another kind's: one group, printed in order.
+    await inGroups(sortForApply(loadManifests(needFiles(args, 'diff'))), () => 0, (m) => tryDiff(ctx, m), report);
   } catch (e) {
     process.stderr.write(`${describeError(e)}\n`);
     return 2;
