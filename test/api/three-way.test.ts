@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { SecretKind } from '../../pkg/api/kinds/secret.js';
 import { TaskKind } from '../../pkg/api/kinds/task.js';
+import { TaskWebhookKind } from '../../pkg/api/kinds/task-webhook.js';
 import { LAST_APPLIED, appliedConfiguration, lastApplied, mergeThreeWay, threeWayApply } from '../../pkg/api/three-way.js';
 import type { Resource } from '../../pkg/api/types.js';
 import { recordOf, sentSpec } from '../../pkg/apiserver/apply.js';
@@ -123,6 +124,7 @@ describe('three-way merge', () => {
       const secret = sentSpec(SecretKind, { spec: { stringData: { k: 'v' } } });
       expect(secret).to.deep.equal({ data: { k: Buffer.from('v').toString('base64') } });
       expect(sentSpec(TaskKind, {})).to.deep.equal({});
+      expect(sentSpec(TaskWebhookKind, { spec: { taskRef: 't', auth: { secretRef: 's' } } })).to.deep.equal({ task_ref: 't', auth: { secret_ref: 's' } });
     });
   });
 });
