@@ -75,10 +75,11 @@ function stringMap(v: unknown): Record<string, string> | undefined {
  * without them) as the new record. Without `live`, `desired` itself with the record.
  */
 export function threeWayApply(desired: Resource, live: Resource | undefined, record: AppliedConfiguration): Resource {
+  // A record is an annotation any writer may have edited: only its objects count.
   const managed = (o: Resource | AppliedConfiguration): JsonObject => ({
-    labels: o.metadata.labels ?? {},
-    annotations: withoutLastApplied(o.metadata.annotations) ?? {},
-    spec: o.spec,
+    labels: isObject(o.metadata.labels) ? o.metadata.labels : {},
+    annotations: isObject(o.metadata.annotations) ? (withoutLastApplied(o.metadata.annotations) ?? {}) : {},
+    spec: isObject(o.spec) ? o.spec : {},
   });
   const last = live && lastApplied(live);
   const merged = live ? (mergeThreeWay(last ? managed(last) : undefined, managed(desired), managed(live)) as JsonObject) : managed(desired);

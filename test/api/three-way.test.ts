@@ -85,6 +85,15 @@ describe('three-way merge', () => {
       expect(a.metadata.annotations![LAST_APPLIED]).to.equal(b.metadata.annotations![LAST_APPLIED]);
     });
 
+    it('takes from a hand-edited record only what is an object', () => {
+      // A string spread as an object would name keys "0", "1", ...
+      const live = task({ labels: { 0: 'l' }, annotations: { 0: 'a', [LAST_APPLIED]: '{"metadata":{"labels":"x","annotations":"x"},"spec":"x"}' } }, { 0: 's', owner: 'ops' });
+      const out = threeWayApply(task({}, { mode: 'run' }), live, appliedConfiguration(task({}, { mode: 'run' })));
+      expect(out.metadata.labels).to.deep.equal({ 0: 'l' });
+      expect(out.metadata.annotations).to.have.property('0', 'a');
+      expect(out.spec).to.deep.equal({ 0: 's', owner: 'ops', mode: 'run' });
+    });
+
     it('leaves no empty label map behind', () => {
       const last = task({ labels: { app: 'a' } }, {});
       const live = appliedOver(task({ labels: { app: 'a' } }, {}), last);
