@@ -1,6 +1,7 @@
 // GET /openapi/v3: every kind's schema (the same ones the API validates with and the CRDs
 // are generated from) and every route, as an OpenAPI 3.1 document. Built once per process.
 import type { JSONSchema, KindDef } from '../api/kind.js';
+import { LAST_APPLIED } from '../api/three-way.js';
 import { MAX_OPERATIONS } from './patch.js';
 
 type Doc = Record<string, unknown>;
@@ -78,7 +79,8 @@ function kindPaths(def: KindDef): Record<string, Doc> {
   const item = {
     get: { operationId: `read${def.kind}`, summary: `Read a ${def.singular}`, tags: [def.kind], parameters: [...ns, name], responses: { 200: one, ...errors } },
     put: {
-      operationId: `apply${def.kind}`, summary: `Create or update a ${def.singular} (an identical one writes nothing)`, tags: [def.kind], parameters: [...ns, name, param('dryRun', 'query', 'validate only', { type: 'boolean' })],
+      operationId: `apply${def.kind}`, summary: `Create or update a ${def.singular} (an identical one writes nothing)`, tags: [def.kind],
+      parameters: [...ns, name, param('dryRun', 'query', 'validate only', { type: 'boolean' }), param('apply', 'query', `three-way merge with the live object, as orlojctl apply does: keeps what other clients set, removes what the last apply (annotation ${LAST_APPLIED}) sent and this one does not`, { type: 'boolean' })],
       requestBody: { required: true, content: { 'application/json': { schema: ref(def.kind) }, 'application/yaml': { schema: ref(def.kind) } } },
       responses: { 200: one, 201: one, ...errors },
     },

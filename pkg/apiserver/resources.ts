@@ -15,6 +15,8 @@ import { pageSize } from './input.js';
 import { patchResource, readPatch } from './patch.js';
 import { serveWatch } from './watch.js';
 import { deleteRunTasks } from '../receiver/run-task-range.js';
+import { applyThreeWay, type Write, type Written } from './apply.js';
+import type { WriteOptions } from '../store/objects.js';
 
 /** A list's page when the client names none: bounded, as kubectl's own default of 500. */
 const DEFAULT_PAGE = 500;
@@ -112,17 +114,24 @@ export function resourceRoutes(router: Router, deps: ServerDeps): void {
     const c = ctx as unknown as Ctx;
     requireRole(c.state.role, 'writer');
     const def = kindOf(c);
-    const { obj } = validateBody(await readObject(c, deps), def, namespaceOf(c, def), c.params.name);
-    await checkRefs(deps, def, obj);
-    const changed = await admitEnvironment(deps, def, obj, c.state.role);
+    const body = await readObject(c, deps);
+    const { obj } = validateBody(body, def, namespaceOf(c, def), c.params.name);
     const dryRun = flag(c.query.dryRun);
-    // What `orlojctl diff` shows for a Secret whose values alone change.
-    const before = dryRun && def.redact ? await store.get(def.kind, obj.metadata.namespace ?? '', obj.metadata.name) : undefined;
-    const res = await store.apply(obj, { dryRun });
-    if (changed && !dryRun && res.outcome !== 'unchanged') await store.recordEvent({ kind: 'Namespace', namespace: '', name: obj.metadata.name }, 'Normal', 'EnvironmentChanged', changed);
+    const write: Write = (o, opts) => checkedWrite(deps, c.state.role, def, o, { ...opts, dryRun });
+    let res: Written;
+    // `before`: what a dry run's answer marks the changed Secret values against (what `orlojctl diff` shows).
+    let before: StoredResource | undefined;
+    if (flag(c.query.apply)) {
+      const applied = await applyThreeWay(store, def, obj, body, write);
+      res = applied;
+      before = applied.live;
+    } else {
+      before = dryRun && def.redact ? await store.get(def.kind, obj.metadata.namespace ?? '', obj.metadata.name) : undefined;
+      res = await write(obj, {});
+    }
     c.status = res.outcome === 'created' ? 201 : 200;
     c.set('X-Orloj-Result', res.outcome);
-    c.body = present(c, def, res.object, before);
+    c.body = present(c, def, res.object, dryRun ? before : undefined);
   });
 
   router.delete('/v1/:plural/:name', async (ctx) => {
@@ -196,6 +205,15 @@ function validateBody(input: unknown, def: KindDef, namespace: string, urlName: 
 async function admitEnvironment(deps: ServerDeps, def: KindDef, obj: Resource, role: Role): Promise<string | undefined> {
   await checkWrite(deps.store, def, obj);
   return environmentChange(deps.store, obj, role === 'admin');
+}
+
+/** A PUT's write of a whole object: reference checks, environment admission, the store's apply and its event. */
+async function checkedWrite(deps: ServerDeps, role: Role, def: KindDef, obj: Resource, opts: WriteOptions): Promise<Written> {
+  await checkRefs(deps, def, obj);
+  const changed = await admitEnvironment(deps, def, obj, role);
+  const res = await deps.store.apply(obj, opts);
+  if (changed && !opts.dryRun && res.outcome !== 'unchanged') await deps.store.recordEvent({ kind: 'Namespace', namespace: '', name: obj.metadata.name }, 'Normal', 'EnvironmentChanged', changed);
+  return res;
 }
 
 /** The kind's checks against what it references (422 with their causes). */

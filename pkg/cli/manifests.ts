@@ -121,3 +121,40 @@ export function ref(def: KindDef, name: string): string {
 export function where(m: Manifest): string {
   return `${m.source}: document ${m.doc}`;
 }
+
+/**
+ * Requests under way at once within a group: enough to keep the server's group commits
+ * full and both cores busy, few enough not to queue behind one another.
+ */
+export const PARALLEL = 16;
+
+/**
+ * Runs `fn` on every item, up to `parallel` at once within each run of items that share
+ * `group(item)`; a run finishes before the next starts (later kinds reference earlier ones).
+ * `done` sees each result in item order, as soon as those before it are in. An error `fn`
+ * throws starts nothing new and is rethrown once the calls under way have ended.
+ */
+export async function inGroups<T, R>(items: T[], group: (t: T) => number, fn: (t: T) => Promise<R>, done: (t: T, r: R) => void, parallel = PARALLEL): Promise<void> {
+  const results = new Map<number, R>();
+  let printed = 0;
+  let failure: { error: unknown } | undefined;
+  for (let start = 0; start < items.length && !failure; ) {
+    let end = start;
+    while (end < items.length && group(items[end]!) === group(items[start]!)) end++;
+    let next = start;
+    const worker = async (): Promise<void> => {
+      while (!failure && next < end) {
+        const i = next++;
+        try {
+          results.set(i, await fn(items[i]!));
+        } catch (error) {
+          failure ??= { error };
+        }
+        for (; results.has(printed); printed++) done(items[printed]!, results.get(printed)!), results.delete(printed);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallel, end - start) }, worker));
+    start = end;
+  }
+  if (failure) throw failure.error;
+}

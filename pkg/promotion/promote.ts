@@ -4,6 +4,7 @@
 import { stringify } from 'yaml';
 import { ApiError } from '../api/errors.js';
 import { applyOrder } from '../api/registry.js';
+import { LAST_APPLIED } from '../api/three-way.js';
 import type { ObjectKey, Resource, StoredResource } from '../api/types.js';
 import { draft, merged, type Objects } from '../store/objects.js';
 import type { Op } from '../store/types.js';
@@ -58,7 +59,10 @@ function write(t: Resource, existing: StoredResource | undefined): { item: Item;
   if (!existing) return { item: { kind, name, action: 'create' }, op: { op: 'create', object: draft(t, t.metadata.namespace!) } };
   // An operator's stop in production stands until the operator lifts it: a promotion never resumes.
   const spec = 'suspend' in existing.spec ? { ...t.spec, suspend: existing.spec.suspend } : t.spec;
-  const next = merged(existing, { ...t, spec });
+  // So does the record of an apply in production: it is that object's, for its next apply.
+  const record = existing.metadata.annotations?.[LAST_APPLIED];
+  const metadata = record === undefined ? t.metadata : { ...t.metadata, annotations: { ...t.metadata.annotations, [LAST_APPLIED]: record } };
+  const next = merged(existing, { ...t, metadata, spec });
   if (!next) return { item: { kind, name, action: 'unchanged' } };
   const diff = unifiedDiff(manifest(existing), manifest(next), `${kind}/${name} (production)`, `${kind}/${name} (promoted)`);
   return { item: { kind, name, action: 'update', diff }, op: { op: 'update', object: next, expect: existing.metadata.resourceVersion } };

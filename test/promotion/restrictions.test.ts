@@ -112,7 +112,10 @@ describe('promotion: what a production namespace refuses and allows', function (
     expect(await snapshot(d, 'prod')).to.deep.equal(before);
     const same = await ctl(d, ['apply', '-f', '-'], { input: reapply(t, 'Trigger') });
     expect(same.code, same.stderr).to.equal(0);
-    expect(same.stdout).to.equal('trigger/notify unchanged\n');
+    // Promotion made it: the first apply adds only its record (as kubectl's does), the next changes nothing.
+    expect(same.stdout).to.equal('trigger/notify configured\n');
+    expect((await get(d, 'Trigger', 'prod', 'notify'))!.spec).to.deep.equal(t.spec);
+    expect((await ctl(d, ['apply', '-f', '-'], { input: reapply(t, 'Trigger') })).stdout).to.equal('trigger/notify unchanged\n');
   });
 
   it('suspend: true on a promoted receiver or trigger is allowed and takes effect; so is resuming', async () => {
