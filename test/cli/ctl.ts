@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { LAST_APPLIED } from '../../pkg/api/three-way.js';
 import { ORLOJCTL, type Orlojd } from '../helpers/orlojd.js';
 
 export interface CtlResult {
@@ -141,4 +142,10 @@ export async function deadServer(): Promise<string> {
   const port = (s.address() as { port: number }).port;
   await new Promise((r) => s.close(r));
   return `http://127.0.0.1:${port}`;
+}
+
+/** An object's annotations without the record `orlojctl apply` keeps in them (what others set). */
+export function ownAnnotations(annotations: Record<string, string> | undefined): Record<string, string> {
+  const { [LAST_APPLIED]: _, ...rest } = annotations ?? {};
+  return rest;
 }

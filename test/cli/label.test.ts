@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Orlojd } from '../helpers/orlojd.js';
-import { ctl, namespaces } from './ctl.js';
+import { ctl, namespaces, ownAnnotations } from './ctl.js';
 import { InterposingProxy } from './proxy.js';
 
 interface Meta {
@@ -90,13 +90,13 @@ describe('orlojctl label and annotate', function () {
     const r = await ctl(d, ['annotate', 'task', 'one', `note=${long}`, 'example.com/ticket=OPS-1', '-n', 'l']);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.equal('task/one annotated\n');
-    expect((await meta('one')).annotations).to.deep.equal({ note: long, 'example.com/ticket': 'OPS-1' });
+    expect(ownAnnotations((await meta('one')).annotations)).to.deep.equal({ note: long, 'example.com/ticket': 'OPS-1' });
     const refused = await ctl(d, ['annotate', 'task/one', 'example.com/ticket=OPS-2', '-n', 'l']);
     expect(refused.code).to.equal(1);
     expect(refused.stderr).to.equal("error: 'example.com/ticket' already has a value (OPS-1), and --overwrite is false\n");
     const removed = await ctl(d, ['annotate', 'task', 'one', 'note-', '-n', 'l']);
     expect(removed.stdout).to.equal('task/one annotated\n');
-    expect((await meta('one')).annotations).to.deep.equal({ 'example.com/ticket': 'OPS-1' });
+    expect(ownAnnotations((await meta('one')).annotations)).to.deep.equal({ 'example.com/ticket': 'OPS-1' });
     expect((await meta('one')).labels).to.deep.equal({ app: 'report', tier: 'api', 'example.com/owner': 'ops' });
   });
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
 import { Orlojd } from '../helpers/orlojd.js';
-import { ctl, namespaces, tree } from './ctl.js';
+import { ctl, namespaces, ownAnnotations, tree } from './ctl.js';
 
 interface TaskObj {
   metadata: { labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion: string };
@@ -58,7 +58,7 @@ describe('orlojctl patch', function () {
     const stdin = await ctl(d, ['patch', 'task', 'rep', '-n', 'p', '--patch-file', '-', '-o', 'name'], { input: '{"metadata":{"annotations":{"note":"from stdin"}}}' });
     expect(stdin.code, stdin.stderr).to.equal(0);
     expect(stdin.stdout).to.equal('task/rep\n');
-    expect((await d.api('GET', '/v1/tasks/rep?namespace=p')).body.metadata.annotations).to.deep.equal({ note: 'from stdin' });
+    expect(ownAnnotations((await d.api<TaskObj>('GET', '/v1/tasks/rep?namespace=p')).body.metadata.annotations)).to.deep.equal({ note: 'from stdin' });
   });
 
   it('bad command lines exit 2 and change nothing', async () => {
