@@ -1,6 +1,5 @@
 // Files that hold credentials (the encryption key set, the generated admin token, the client
 // config's tokens): owner-only, written whole and synced, never seen half-written.
-import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
@@ -12,7 +11,7 @@ import { basename, dirname, join } from 'node:path';
  * is sealed with a new key never outlives the key.
  */
 export function createPrivateFile(path: string, text: string): boolean {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const tmp = `${path}.${uniqueSuffix()}.tmp`;
   writeNewSynced(tmp, text);
   try {
     linkSync(tmp, path);
@@ -36,7 +35,7 @@ export function replacePrivateFile(path: string, text: string): void {
   const target = linkTarget(path);
   const dir = dirname(target);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = join(dir, `.${basename(target)}.${uniqueSuffix()}.tmp`);
   try {
     writeNewSynced(tmp, text);
     renameSync(tmp, target);
@@ -50,6 +49,15 @@ export function replacePrivateFile(path: string, text: string): void {
     // Some platforms cannot open a directory: only the rename's durability is lost.
   }
 }
+
+let written = 0;
+
+/**
+ * A name no other writer uses at the same moment. It need not be secret: the temporary file is
+ * created exclusively (`wx`), so nothing placed at that name in advance is followed or reused.
+ * (Not node:crypto: loading it costs every orlojctl call that reads the client config ~10 ms.)
+ */
+const uniqueSuffix = (): string => `${process.pid}.${process.hrtime.bigint()}.${written++}`;
 
 function linkTarget(path: string): string {
   try {
