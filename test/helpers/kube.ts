@@ -1,0 +1,71 @@
+// One real kube-apiserver (with its etcd) per mocha process, started on first use, for the
+// Kubernetes-mode tests. The cluster script builds kube-apiserver the first time (minutes,
+// then cached) and starts it in seconds afterwards; ORLOJ_TEST_KUBECONFIG uses a running one.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface KubeCluster {
+  /** A kubeconfig file whose user is a cluster admin. */
+  kubeconfig: string;
+  server: string;
+  token: string;
+}
+
+// dist/test/helpers → the repository root.
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** The cluster script: ORLOJ_KUBE_APISERVER, else the shared tools beside the checkout. */
+export function clusterScript(): string {
+  const candidates = [process.env.ORLOJ_KUBE_APISERVER, join(ROOT, '..', 'shared', 'tools', 'kube-apiserver'), '/work/shared/tools/kube-apiserver'];
+  const found = candidates.find((p): p is string => !!p && existsSync(p));
+  if (!found) throw new Error(`no kube-apiserver script: set ORLOJ_KUBE_APISERVER (looked in ${candidates.filter(Boolean).join(', ')})`);
+  return found;
+}
+
+let started: { dir: string; cluster: KubeCluster } | undefined;
+
+function envFile(path: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const m = /^(?:export\s+)?([A-Z_]+)=["']?(.*?)["']?$/.exec(line.trim());
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+/** The shared cluster, started (synchronously: the script waits until it is ready) on first call. */
+export function kubeCluster(): KubeCluster {
+  const external = process.env.ORLOJ_TEST_KUBECONFIG;
+  if (external) {
+    const server = spawnSync('kubectl', ['--kubeconfig', external, 'config', 'view', '--minify', '-o', 'jsonpath={.clusters[0].cluster.server}'], { encoding: 'utf8' }).stdout;
+    return { kubeconfig: external, server, token: process.env.ORLOJ_TEST_KUBE_TOKEN ?? '' };
+  }
+  if (started) return started.cluster;
+  const dir = mkdtempSync(join(tmpdir(), 'orloj-kube-'));
+  const run = spawnSync(clusterScript(), ['start', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (run.status !== 0) throw new Error(`kube-apiserver did not start (${run.status}): ${run.stderr.slice(-2000)}`);
+  const env = envFile(join(dir, 'env'));
+  started = { dir, cluster: { kubeconfig: join(dir, 'kubeconfig'), server: env.KUBE_SERVER ?? '', token: env.KUBE_TOKEN ?? '' } };
+  process.once('exit', stopKube);
+  return started.cluster;
+}
+
+/** Stops the cluster this process started, if any, and removes its directory. */
+export function stopKube(): void {
+  if (!started) return;
+  const { dir } = started;
+  started = undefined;
+  spawnSync(clusterScript(), ['stop', dir], { stdio: 'ignore' });
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** kubectl against the cluster; throws with its stderr unless it exits 0 (or `allowFail`). */
+export function kubectl(args: string[], opts: { input?: string; allowFail?: boolean } = {}): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync('kubectl', ['--kubeconfig', kubeCluster().kubeconfig, ...args], { encoding: 'utf8', input: opts.input });
+  const out = { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  if (out.status !== 0 && !opts.allowFail) throw new Error(`kubectl ${args.join(' ')}: ${out.stderr.trim()}`);
+  return out;
+}
