@@ -31,11 +31,20 @@ SOURCE_DIRS := $(shell find cmd pkg test bench -path bench/results -prune -o -ty
 SOURCES := $(shell find cmd pkg test bench -path bench/results -prune -o -name '*.ts' -print) $(addsuffix /.,$(SOURCE_DIRS))
 BUILD_STAMP = dist/.build-stamp
 
+# orlojctl starts in one process per command, so its start-up is its speed: the compiled
+# entry is replaced by one bundle of our modules (dependencies stay in node_modules), each
+# command still a chunk loaded only when it runs. Bundled from tsc's output, the code that
+# was type-checked; minified, as less source compiles faster.
+BUNDLE_CLI = npx esbuild dist/cmd/orlojctl.js --bundle --splitting --format=esm --platform=node \
+	--packages=external --minify --allow-overwrite --outdir=dist/cmd --chunk-names=orlojctl/[name]-[hash] \
+	--log-level=warning && rm -f dist/cmd/orlojctl.js.map
+
 build: $(BUILD_STAMP)
 
 $(BUILD_STAMP): $(SOURCES) tsconfig.json node_modules/.install-stamp
 	rm -rf dist
 	npx tsc -p tsconfig.json
+	$(BUNDLE_CLI)
 	@chmod +x dist/cmd/orlojd.js dist/cmd/orlojctl.js 2>/dev/null || true
 	@touch $@
 

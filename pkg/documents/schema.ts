@@ -1,16 +1,18 @@
 import { createRequire } from 'node:module';
 import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import type { Cause } from '../api/errors.js';
 
 // Collection schemas are user input: compiled in their own instance (no shared $ids with
 // the kinds' schemas), each once per collection generation. The instance is made on first
 // use: the Collection kind imports this file, and orlojctl loads the kinds but compiles no
-// schema (ajv alone takes about 40 ms to load).
+// schema (ajv alone takes about 40 ms to load; its cache's module, some more).
 let instance: Ajv | undefined;
 const ajv = (): Ajv =>
   (instance ??= new (createRequire(import.meta.url)('ajv') as typeof import('ajv')).Ajv({ allErrors: true, strict: false, addUsedSchema: false }));
-const compiled = new LRUCache<string, ValidateFunction>({ max: 10_000 });
+let cache: LRUCache<string, ValidateFunction> | undefined;
+const compiled = (): LRUCache<string, ValidateFunction> =>
+  (cache ??= new (createRequire(import.meta.url)('lru-cache') as typeof import('lru-cache')).LRUCache<string, ValidateFunction>({ max: 10_000 }));
 
 /** Why a collection schema cannot be compiled, or undefined. */
 export function schemaProblem(schema: unknown): string | undefined {
@@ -24,8 +26,8 @@ export function schemaProblem(schema: unknown): string | undefined {
 
 /** The compiled validator of a collection, cached under `cacheKey` (uid and generation). */
 export function documentValidator(cacheKey: string, schema: object): ValidateFunction {
-  let v = compiled.get(cacheKey);
-  if (!v) compiled.set(cacheKey, (v = ajv().compile(schema)));
+  let v = compiled().get(cacheKey);
+  if (!v) compiled().set(cacheKey, (v = ajv().compile(schema)));
   return v;
 }
 
