@@ -85,6 +85,13 @@ export class Dispatcher {
     const { store } = this.deps;
     const { pressure } = this.deps;
     while (!this.stopped) {
+      // No trigger at all: nothing fires, so the log is not read (a query per write batch).
+      // The index has seen every Trigger change up to the revision read before it is asked.
+      const published = Number(store.control.revision());
+      if (this.deps.index.empty) {
+        await this.skipTo(published);
+        break;
+      }
       // Writes first: while they keep the loop busy, a small page per sample.
       if (pressure.busy) await new Promise((r) => setTimeout(r, PRESSURE_SAMPLE_MS));
       const page = pressure.busy ? BUSY_PAGE : PAGE;
@@ -101,6 +108,15 @@ export class Dispatcher {
       this.cursor = last;
       if (changes.length < page) break;
     }
+  }
+
+  /** Moves past changes nothing can fire on, storing the position as an idle one is. */
+  private async skipTo(rev: number): Promise<void> {
+    if (rev <= this.cursor) return;
+    this.cursor = rev;
+    if (Date.now() - this.writtenAt <= IDLE_CURSOR_MS) return;
+    this.writtenAt = Date.now();
+    await this.deps.store.commit({ origin: 'system', ops: [{ op: 'cursor', name: DISPATCH_CURSOR, value: rev }] });
   }
 
   private async messagesOf(c: ChangeEntry): Promise<EnqueueOp[]> {

@@ -130,18 +130,24 @@ export class Engine {
 
   private async scan(): Promise<void> {
     if (this.scanning || this.stopped) return;
+    // Held back by requests, the engine sends a few per sample: it holds enough for that, and a
+    // scan for more would read (and parse) rows of a growing backlog only to leave them.
+    const busy = this.deps.pressure.busy;
+    if (busy && this.taken.size >= BUSY_RATE) return;
     this.scanning = true;
     try {
       let after: { dueAt: number; id: number } | undefined;
-      for (let read = 0; read < SCAN_ROWS && this.taken.size < MAX_HELD; read += SCAN_PAGE) {
+      const rows = busy ? BUSY_RATE : SCAN_ROWS;
+      const pageSize = Math.min(SCAN_PAGE, rows);
+      for (let read = 0; read < rows && this.taken.size < MAX_HELD; read += pageSize) {
         const skipOwners = this.fullOwners();
         // Every trigger that sends has a full lane: the scan would only walk their backlog.
         if (skipOwners.length && this.allSendingIn(new Set(skipOwners))) break;
-        const page = await this.read({ after, skipOwners }, SCAN_PAGE);
+        const page = await this.read({ after, skipOwners }, pageSize);
         let entered = 0;
         for (const m of page) if (this.enter(m)) entered++;
         // Nothing taken from a whole page: the rest is for the same full lanes.
-        if (page.length < SCAN_PAGE || !entered) break;
+        if (page.length < pageSize || !entered) break;
         const last = page[page.length - 1]!;
         after = { dueAt: last.dueAt!, id: last.id };
       }

@@ -3,6 +3,10 @@
 // requests keep either busy the dispatcher reads the change log at a slow, steady pace and
 // the engine starts only a few attempts per sample. Both still make progress; what they defer
 // is durable and catches up once there is room. Work catching up alone is not held back.
+//
+// Requests are the foreground when they wait: how many are open (received, not yet answered)
+// says so, where a count of those answered would not, since trigger work that slows the
+// writes down also makes fewer of them, and would then pass for idle requests.
 import type { EventEmitter } from 'node:events';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 
@@ -12,11 +16,13 @@ const BUSY = 0.9;
 /** Below this, background work may grow again. */
 const ROOM = 0.75;
 /**
- * Requests per sample below which they are not what keeps the loop busy: at ~150 µs of the
- * loop each, 150 of them are under a quarter of a sample. Fewer leave the loop to the
- * triggers' own sending, which holding back would only delay.
+ * Requests open at once (the sample's mean) from which they wait on the loop: a sender at a
+ * rate the server keeps up with has one or two open; a flood, as many as its connections.
+ * Fewer leave the loop to the triggers' own sending, which holding back would only delay.
  */
-const FOREGROUND = 150;
+const FOREGROUND = 4;
+/** Times per sample the open requests are counted. */
+const PROBES = 10;
 /** Mean commit time of the requests' writes above which the store is busy with them (the writer thread, not the loop). */
 const BUSY_COMMIT_MS = 3;
 
@@ -24,28 +30,41 @@ export class Pressure {
   private last: EventLoopUtilization = performance.eventLoopUtilization();
   private timer?: NodeJS.Timeout;
   private listeners: Array<() => void> = [];
-  private requests = 0;
+  private open = 0;
+  private openSum = 0;
+  private probes = 0;
+  private probe?: NodeJS.Timeout;
   private commits = 0;
   private commitMs = 0;
   /** Mean commit time of the last sample's writes. */
   private meanCommitMs = 0;
-  /** Requests answered during the last sample. */
+  /** Requests open during the last sample, on average. */
   private foreground = 0;
   /** Utilization of the last sample (0..1). */
   utilization = 0;
 
   /** Counts the requests of this server as the foreground. */
   watch(server: EventEmitter): void {
-    server.on('request', () => this.requests++);
+    const closed = (): void => void this.open--;
+    server.on('request', (_req: unknown, res: EventEmitter) => {
+      this.open++;
+      res.once('close', closed);
+    });
   }
 
   start(): void {
     this.timer = setInterval(() => this.sample(), SAMPLE_MS);
     this.timer.unref();
+    this.probe = setInterval(() => {
+      this.openSum += this.open;
+      this.probes++;
+    }, SAMPLE_MS / PROBES);
+    this.probe.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
+    clearInterval(this.probe);
   }
 
   /** A write of the foreground took this long to commit. */
@@ -72,8 +91,8 @@ export class Pressure {
     const now = performance.eventLoopUtilization();
     this.utilization = performance.eventLoopUtilization(now, this.last).utilization;
     this.last = now;
-    this.foreground = this.requests;
-    this.requests = 0;
+    this.foreground = this.probes ? this.openSum / this.probes : this.open;
+    this.openSum = this.probes = 0;
     this.meanCommitMs = this.commits ? this.commitMs / this.commits : 0;
     this.commits = this.commitMs = 0;
     for (const fn of this.listeners) fn();

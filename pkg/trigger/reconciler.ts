@@ -77,6 +77,8 @@ async function dropSigningSecret(store: Objects, key: ObjectKey): Promise<void> 
 export function triggerReconciler(store: Objects): Reconciler {
   return {
     kind: 'Trigger',
+    // Its counters and last delivery (written once a second while it sends) change nothing it decides.
+    shouldReconcile: (e) => e.origin !== 'delivery',
     async reconcile(key: ObjectKey) {
       const current = await store.get(key.kind, key.namespace, key.name);
       if (!current) return dropSigningSecret(store, key);

@@ -38,7 +38,8 @@ export class TriggerStatus {
       const status: Status = { ...p.last, deliveredCount: c.delivered ?? 0, failedAttempts: c.failedAttempts ?? 0, deadLetterCount: c.deadLetter ?? 0 };
       // A cleared error is removed (a merge patch's null), not kept as an empty string.
       if (status.lastError === '') status.lastError = null as unknown as string;
-      await this.store.commit({ origin: 'system', ops: [{ op: 'status', key: { kind: 'Trigger', namespace: p.namespace, name: p.name }, uid, merge: true, status }] });
+      // As the receivers' counters are: the delivery path's, which no reconcile needs to see.
+      await this.store.commit({ origin: 'delivery', ops: [{ op: 'status', key: { kind: 'Trigger', namespace: p.namespace, name: p.name }, uid, merge: true, status }] });
     }
   }
 

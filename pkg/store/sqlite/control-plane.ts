@@ -44,13 +44,14 @@ export class SqliteControlPlane implements ControlPlaneStore {
   }
 
   /**
-   * What the writer committed, up to `rev`, in revision order. Revisions a writer committed
-   * without reporting (it died between its commit and its answer) are replayed from the log first.
+   * What the writer committed after `from`, up to `rev`, in revision order. Revisions a writer
+   * committed without reporting (it died between its commit and its answer) are replayed from
+   * the log first. The gap is between transactions, not between object changes: documents and
+   * records take revisions too, and reading them back for each write would cost a query.
    */
-  publish(rev: number, changes: WatchEvent[]): void {
+  publish(from: number, rev: number, changes: WatchEvent[]): void {
     const before = this.published;
-    const first = changes[0]?.revision ?? rev + 1;
-    if (first > this.published + 1) this.catchUp(Math.min(first - 1, rev));
+    if (from > this.published) this.catchUp(from);
     for (const e of changes) {
       for (const s of this.subs) if (s.live && e.revision > s.cursor && matches(s.filter, e.key)) deliver(s, e);
     }

@@ -49,8 +49,8 @@ export class SqliteStore implements Store {
       join(opts.dataDir, 'orloj.db'),
       { namespacedKinds: opts.namespacedKinds, unindexedLabels: opts.unindexedLabels },
       codec,
-      (rev, changes, records) => {
-        this.control.publish(rev, changes);
+      (from, rev, changes, records) => {
+        this.control.publish(from, rev, changes);
         this.data.publish(records);
       },
       () => this.data.watched,

@@ -33,5 +33,5 @@ export interface WireReply {
   maintained: number;
 }
 
-/** One writer transaction, which may serve several requests; `rev` is the store's revision after it. */
-export type WireCommit = { rev: number; replies: WireReply[] } | { ids: number[]; error: string };
+/** One writer transaction, which may serve several requests; `rev` is the store's revision after it, `from` before it. */
+export type WireCommit = { from: number; rev: number; replies: WireReply[] } | { ids: number[]; error: string };

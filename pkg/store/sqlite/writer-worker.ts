@@ -464,7 +464,7 @@ function commit(reqs: WireRequest[], isolated = false): WireCommit {
   try {
     const replies = commitAll.immediate(reqs, isolated);
     briefs.settle();
-    return { rev, replies };
+    return { from: start, rev, replies };
   } catch (e) {
     rev = start;
     records = startRecords;

@@ -38,7 +38,8 @@ interface Sent {
 }
 
 /** Publishes committed changes (and records) to watchers, in commit order, before any caller is answered. */
-export type Publish = (rev: number, changes: WatchEvent[], records: DeliveryRecord[]) => void;
+/** What a transaction committed: revisions `from` (exclusive) to `rev`, its objects' changes, its records. */
+export type Publish = (from: number, rev: number, changes: WatchEvent[], records: DeliveryRecord[]) => void;
 
 /** Units that go to the writer without waiting for the end of the event-loop turn. */
 const EARLY_BATCH = 16;
@@ -158,7 +159,7 @@ export class Writer {
       if (sent.maintained) answers.push(() => sent.maintained!(reply.maintained));
     }
     // Published first: a caller who reads right after its answer finds what it was promised.
-    this.publish(c.rev, changes, records);
+    this.publish(c.from, c.rev, changes, records);
     // The publish replayed from the log whatever a dead thread had committed unreported.
     this.lost = false;
     for (const a of answers) a();
