@@ -68,10 +68,13 @@ function structural(schema: JSONSchema): JSONSchema {
 /** The resource name in /apis/orloj.dev/v1/...: Kubernetes allows no hyphen in it. */
 export const crdPlural = (def: KindDef): string => def.plural.replace(/-/g, '');
 
+/** A short name must be a DNS-1035 label, and one the kind's other names do not already take. */
+const SHORT_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
 export function crdFor(def: KindDef): Record<string, unknown> {
   const plural = crdPlural(def);
   const singular = def.kind.toLowerCase();
-  const shortNames = def.aliases.filter((a) => /^[a-z]+$/.test(a) && a !== plural && a !== singular);
+  const shortNames = def.aliases.filter((a) => SHORT_NAME.test(a) && a.length <= 63 && a !== plural && a !== singular);
   const status = def.statusSchema ? structural(def.statusSchema) : { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
   return {
     apiVersion: 'apiextensions.k8s.io/v1',

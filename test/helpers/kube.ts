@@ -1,6 +1,7 @@
 // One real kube-apiserver (with its etcd) per mocha process, started on first use, for the
 // Kubernetes-mode tests. The cluster script builds kube-apiserver the first time (minutes,
-// then cached) and starts it in seconds afterwards; ORLOJ_TEST_KUBECONFIG uses a running one.
+// then cached: make test runs `make kube-apiserver` first) and starts it in seconds
+// afterwards; ORLOJ_TEST_KUBECONFIG uses a running one.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -27,6 +28,7 @@ export function clusterScript(): string {
 }
 
 let started: { dir: string; cluster: KubeCluster } | undefined;
+let startFailure: Error | undefined;
 
 function envFile(path: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -45,9 +47,14 @@ export function kubeCluster(): KubeCluster {
     return { kubeconfig: external, server, token: process.env.ORLOJ_TEST_KUBE_TOKEN ?? '' };
   }
   if (started) return started.cluster;
+  // Every suite asks: one that did not start is not tried again for each.
+  if (startFailure) throw startFailure;
   const dir = mkdtempSync(join(tmpdir(), 'orloj-kube-'));
   const run = spawnSync(clusterScript(), ['start', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (run.status !== 0) throw new Error(`kube-apiserver did not start (${run.status}): ${run.stderr.slice(-2000)}`);
+  if (run.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw (startFailure = new Error(`kube-apiserver did not start (${run.status}): ${run.stderr.slice(-2000)}`));
+  }
   const env = envFile(join(dir, 'env'));
   started = { dir, cluster: { kubeconfig: join(dir, 'kubeconfig'), server: env.KUBE_SERVER ?? '', token: env.KUBE_TOKEN ?? '' } };
   process.once('exit', stopKube);
