@@ -13,7 +13,7 @@ ifneq ($(wildcard $(NODE_PREFIX)/include/node/node.h),)
 export npm_config_nodedir ?= $(NODE_PREFIX)
 endif
 
-.PHONY: all deps build install uninstall run test postgres-server fuzz crds bench crash-test clean clean-data
+.PHONY: all deps build install uninstall run test postgres-server kube-apiserver fuzz crds bench crash-test clean clean-data
 
 all: build
 
@@ -76,7 +76,7 @@ PG_E2E = dist/test/receiver/deliveries.test.js dist/test/receiver/crash.test.js 
 	dist/test/hydration/hydration.test.js dist/test/hydration/retries.test.js dist/test/hydration/crash.test.js \
 	dist/test/hydration/merge.test.js dist/test/hydration/concurrency.test.js \
 	dist/test/promotion/promote.test.js dist/test/promotion/validation.test.js dist/test/promotion/crash.test.js
-test: build postgres-server
+test: build postgres-server kube-apiserver
 	npx mocha; sqlite=$$?; ORLOJ_TEST_STORAGE=postgres npx mocha --no-config --timeout 30000 $(PG_E2E); exit $$((sqlite || $$?))
 
 # The tests start their own throwaway PostgreSQL (test/helpers/postgres.ts) from its initdb, so only
@@ -85,6 +85,15 @@ postgres-server:
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 	  sudo=; if [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then sudo=sudo; fi; \
 	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
+# The Kubernetes-mode tests start their own kube-apiserver (test/helpers/kube.ts) through the
+# cluster script test/kube-apiserver finds; its first run builds the binary (minutes, then
+# cached), so that happens here rather than inside a test's hook, and so does etcd's install.
+kube-apiserver:
+	@test/kube-apiserver build
+	@command -v etcd >/dev/null || { \
+	  sudo=; if [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server; }
 
 # The fuzz suite (test/fuzz), which make test runs for 15 s, for longer; FUZZ_SEED=n replays a run.
 FUZZ_SECONDS ?= 600

@@ -17,10 +17,26 @@ export interface Manifest {
 
 const MANIFEST_EXT = new Set(['.yaml', '.yml', '.json']);
 
+/**
+ * Entry names a directory's `.orlojignore` lists, one a line (`#` comments): manifests that are
+ * not for orlojctl, such as examples/kubernetes/, which kubectl applies in Kubernetes mode.
+ */
+function ignored(dir: string): Set<string> {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, '.orlojignore'), 'utf8');
+  } catch {
+    return new Set();
+  }
+  return new Set(text.split('\n').map((l) => l.replace(/#.*/, '').trim().replace(/\/$/, '')).filter(Boolean));
+}
+
 /** A directory stands for every manifest below it, so `apply -f examples/` takes the whole tree. */
 function listDir(dir: string): string[] {
   const out: string[] = [];
+  const skip = ignored(dir);
   for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (skip.has(e.name)) continue;
     const p = join(dir, e.name);
     if (e.isDirectory()) {
       out.push(...listDir(p));

@@ -1,8 +1,10 @@
 // One real kube-apiserver (with its etcd) per mocha process, started on first use, for the
 // Kubernetes-mode tests. The cluster script builds kube-apiserver the first time (minutes,
-// then cached) and starts it in seconds afterwards; ORLOJ_TEST_KUBECONFIG uses a running one.
+// then cached: make test runs `make kube-apiserver` first) and starts it in seconds
+// afterwards; ORLOJ_TEST_KUBECONFIG uses a running one.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,15 +19,16 @@ export interface KubeCluster {
 // dist/test/helpers → the repository root.
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-/** The cluster script: ORLOJ_KUBE_APISERVER, else the shared tools beside the checkout. */
+/**
+ * The cluster script, through test/kube-apiserver: it finds the real one ($ORLOJ_KUBE_APISERVER,
+ * the shared tools beside the checkout, /work/shared/tools) for make test and for us alike.
+ */
 export function clusterScript(): string {
-  const candidates = [process.env.ORLOJ_KUBE_APISERVER, join(ROOT, '..', 'shared', 'tools', 'kube-apiserver'), '/work/shared/tools/kube-apiserver'];
-  const found = candidates.find((p): p is string => !!p && existsSync(p));
-  if (!found) throw new Error(`no kube-apiserver script: set ORLOJ_KUBE_APISERVER (looked in ${candidates.filter(Boolean).join(', ')})`);
-  return found;
+  return join(ROOT, 'test', 'kube-apiserver');
 }
 
 let started: { dir: string; cluster: KubeCluster } | undefined;
+let startFailure: Error | undefined;
 
 function envFile(path: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -44,9 +47,14 @@ export function kubeCluster(): KubeCluster {
     return { kubeconfig: external, server, token: process.env.ORLOJ_TEST_KUBE_TOKEN ?? '' };
   }
   if (started) return started.cluster;
+  // Every suite asks: one that did not start is not tried again for each.
+  if (startFailure) throw startFailure;
   const dir = mkdtempSync(join(tmpdir(), 'orloj-kube-'));
   const run = spawnSync(clusterScript(), ['start', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (run.status !== 0) throw new Error(`kube-apiserver did not start (${run.status}): ${run.stderr.slice(-2000)}`);
+  if (run.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw (startFailure = new Error(`kube-apiserver did not start (${run.status}): ${run.stderr.slice(-2000)}`));
+  }
   const env = envFile(join(dir, 'env'));
   started = { dir, cluster: { kubeconfig: join(dir, 'kubeconfig'), server: env.KUBE_SERVER ?? '', token: env.KUBE_TOKEN ?? '' } };
   process.once('exit', stopKube);
@@ -68,4 +76,24 @@ export function kubectl(args: string[], opts: { input?: string; allowFail?: bool
   const out = { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   if (out.status !== 0 && !opts.allowFail) throw new Error(`kubectl ${args.join(' ')}: ${out.stderr.trim()}`);
   return out;
+}
+
+/** The repository root (where crds/, deploy/ and examples/ are). */
+export const repoRoot = ROOT;
+
+let crdsInstalled = false;
+
+/** `kubectl apply -f crds/` as committed, then waits until every CRD is Established (once per process). */
+export function installCrds(): void {
+  if (crdsInstalled) return;
+  kubectl(['apply', '-f', join(ROOT, 'crds')]);
+  kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', join(ROOT, 'crds')]);
+  crdsInstalled = true;
+}
+
+/** A new namespace named `<prefix>-<random>`, so suites sharing the cluster never meet. */
+export function freshNamespace(prefix: string): string {
+  const name = `${prefix}-${randomBytes(4).toString('hex')}`;
+  kubectl(['create', 'namespace', name]);
+  return name;
 }
