@@ -46,7 +46,7 @@ export function defaultLeaseNamespace(kc: KubeConfig): string {
   return (ctx?.name === IN_CLUSTER && ctx.namespace) || 'default';
 }
 
-/** Reads the first file, merges the others into it (their entries must not collide), as kubectl does. */
+/** Reads the first file and merges the others into it (their entries must not collide). */
 function fromFiles(kc: KubeConfig, make: () => KubeConfig, files: string[], source: string): string {
   const [first, ...rest] = files as [string, ...string[]];
   readFile(kc, first, source);
@@ -54,7 +54,8 @@ function fromFiles(kc: KubeConfig, make: () => KubeConfig, files: string[], sour
     const more = make();
     readFile(more, file, source);
     try {
-      kc.mergeConfig(more);
+      // As kubectl: the first file that sets current-context decides it.
+      kc.mergeConfig(more, !!kc.getCurrentContext());
     } catch (e) {
       throw new KubeConfigError(`cannot merge kubeconfig ${file} (from ${source}): ${firstLine(e)}`);
     }

@@ -103,6 +103,7 @@ export class LeaseElector implements Elector {
 
   private async tick(): Promise<void> {
     const sent = Date.now();
+    if (this.leader && sent >= this.renewedAt + this.renewDeadlineMs) this.set(false);
     // A leader's attempt may take only what is left of its renew deadline: then it steps down.
     const budget = this.leader ? this.renewedAt + this.renewDeadlineMs - sent : this.renewDeadlineMs;
     let outcome: 'held' | 'taken' | 'failed';
@@ -120,7 +121,8 @@ export class LeaseElector implements Elector {
     } else if (outcome === 'taken' || Date.now() >= this.renewedAt + this.renewDeadlineMs) {
       this.set(false);
     }
-    this.schedule(this.retryMs);
+    // A leader whose renewals fail comes back at its deadline at the latest, to step down on time.
+    this.schedule(this.leader ? Math.min(this.retryMs, Math.max(0, this.renewedAt + this.renewDeadlineMs - Date.now())) : this.retryMs);
   }
 
   /** True when this replica holds the Lease now; false when another does (or won the race). */
