@@ -27,6 +27,9 @@ export interface LeaseElectorOptions {
   log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
+/** held: this replica holds the Lease now; taken: another does; conflict: it changed since it was read. */
+type Attempt = 'held' | 'taken' | 'conflict';
+
 type LeaseApi = Pick<CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>;
 
 export class LeaseElector implements Elector {
@@ -106,15 +109,16 @@ export class LeaseElector implements Elector {
     if (this.leader && sent >= this.renewedAt + this.renewDeadlineMs) this.set(false);
     // A leader's attempt may take only what is left of its renew deadline: then it steps down.
     const budget = this.leader ? this.renewedAt + this.renewDeadlineMs - sent : this.renewDeadlineMs;
-    let outcome: 'held' | 'taken' | 'failed';
+    let outcome: Attempt | 'failed';
     try {
-      outcome = (await within(this.acquireOrRenew(new Date(sent)), Math.max(budget, 0))) ? 'held' : 'taken';
+      outcome = await within(this.acquireOrRenew(new Date(sent)), Math.max(budget, 0));
       this.lastError = undefined;
     } catch (e) {
       outcome = 'failed';
       this.report(e);
     }
     if (this.closed) return;
+    // A leader's conflict, like a failure, is retried until the deadline: the next read says who holds it.
     if (outcome === 'held') {
       this.renewedAt = sent;
       this.set(true);
@@ -125,14 +129,13 @@ export class LeaseElector implements Elector {
     this.schedule(this.leader ? Math.min(this.retryMs, Math.max(0, this.renewedAt + this.renewDeadlineMs - Date.now())) : this.retryMs);
   }
 
-  /** True when this replica holds the Lease now; false when another does (or won the race). */
-  private async acquireOrRenew(now: Date): Promise<boolean> {
+  private async acquireOrRenew(now: Date): Promise<Attempt> {
     const lease = await this.read();
     if (!lease) return this.write(() => this.api.createNamespacedLease({ namespace: this.namespace, body: { metadata: { name: this.name, namespace: this.namespace }, spec: this.spec(now, now, 0) } }));
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? '';
     const mine = holder === this.identity;
-    if (holder && !mine && !expired(spec, now)) return false;
+    if (holder && !mine && !expired(spec, now)) return 'taken';
     const next = mine ? { ...spec, ...this.spec(spec.acquireTime ? new Date(String(spec.acquireTime)) : now, now, spec.leaseTransitions ?? 0) } : this.spec(now, now, (spec.leaseTransitions ?? 0) + 1);
     // The resourceVersion read stays in metadata: a write after someone else's gets 409.
     return this.write(() => this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: { ...lease, spec: next } }));
@@ -167,12 +170,12 @@ export class LeaseElector implements Elector {
   }
 
   /** A write that lost the race (409: created or changed since it was read) is no error. */
-  private async write(fn: () => Promise<V1Lease>): Promise<boolean> {
+  private async write(fn: () => Promise<V1Lease>): Promise<Attempt> {
     try {
       await fn();
-      return true;
+      return 'held';
     } catch (e) {
-      if (statusOf(e) === 409) return false;
+      if (statusOf(e) === 409) return 'conflict';
       throw e;
     }
   }
