@@ -6,8 +6,19 @@ import { DestinationGuard } from '../outbound/guard.js';
 export interface DaemonOptions {
   listen: { host: string; port: number };
   dataDir: string;
-  storage: 'sqlite' | 'postgres';
+  /** Where resources live: kubernetes keeps them as CRDs in a cluster. */
+  storage: StorageKind;
+  /**
+   * Where the data plane lives (deliveries, documents, dedup, the change log, queues): the
+   * store itself for sqlite and postgres, --data-storage for kubernetes.
+   */
+  dataStorage: DataStorageKind;
+  /** For postgres storage, or kubernetes with postgres data storage. */
   postgresUrl?: string;
+  /** --kubeconfig (kubernetes only); unset: KUBECONFIG, the pod's service account, ~/.kube/config. */
+  kubeconfig?: string;
+  /** Namespace of the leader-election Lease (kubernetes only); unset: the pod's, else `default`. */
+  leaseNamespace?: string;
   apiTokens?: string;
   /** A file of tokens in the --api-tokens format, also one per line: tokens need not show in `ps`. */
   apiTokensFile?: string;
@@ -28,15 +39,28 @@ export interface DaemonOptions {
   allowDestinations: string[];
 }
 
+export const STORAGE_KINDS = ['sqlite', 'postgres', 'kubernetes'] as const;
+export type StorageKind = (typeof STORAGE_KINDS)[number];
+export const DATA_STORAGE_KINDS = ['sqlite', 'postgres'] as const;
+export type DataStorageKind = (typeof DATA_STORAGE_KINDS)[number];
+
 const USAGE = `Usage: orlojd [flags]
 
   --listen HOST:PORT      address to serve on (ORLOJ_LISTEN, default 127.0.0.1:8080)
   --data-dir DIR          local files: the embedded store, the key file, the admin token
                           (ORLOJ_DATA_DIR, default ./.orloj)
-  --storage KIND          sqlite (embedded, one process) or postgres (shared by replicas)
-                          (ORLOJ_STORAGE, default sqlite)
+  --storage KIND          sqlite (embedded, one process), postgres (shared by replicas) or
+                          kubernetes (resources are CRDs in a cluster) (ORLOJ_STORAGE, default sqlite)
   --postgres-url URL      PostgreSQL connection string (ORLOJ_POSTGRES_URL); every
                           replica also needs the same ORLOJ_ENCRYPTION_KEY
+  --kubeconfig PATH       with --storage kubernetes: the cluster to use (default KUBECONFIG,
+                          else the pod's service account, else ~/.kube/config)
+  --data-storage KIND     with --storage kubernetes: where deliveries, documents, dedup and
+                          queues live, sqlite or postgres (needs --postgres-url)
+                          (ORLOJ_DATA_STORAGE, default sqlite)
+  --leader-election-namespace NS
+                          with --storage kubernetes: namespace of the orlojd-leader Lease
+                          (ORLOJ_LEADER_ELECTION_NAMESPACE, default the pod's, else default)
   --api-tokens LIST       tok:role,... with roles reader, writer, admin (ORLOJ_API_TOKENS);
                           without it (or --api-tokens-file) an admin token is generated
                           on first start
@@ -141,13 +165,55 @@ function limitsOf(n: Record<IntFlag, number>): HttpLimits {
   };
 }
 
-const STRING_FLAGS = ['listen', 'data-dir', 'storage', 'postgres-url', 'api-tokens', 'api-tokens-file', 'log-level', 'log-format', 'allow-destinations'];
+const STRING_FLAGS = ['listen', 'data-dir', 'storage', 'postgres-url', 'kubeconfig', 'data-storage', 'leader-election-namespace', 'api-tokens', 'api-tokens-file', 'log-level', 'log-format', 'allow-destinations'];
 
 function logFormatOf(v: string | undefined): LogFormat | undefined {
   if (v === undefined || v === '') return undefined;
   const format = LOG_FORMATS.find((f) => f === v);
   if (!format) throw new UsageError(`--log-format must be ${LOG_FORMATS.join(' or ')}, got "${v}"`);
   return format;
+}
+
+function oneOf<T extends string>(flag: string, kinds: readonly T[], v: string): T {
+  const kind = kinds.find((k) => k === v);
+  if (!kind) throw new UsageError(`--${flag} must be ${kinds.slice(0, -1).join(', ')} or ${kinds.at(-1)}, got "${v}"`);
+  return kind;
+}
+
+/** A Kubernetes namespace name (RFC 1123 label). */
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+type StorageOptions = Pick<DaemonOptions, 'storage' | 'dataStorage' | 'postgresUrl' | 'kubeconfig' | 'leaseNamespace'>;
+
+/** --storage and the flags that only mean something with one of its kinds. */
+function storageOptions(str: (name: string) => string | undefined, env: NodeJS.ProcessEnv): StorageOptions {
+  const storage = oneOf('storage', STORAGE_KINDS, str('storage') ?? env.ORLOJ_STORAGE ?? 'sqlite');
+  const given = {
+    'data-storage': str('data-storage') ?? env.ORLOJ_DATA_STORAGE,
+    kubeconfig: str('kubeconfig'),
+    'leader-election-namespace': str('leader-election-namespace') ?? env.ORLOJ_LEADER_ELECTION_NAMESPACE,
+  };
+  if (storage !== 'kubernetes') {
+    const stray = Object.entries(given).find(([, v]) => v !== undefined)?.[0];
+    if (stray) throw new UsageError(`--${stray} applies only with --storage kubernetes (storage is ${storage})`);
+  }
+  const dataStorage = storage === 'kubernetes' ? oneOf('data-storage', DATA_STORAGE_KINDS, given['data-storage'] ?? 'sqlite') : storage;
+  const namespace = given['leader-election-namespace'];
+  if (namespace !== undefined && !NAMESPACE.test(namespace)) throw new UsageError(`--leader-election-namespace must be a Kubernetes namespace name, got "${namespace}"`);
+  const kubeconfig = given.kubeconfig;
+  if (kubeconfig === '') throw new UsageError('--kubeconfig needs a PATH');
+  return { storage, dataStorage, postgresUrl: postgresUrlOf(storage, dataStorage, str('postgres-url'), env), kubeconfig, leaseNamespace: namespace };
+}
+
+function postgresUrlOf(storage: StorageKind, dataStorage: DataStorageKind, flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  const url = flag ?? env.ORLOJ_POSTGRES_URL;
+  const needs = storage === 'kubernetes' ? '--data-storage postgres' : '--storage postgres';
+  // Kubernetes mode keeps its data in SQLite unless told otherwise: a URL given there was meant for something.
+  if (storage === 'kubernetes' && dataStorage === 'sqlite' && flag !== undefined) throw new UsageError('--postgres-url applies only with --data-storage postgres under --storage kubernetes');
+  if (dataStorage !== 'postgres') return url;
+  if (!url) throw new UsageError(`${needs} needs --postgres-url URL (or ORLOJ_POSTGRES_URL)`);
+  if (!/^postgres(ql)?:\/\/[^\s]+$/.test(url)) throw new UsageError('--postgres-url must be a postgres://user@host:port/database URL');
+  return url;
 }
 
 /** Flags win over ORLOJ_* environment variables, which win over defaults. */
@@ -161,11 +227,7 @@ export function parseDaemonOptions(argv: string[], env: NodeJS.ProcessEnv): Daem
   }
   if (values.help) return 'help';
   const str = (name: string): string | undefined => values[name] as string | undefined;
-  const storage = str('storage') ?? env.ORLOJ_STORAGE ?? 'sqlite';
-  if (storage !== 'sqlite' && storage !== 'postgres') throw new UsageError(`--storage must be sqlite or postgres, got "${storage}"`);
-  const postgresUrl = str('postgres-url') ?? env.ORLOJ_POSTGRES_URL;
-  if (storage === 'postgres' && !postgresUrl) throw new UsageError('--storage postgres needs --postgres-url URL (or ORLOJ_POSTGRES_URL)');
-  if (storage === 'postgres' && !/^postgres(ql)?:\/\/[^\s]+$/.test(postgresUrl ?? '')) throw new UsageError('--postgres-url must be a postgres://user@host:port/database URL');
+  const storage = storageOptions(str, env);
   const apiTokens = str('api-tokens') ?? env.ORLOJ_API_TOKENS;
   const apiTokensFile = str('api-tokens-file') ?? env.ORLOJ_API_TOKENS_FILE;
   if (apiTokens && apiTokensFile) throw new UsageError('give --api-tokens (ORLOJ_API_TOKENS) or --api-tokens-file (ORLOJ_API_TOKENS_FILE), not both');
@@ -179,8 +241,7 @@ export function parseDaemonOptions(argv: string[], env: NodeJS.ProcessEnv): Daem
   return {
     listen: parseListen(str('listen') ?? env.ORLOJ_LISTEN ?? '127.0.0.1:8080'),
     dataDir: str('data-dir') ?? env.ORLOJ_DATA_DIR ?? '.orloj',
-    storage,
-    postgresUrl,
+    ...storage,
     apiTokens,
     apiTokensFile,
     encryptionKey: env.ORLOJ_ENCRYPTION_KEY,

@@ -16,9 +16,12 @@ const RETRY_MAX_MS = 5000;
 
 /** A shared store that cannot be reached is waited for, with backoff; one that refuses us is not. */
 async function openWithRetry(opts: DaemonOptions, keys: KeySet, log: Logger, signal?: AbortSignal): Promise<Store> {
+  const { storage } = opts;
+  // Until the Kubernetes driver is wired in here: refuse rather than start on another store.
+  if (storage === 'kubernetes') throw new Error('--storage kubernetes is not available in this build');
   for (let attempt = 1, wait = RETRY_FIRST_MS; ; attempt++, wait = Math.min(wait * 2, RETRY_MAX_MS)) {
     try {
-      return await openStore({ storage: opts.storage, dataDir: opts.dataDir, postgresUrl: opts.postgresUrl, keys });
+      return await openStore({ storage, dataDir: opts.dataDir, postgresUrl: opts.postgresUrl, keys });
     } catch (e) {
       if (!(e instanceof PostgresUnavailable) || !e.retry || signal?.aborted) throw e;
       log.warn({ attempt, retryInMs: wait }, `${e.message}; trying again`);
