@@ -16,17 +16,41 @@ const RETRY_MAX_MS = 5000;
 
 /** A shared store that cannot be reached is waited for, with backoff; one that refuses us is not. */
 async function openWithRetry(opts: DaemonOptions, keys: KeySet, log: Logger, signal?: AbortSignal): Promise<Store> {
-  const { storage } = opts;
-  // Until the Kubernetes driver is wired in here: refuse rather than start on another store.
-  if (storage === 'kubernetes') throw new Error('--storage kubernetes is not available in this build');
   for (let attempt = 1, wait = RETRY_FIRST_MS; ; attempt++, wait = Math.min(wait * 2, RETRY_MAX_MS)) {
     try {
-      return await openStore({ storage, dataDir: opts.dataDir, postgresUrl: opts.postgresUrl, keys });
+      return await openStore({ storage: opts.dataStorage, dataDir: opts.dataDir, postgresUrl: opts.postgresUrl, keys });
     } catch (e) {
       if (!(e instanceof PostgresUnavailable) || !e.retry || signal?.aborted) throw e;
       log.warn({ attempt, retryInMs: wait }, `${e.message}; trying again`);
       await new Promise((r) => setTimeout(r, wait));
     }
+  }
+}
+
+/**
+ * Kubernetes mode: the resources are the cluster's (its informers feed the same reconcilers),
+ * leadership is a Lease, and `data` keeps everything else. The client library loads only here.
+ */
+async function inCluster(data: Store, opts: DaemonOptions, log: Logger): Promise<Store> {
+  try {
+    const [{ loadKubeConfig, defaultLeaseNamespace }, { LeaseElector }, { KubernetesStore }] = await Promise.all([
+      import('../store/kubernetes/kubeconfig.js'),
+      import('../store/kubernetes/lease-elector.js'),
+      import('../store/kubernetes/store.js'),
+    ]);
+    const kubeConfig = await loadKubeConfig({ kubeconfig: opts.kubeconfig, env: process.env });
+    const electorLog = log.child({ component: 'leader-election' });
+    const elector = await LeaseElector.start(kubeConfig, { namespace: opts.leaseNamespace ?? defaultLeaseNamespace(kubeConfig), log: electorLog });
+    const storeLog = log.child({ component: 'kubernetes' });
+    try {
+      return await KubernetesStore.open({ kubeConfig, data, elector, log: (msg) => storeLog.warn(msg) });
+    } catch (e) {
+      await elector.close();
+      throw e;
+    }
+  } catch (e) {
+    await data.close();
+    throw e;
   }
 }
 
@@ -48,6 +72,7 @@ export async function openDaemonStore(opts: DaemonOptions, log: Logger, signal?:
   let store: Store;
   try {
     store = await openWithRetry(opts, keys, log, signal);
+    if (opts.storage === 'kubernetes') store = await inCluster(store, opts, log);
   } catch (e) {
     // Not on any failure: one to lock the data dir means another orlojd may use that key file now.
     if (!(e instanceof SealingError)) throw e;
