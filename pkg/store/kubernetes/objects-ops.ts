@@ -9,7 +9,7 @@ import { deepEqual } from '../../util/json.js';
 import type { CreateOp, DeleteManyOp, DeleteOp, StatusOp, UpdateOp, WriteResult } from '../types.js';
 import type { Indexes, KindCache } from './cache.js';
 import { fromKube, kubeKind, objectPath, STATUS_ANNOTATION, statusAnnotation, toKube, type KubeKind, type KubeObject } from './kinds.js';
-import { KubeError, MERGE_PATCH, reasonOf, toApiError, type Rest } from './rest.js';
+import { JSON_PATCH, KubeError, MERGE_PATCH, reasonOf, toApiError, type Rest } from './rest.js';
 import type { Origins } from './watch.js';
 
 /** How long a write waits for its informer to show it before answering anyway. */
@@ -195,7 +195,10 @@ export class ClusterOps {
       return fromKube(k, await this.d.rest.request<KubeObject>('PATCH', path, patch, MERGE_PATCH));
     }
     if (op.merge) return fromKube(k, await this.d.rest.request<KubeObject>('PATCH', `${path}/status`, { metadata: pre, status: op.status }, MERGE_PATCH));
-    return this.putStatus(k, cur, next, op.expect);
+    if (op.expect) return this.putStatus(k, cur, next, op.expect);
+    // /status takes no unconditional PUT: a JSON patch replaces the whole status of this uid.
+    const patch = [{ op: 'test', path: '/metadata/uid', value: pre.uid }, { op: 'add', path: '/status', value: next }];
+    return fromKube(k, await this.d.rest.request<KubeObject>('PATCH', `${path}/status`, patch, JSON_PATCH));
   }
 
   private async deleteOne(k: KubeKind, key: ObjectKey, uid: string, expect: string | undefined): Promise<StoredResource> {
