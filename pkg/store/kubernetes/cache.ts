@@ -54,6 +54,11 @@ export class KindCache {
   private sortedCache?: StoredResource[];
   private readonly listeners = new Set<CacheListener>();
   private waiters: Array<() => boolean> = [];
+  /** Writes of this process to the kind that the cluster has not answered yet. */
+  private readonly inFlight = new Set<number>();
+  private nextWrite = 0;
+  /** Events waiting for the writes that were in flight when they arrived. */
+  private held: Array<{ e: CacheEvent; waits: Set<number> }> = [];
   private informer?: ListWatch<KubernetesObject>;
   private listed = false;
   private lastError?: unknown;
@@ -186,7 +191,34 @@ export class KindCache {
     if (this.waiters.length) this.waiters = this.waiters.filter((w) => !w());
   }
 
+  /**
+   * A write of ours begins: events arriving until it ends wait for it, since one of them
+   * may be its own, whose origin is known only from the answer. Each waits only for the
+   * writes in flight when it arrived, so a steady stream of writes holds nothing for long.
+   */
+  begin(): number {
+    const id = ++this.nextWrite;
+    this.inFlight.add(id);
+    return id;
+  }
+
+  end(id: number): void {
+    this.inFlight.delete(id);
+    for (const h of this.held) h.waits.delete(id);
+    this.release();
+  }
+
+  private release(): void {
+    while (this.held[0]?.waits.size === 0) this.deliver(this.held.shift()!.e);
+  }
+
   private emit(e: CacheEvent): void {
+    if (!this.held.length && !this.inFlight.size) return this.deliver(e);
+    this.held.push({ e, waits: new Set(this.inFlight) });
+    this.release();
+  }
+
+  private deliver(e: CacheEvent): void {
     if (e.revision > this.rv) this.rv = e.revision;
     for (const fn of this.listeners) {
       try {

@@ -80,7 +80,8 @@ export class KubeControlPlane implements ControlPlaneStore {
   async watch(filter: WatchFilter, since: string | undefined, onEvent: (e: WatchEvent) => void, beforePage?: BeforePage): Promise<() => void> {
     if (filter.kind === DOCUMENT_KIND) return this.dataControl.watch(filter, since, onEvent, beforePage);
     const caches = filter.kind ? [this.cache(filter.kind)] : KUBE_KINDS.map((k) => this.cache(k.kind));
-    const from = since === undefined || since === '' ? undefined : Number(since);
+    // "0" is "any point" in Kubernetes: as the other drivers do once their log is compacted, now.
+    const from = since === undefined || since === '' || since === '0' ? undefined : Number(since);
     if (from !== undefined && (!Number.isInteger(from) || from < 0)) throw new ApiError('BadRequest', `invalid resourceVersion "${since}"`);
     const wanted = (e: CacheEvent): boolean => filter.namespace === undefined || e.object.metadata.namespace === filter.namespace;
     // Live events are held back until the replay is delivered, so nothing falls between them.
@@ -102,7 +103,7 @@ export class KubeControlPlane implements ControlPlaneStore {
     };
     if (from === undefined) return stop;
     try {
-      const events = from === 0 ? this.snapshot(caches) : await replay(targets, this.watcher, from, this.origins);
+      const events = await replay(targets, this.watcher, from, this.origins);
       await this.deliver(events.filter((e) => filter.namespace === undefined || e.key.namespace === filter.namespace), onEvent, beforePage, stop, () => stopped);
     } catch (e) {
       stop();
@@ -112,12 +113,6 @@ export class KubeControlPlane implements ControlPlaneStore {
     held = undefined;
     for (const e of live) if (e.revision > from) send(e);
     return stop;
-  }
-
-  /** "0" is "any point" in Kubernetes: what is there now, as ADDED. */
-  private snapshot(caches: KindCache[]): WatchEvent[] {
-    const all = caches.flatMap((c) => c.sorted().map((o): CacheEvent => ({ type: 'ADDED', object: o, revision: Number(o.metadata.resourceVersion) })));
-    return all.sort((a, b) => a.revision - b.revision).map((e) => toWatchEvent(e, this.origins));
   }
 
   private async deliver(events: WatchEvent[], onEvent: (e: WatchEvent) => void, beforePage: BeforePage | undefined, stop: () => void, stopped: () => boolean): Promise<void> {

@@ -9,13 +9,11 @@ import { deepEqual } from '../../util/json.js';
 import type { CreateOp, DeleteManyOp, DeleteOp, StatusOp, UpdateOp, WriteResult } from '../types.js';
 import type { Indexes, KindCache } from './cache.js';
 import { fromKube, kubeKind, objectPath, STATUS_ANNOTATION, statusAnnotation, toKube, type KubeKind, type KubeObject } from './kinds.js';
-import { JSON_PATCH, KubeError, MERGE_PATCH, reasonOf, toApiError, type Rest } from './rest.js';
+import { JSON_PATCH, KubeError, MERGE_PATCH, reasonOf, toApiError, type Method, type Rest } from './rest.js';
 import type { Origins } from './watch.js';
 
 /** How long a write waits for its informer to show it before answering anyway. */
 const SEEN_TIMEOUT_MS = 30_000;
-/** Deletes of a deleteMany in flight at once. */
-const DELETE_PARALLEL = 16;
 const EVENT_ID_LABEL = 'orloj.dev/webhook-event-id';
 
 export interface ClusterDeps {
@@ -71,8 +69,23 @@ export class ClusterOps {
     }
   }
 
+  /**
+   * A write to the cluster. Its informer's events wait for it (see KindCache.begin), so the
+   * origin of what it wrote is known before any watcher sees the change.
+   */
+  private async send(k: KubeKind, origin: WriteOrigin, method: Method, path: string, body: unknown, contentType?: string): Promise<StoredResource> {
+    const cache = this.d.cache(k.kind);
+    const id = cache.begin();
+    try {
+      const o = fromKube(k, await this.d.rest.request<KubeObject>(method, path, body, contentType));
+      this.d.origins.remember(o.metadata.resourceVersion, origin);
+      return o;
+    } finally {
+      cache.end(id);
+    }
+  }
+
   private async landed(kind: string, o: StoredResource, origin: WriteOrigin): Promise<StoredResource> {
-    this.d.origins.remember(o.metadata.resourceVersion, origin);
     const rv = Number(o.metadata.resourceVersion);
     const cache = this.d.cache(kind);
     await this.seen(kind, () => cache.rv >= rv, origin);
@@ -112,8 +125,8 @@ export class ClusterOps {
       if (op.uniqueName && cache.get(ns, name)) continue;
       const body = toKube(k, { ...o, metadata: { ...o.metadata, name } }, false);
       try {
-        const made = fromKube(k, await this.d.rest.request<KubeObject>('POST', k.path(k.namespaced ? ns : undefined), body));
-        const withStatus = !k.core && Object.keys(o.status ?? {}).length ? await this.putStatus(k, made, o.status, made.metadata.resourceVersion) : made;
+        const made = await this.send(k, origin, 'POST', k.path(k.namespaced ? ns : undefined), body);
+        const withStatus = !k.core && Object.keys(o.status ?? {}).length ? await this.putStatus(k, origin, made, o.status, made.metadata.resourceVersion) : made;
         return { result: written(await this.landed(o.kind, withStatus, origin)), made: true };
       } catch (e) {
         if (!(op.uniqueName && isReason(e, 'AlreadyExists'))) throw toApiError(e, o.kind, name, errorFor(o.kind, ns, name));
@@ -122,12 +135,12 @@ export class ClusterOps {
   }
 
   /** A CRD's status through /status, at `rv` when given. */
-  private async putStatus(k: KubeKind, cur: StoredResource, status: Status, rv: string | undefined): Promise<StoredResource> {
+  private async putStatus(k: KubeKind, origin: WriteOrigin, cur: StoredResource, status: Status, rv: string | undefined): Promise<StoredResource> {
     const body = { ...toKube(k, cur, false), status };
     if (rv) body.metadata.resourceVersion = rv;
     body.metadata.uid = cur.metadata.uid;
     const path = `${objectPath(k, cur.metadata.namespace, cur.metadata.name)}/status`;
-    return fromKube(k, await this.d.rest.request<KubeObject>('PUT', path, body));
+    return this.send(k, origin, 'PUT', path, body);
   }
 
   async update(op: UpdateOp, origin: WriteOrigin): Promise<WriteResult> {
@@ -137,7 +150,7 @@ export class ClusterOps {
     const body = toKube(k, o, false);
     if (op.expect && op.expect !== '0') body.metadata.resourceVersion = op.expect;
     const path = objectPath(k, key.namespace, key.name);
-    const r = await this.call(key, async () => fromKube(k, await this.d.rest.request<KubeObject>('PUT', path, body)));
+    const r = await this.call(key, () => this.send(k, origin, 'PUT', path, body));
     return written(await this.landed(o.kind, r, origin));
   }
 
@@ -178,7 +191,7 @@ export class ClusterOps {
     if (deepEqual(next, cur.status) && (!op.expect || op.expect === cur.metadata.resourceVersion)) return undefined;
     this.checkEndpoint(key, next);
     try {
-      const r = await this.writeStatus(k, cur, op, next);
+      const r = await this.writeStatus(k, origin, cur, op, next);
       return written(await this.landed(key.kind, r, origin));
     } catch (e) {
       // A uid precondition that fails is another object of the name, or none: skipped.
@@ -187,18 +200,18 @@ export class ClusterOps {
     }
   }
 
-  private async writeStatus(k: KubeKind, cur: StoredResource, op: StatusOp, next: Status): Promise<StoredResource> {
+  private async writeStatus(k: KubeKind, origin: WriteOrigin, cur: StoredResource, op: StatusOp, next: Status): Promise<StoredResource> {
     const path = objectPath(k, cur.metadata.namespace, cur.metadata.name);
     const pre = { uid: op.uid ?? cur.metadata.uid, ...(op.expect ? { resourceVersion: op.expect } : {}) };
     if (k.core) {
       const patch = { metadata: { ...pre, annotations: { [STATUS_ANNOTATION]: statusAnnotation(next) } } };
-      return fromKube(k, await this.d.rest.request<KubeObject>('PATCH', path, patch, MERGE_PATCH));
+      return this.send(k, origin, 'PATCH', path, patch, MERGE_PATCH);
     }
-    if (op.merge) return fromKube(k, await this.d.rest.request<KubeObject>('PATCH', `${path}/status`, { metadata: pre, status: op.status }, MERGE_PATCH));
-    if (op.expect) return this.putStatus(k, cur, next, op.expect);
+    if (op.merge) return this.send(k, origin, 'PATCH', `${path}/status`, { metadata: pre, status: op.status }, MERGE_PATCH);
+    if (op.expect) return this.putStatus(k, origin, cur, next, op.expect);
     // /status takes no unconditional PUT: a JSON patch replaces the whole status of this uid.
     const patch = [{ op: 'test', path: '/metadata/uid', value: pre.uid }, { op: 'add', path: '/status', value: next }];
-    return fromKube(k, await this.d.rest.request<KubeObject>('PATCH', `${path}/status`, patch, JSON_PATCH));
+    return this.send(k, origin, 'PATCH', `${path}/status`, patch, JSON_PATCH);
   }
 
   private async deleteOne(k: KubeKind, key: ObjectKey, uid: string, expect: string | undefined): Promise<StoredResource> {
@@ -224,28 +237,27 @@ export class ClusterOps {
     return written({ ...cur, metadata: { ...cur.metadata, resourceVersion: r.metadata.resourceVersion || cur.metadata.resourceVersion } });
   }
 
-  /** Deletes each named object still there with its uid; the others are skipped. Returns the names deleted. */
+  /**
+   * Deletes each named object still there with its uid; the others are skipped. One at a
+   * time, so that they go in op order (each at a revision of its own, as the drivers do);
+   * the informer is waited for once, at the end. Returns the names deleted.
+   */
   async deleteMany(op: DeleteManyOp, origin: WriteOrigin): Promise<string[]> {
     const k = this.kind(op.kind);
-    const deleted: string[] = [];
-    const queue = [...op.objects];
-    const worker = async (): Promise<void> => {
-      for (let o = queue.shift(); o; o = queue.shift()) {
-        const key = { kind: op.kind, namespace: op.namespace, name: o.name };
-        this.d.origins.remember(`uid:${o.uid}`, origin);
-        try {
-          await this.deleteOne(k, key, o.uid, undefined);
-        } catch (e) {
-          if (isReason(e, 'NotFound', 'Conflict')) continue;
-          throw toApiError(e, op.kind, o.name, errorFor(op.kind, op.namespace, o.name));
-        }
-        await this.gone(op.kind, key, o.uid, origin);
-        deleted.push(o.name);
+    const deleted: Array<{ name: string; uid: string }> = [];
+    for (const o of op.objects) {
+      const key = { kind: op.kind, namespace: op.namespace, name: o.name };
+      this.d.origins.remember(`uid:${o.uid}`, origin);
+      try {
+        await this.deleteOne(k, key, o.uid, undefined);
+        deleted.push(o);
+      } catch (e) {
+        if (!isReason(e, 'NotFound', 'Conflict')) throw toApiError(e, op.kind, o.name, errorFor(op.kind, op.namespace, o.name));
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(DELETE_PARALLEL, queue.length) }, worker));
-    const order = new Map(op.objects.map((o, i) => [o.name, i]));
-    return deleted.sort((a, b) => order.get(a)! - order.get(b)!);
+    }
+    const cache = this.d.cache(op.kind);
+    await this.seen(op.kind, () => deleted.every((o) => cache.get(op.namespace, o.name)?.metadata.uid !== o.uid), origin);
+    return deleted.map((o) => o.name);
   }
 
   async exists(key: ObjectKey): Promise<void> {
