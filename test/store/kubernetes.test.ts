@@ -14,8 +14,12 @@ import type { KubeList } from '../../pkg/store/kubernetes/kinds.js';
 import { Rest } from '../../pkg/store/kubernetes/rest.js';
 import { KubernetesStore } from '../../pkg/store/kubernetes/store.js';
 import type { KeySet } from '../../pkg/store/sealing.js';
-import type { Store } from '../../pkg/store/types.js';
+import type { Store, Unit } from '../../pkg/store/types.js';
+import { draft, Objects } from '../../pkg/store/objects.js';
+import { ApiError } from '../../pkg/api/errors.js';
+import { expect } from 'chai';
 import { kubeCluster, kubectl } from '../helpers/kube.js';
+import { eventually } from '../helpers/orlojd.js';
 import { runStoreConformance, type Driver } from './conformance.js';
 import { runDocumentConformance } from './documents-conformance.js';
 import { runJobConformance } from './jobs-conformance.js';
@@ -96,6 +100,100 @@ const kubernetes: Driver = {
     rmSync(dir, { recursive: true, force: true });
   },
 };
+
+/** A delivery's unit as the TaskWebhook receiver commits it: claim the event, create its run task, record it. */
+function delivery(eventId: string, ownerUid: string, nowMs: number): Unit {
+  const t = draft({ apiVersion: 'orloj.dev/v1', kind: 'Task', metadata: { name: `hook-${nowMs.toString(16)}`, labels: { 'orloj.dev/webhook-event-id': eventId } }, spec: { mode: 'run', input: {} } }, 'default');
+  t.metadata.ownerReferences = [{ apiVersion: 'orloj.dev/v1', kind: 'TaskWebhook', name: 'hook', uid: ownerUid, controller: true }];
+  return {
+    origin: 'delivery',
+    ops: [
+      { op: 'claim', scope: 'TaskWebhook/default/hook', key: eventId, expiresAt: nowMs + 60_000, nowMs },
+      { op: 'create', object: t, uniqueName: true },
+      { op: 'record', record: { ts: new Date(nowMs).toISOString(), owner: 'TaskWebhook/default/hook', eventId, outcome: 'accepted', httpStatus: 202 } },
+    ],
+  };
+}
+
+const failure = (p: Promise<unknown>): Promise<ApiError> =>
+  p.then(
+    () => expect.fail('expected a failure'),
+    (e: unknown) => {
+      expect(e).to.be.instanceOf(ApiError);
+      return e as ApiError;
+    },
+  );
+
+describe('kubernetes store: the cluster', function () {
+  this.timeout(120_000);
+  let store: Store;
+  let objects: Objects;
+  beforeEach(async () => {
+    store = await kubernetes.open();
+    objects = new Objects(store);
+  });
+  afterEach(async () => {
+    await store.close();
+    await kubernetes.cleanup();
+  });
+
+  it('serves what kubectl writes from its caches, as written by the API', async () => {
+    const seen: string[] = [];
+    const stop = await store.control.watch({}, undefined, (e) => seen.push(`${e.type}:${e.key.kind}:${e.key.name}:${e.origin}`));
+    kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'orloj.dev/v1', kind: 'Task', metadata: { name: 'by-kubectl', namespace: 'default', labels: { a: 'b' } }, spec: { mode: 'template' } }) });
+    kubectl(['create', 'secret', 'generic', 'signing', '-n', 'default', '--from-literal=current=s3cret']);
+    kubectl(['create', 'secret', 'docker-registry', 'pull', '-n', 'default', '--docker-username=u', '--docker-password=p', '--docker-server=r.example']);
+    kubectl(['create', 'namespace', 'prod']);
+    kubectl(['label', 'namespace', 'prod', 'orloj.dev/environment=production']);
+    await eventually(async () => (await objects.get('Namespace', '', 'prod'))?.spec.environment === 'production');
+    stop();
+    expect(seen).to.include.members(['ADDED:Task:by-kubectl:api', 'ADDED:Secret:signing:api', 'ADDED:Namespace:prod:api', 'MODIFIED:Namespace:prod:api']);
+    const t = (await objects.list('Task', { labelSelector: [{ key: 'a', op: 'in', values: ['b'] }] })).items;
+    expect(t.map((o) => [o.metadata.name, o.spec.mode])).to.deep.equal([['by-kubectl', 'template']]);
+    const secret = await objects.get('Secret', 'default', 'signing');
+    expect(Buffer.from((secret!.spec.data as Record<string, string>).current!, 'base64').toString()).to.equal('s3cret');
+    // Only Opaque Secrets are Orloj's.
+    expect(await objects.get('Secret', 'default', 'pull')).to.equal(undefined);
+  });
+
+  it('writes Orloj Secrets and Namespaces as core objects, status in an annotation', async () => {
+    await objects.apply({ apiVersion: 'orloj.dev/v1', kind: 'Namespace', metadata: { name: 'staging' }, spec: { environment: 'preview' } });
+    await objects.apply({ apiVersion: 'orloj.dev/v1', kind: 'Secret', metadata: { name: 'keys', namespace: 'staging' }, spec: { type: 'Opaque', data: { k: Buffer.from('v').toString('base64') } } });
+    await objects.updateStatus({ kind: 'Secret', namespace: 'staging', name: 'keys' }, { keys: 1 });
+    expect(kubectl(['get', 'namespace', 'staging', '-o', 'jsonpath={.metadata.labels.orloj\\.dev/environment}']).stdout).to.equal('preview');
+    const core = JSON.parse(kubectl(['get', 'secret', 'keys', '-n', 'staging', '-o', 'json']).stdout) as { type: string; data: Record<string, string>; metadata: { annotations: Record<string, string> } };
+    expect([core.type, core.data.k]).to.deep.equal(['Opaque', Buffer.from('v').toString('base64')]);
+    expect(JSON.parse(core.metadata.annotations['orloj.dev/status']!)).to.deep.equal({ keys: 1 });
+    expect((await objects.get('Secret', 'staging', 'keys'))!.status).to.deep.equal({ keys: 1 });
+    const other = await failure(objects.apply({ apiVersion: 'orloj.dev/v1', kind: 'Secret', metadata: { name: 'tls', namespace: 'staging' }, spec: { type: 'kubernetes.io/tls', data: {} } }));
+    expect(other.reason).to.equal('Invalid');
+  });
+
+  it('answers a schema violation with 422 Invalid, and a watch from an expired resourceVersion with 410 Gone', async () => {
+    const bad = await failure(objects.apply({ apiVersion: 'orloj.dev/v1', kind: 'Task', metadata: { name: 'bad', namespace: 'default' }, spec: { mode: 'sometimes' } }));
+    expect([bad.code, bad.reason]).to.deep.equal([422, 'Invalid']);
+    expect(bad.message).to.include('spec.mode');
+    await objects.apply({ apiVersion: 'orloj.dev/v1', kind: 'Task', metadata: { name: 'good', namespace: 'default' }, spec: { mode: 'run' } });
+    const gone = await failure(store.control.watch({ kind: 'Task' }, '1', () => undefined));
+    expect([gone.code, gone.reason]).to.deep.equal([410, 'Gone']);
+  });
+
+  it('finds the run task a delivery made before a crash instead of making a second', async () => {
+    const now = Date.now();
+    // The first attempt wrote to the cluster, then the process died before the data store's write.
+    const first = delivery('ev-1', 'hook-uid', now);
+    const crashed = await store.commit({ origin: 'delivery', ops: [first.ops[1]!] });
+    const made = !crashed.held && crashed.writes[0]!.name;
+    store = await kubernetes.reopen(store);
+    const retry = await store.commit(delivery('ev-1', 'hook-uid', now + 1000));
+    expect(!retry.held && retry.writes[1]!.name).to.equal(made);
+    expect((await store.data.claim('TaskWebhook/default/hook', 'ev-1', now + 1000))?.result).to.equal(made);
+    expect((await new Objects(store).list('Task')).items.map((o) => o.metadata.name)).to.deep.equal([made]);
+    // Another webhook's task for the same event id is not this one's.
+    const other = await store.commit(delivery('ev-1', 'other-uid', now + 2000));
+    expect(!other.held && other.writes[1]!.name).to.not.equal(made);
+  });
+});
 
 describe('kubernetes store', function () {
   this.timeout(180_000);
