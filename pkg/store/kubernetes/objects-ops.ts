@@ -160,7 +160,9 @@ export class ClusterOps {
     if (cached) return cached;
     const k = this.kind(key.kind);
     try {
-      return fromKube(k, await this.d.rest.request<KubeObject>('GET', objectPath(k, key.namespace, key.name)));
+      const o = await this.d.rest.request<KubeObject>('GET', objectPath(k, key.namespace, key.name));
+      // Being deleted (a Namespace its finalizers hold) is gone, as the caches show it.
+      return o.metadata.deletionTimestamp ? undefined : fromKube(k, o);
     } catch (e) {
       if (isReason(e, 'NotFound')) return undefined;
       throw toApiError(e, key.kind, key.name, errorFor(key.kind, key.namespace, key.name));

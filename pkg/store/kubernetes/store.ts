@@ -24,10 +24,21 @@ export interface KubernetesStoreOptions {
 
 const NAMESPACED = KUBE_KINDS.filter((k) => k.namespaced).map((k) => k.kind);
 
+function claimKeys(unit: Unit): string[] {
+  const keys: string[] = [];
+  for (const op of unit.ops) {
+    if (op.op !== 'claim') break;
+    keys.push(`${op.scope}\n${op.key}`);
+  }
+  return keys;
+}
+
 export class KubernetesStore implements Store {
   readonly data: DataPlaneStore;
   readonly shared?: SharedSettings;
   private closing?: Promise<void>;
+  /** Per claimed key, the last unit claiming it (settled, never rejected). */
+  private readonly claiming = new Map<string, Promise<void>>();
 
   private constructor(
     readonly control: KubeControlPlane,
@@ -63,8 +74,22 @@ export class KubernetesStore implements Store {
     return new KubernetesStore(control, opts.elector, opts.data, [...caches.values()], ops, rest);
   }
 
+  /**
+   * Units claiming the same key commit one after the other, in the order they came: the
+   * first copy of a delivery wins, as in the other drivers, and a later copy is answered
+   * held before it writes anything to the cluster.
+   */
   commit(unit: Unit): Promise<UnitResult> {
-    return commitUnit(unit, this.ops, this.dataStore, NAMESPACED);
+    const keys = claimKeys(unit);
+    if (!keys.length) return commitUnit(unit, this.ops, this.dataStore, NAMESPACED);
+    const before = keys.flatMap((k) => this.claiming.get(k) ?? []);
+    const run = Promise.all(before).then(() => commitUnit(unit, this.ops, this.dataStore, NAMESPACED));
+    const settled = run.then(() => undefined, () => undefined);
+    for (const k of keys) this.claiming.set(k, settled);
+    void settled.then(() => {
+      for (const k of keys) if (this.claiming.get(k) === settled) this.claiming.delete(k);
+    });
+    return run;
   }
 
   /** True while a cluster write of ours has not been seen by the informers yet (or the data store's has not been published). */
