@@ -28,6 +28,13 @@ const EVENT_ID_LABEL = 'orloj.dev/webhook-event-id';
 
 export const objectKey = (namespace: string, name: string): string => `${namespace}/${name}`;
 
+/** (namespace, name) order, as the drivers' key index: -1, 0 or 1. */
+function compare(o: StoredResource, namespace: string, name: string): number {
+  const m = o.metadata;
+  if (m.namespace !== namespace) return m.namespace < namespace ? -1 : 1;
+  return m.name === name ? 0 : m.name < name ? -1 : 1;
+}
+
 function endpointOf(o: StoredResource | undefined): string | undefined {
   const id = o?.status.endpointID;
   return typeof id === 'string' && id ? id : undefined;
@@ -51,7 +58,8 @@ export class Indexes {
 
 export class KindCache {
   private objects = new Map<string, StoredResource>();
-  private sortedCache?: StoredResource[];
+  /** The objects in key order, kept as they change: lists and name ranges read it. */
+  private readonly ordered: StoredResource[] = [];
   private readonly listeners = new Set<CacheListener>();
   private waiters: Array<() => boolean> = [];
   /** Writes of this process to the kind that the cluster has not answered yet. */
@@ -125,13 +133,27 @@ export class KindCache {
     return this.objects.get(objectKey(namespace, name));
   }
 
-  /** Every object, by namespace and name (byte order, as the drivers' key index). */
-  sorted(): StoredResource[] {
-    if (!this.sortedCache) {
-      const key = (o: StoredResource): string => `${o.metadata.namespace}\u0000${o.metadata.name}`;
-      this.sortedCache = [...this.objects.values()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  /** Every object, by namespace and name; read-only. */
+  sorted(): readonly StoredResource[] {
+    return this.ordered;
+  }
+
+  /** The index of the first object at or after (namespace, name). */
+  lowerBound(namespace: string, name: string): number {
+    let [lo, hi] = [0, this.ordered.length];
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compare(this.ordered[mid]!, namespace, name) < 0) lo = mid + 1;
+      else hi = mid;
     }
-    return this.sortedCache;
+    return lo;
+  }
+
+  /** The objects of a namespace with names strictly between `after` and `before`. */
+  range(namespace: string, after: string, before: string): StoredResource[] {
+    let from = this.lowerBound(namespace, after);
+    if (this.ordered[from] && compare(this.ordered[from]!, namespace, after) === 0) from++;
+    return this.ordered.slice(from, Math.max(from, this.lowerBound(namespace, before)));
   }
 
   subscribe(fn: CacheListener): () => void {
@@ -182,7 +204,11 @@ export class KindCache {
   private set(key: string, before: StoredResource | undefined, after: StoredResource | undefined): void {
     if (after) this.objects.set(key, after);
     else this.objects.delete(key);
-    this.sortedCache = undefined;
+    const o = (after ?? before)!;
+    const i = this.lowerBound(o.metadata.namespace, o.metadata.name);
+    const present = !!this.ordered[i] && compare(this.ordered[i]!, o.metadata.namespace, o.metadata.name) === 0;
+    if (after) this.ordered.splice(i, present ? 1 : 0, after);
+    else if (present) this.ordered.splice(i, 1);
     this.indexes.update(before, after);
   }
 

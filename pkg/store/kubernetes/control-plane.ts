@@ -39,10 +39,17 @@ export class KubeControlPlane implements ControlPlaneStore {
     const items: StoredResource[] = [];
     const limit = opts.limit;
     let more = false;
-    for (const o of c.sorted()) {
+    const all = c.sorted();
+    // Where the page starts: after the continue token's object, or at the namespace.
+    let start = after ? c.lowerBound(after[0], after[1]) : opts.namespace !== undefined ? c.lowerBound(opts.namespace, '') : 0;
+    if (after && all[start] && all[start]!.metadata.namespace === after[0] && all[start]!.metadata.name === after[1]) start++;
+    for (let i = start; i < all.length; i++) {
+      const o = all[i]!;
       const m = o.metadata;
-      if (opts.namespace !== undefined && m.namespace !== opts.namespace) continue;
-      if (after && (m.namespace < after[0] || (m.namespace === after[0] && m.name <= after[1]))) continue;
+      if (opts.namespace !== undefined && m.namespace !== opts.namespace) {
+        if (m.namespace > opts.namespace) break;
+        continue;
+      }
       if (opts.labelSelector?.length && !matchesSelector(m.labels, opts.labelSelector)) continue;
       if (limit !== undefined && items.length >= limit) {
         more = true;
@@ -59,7 +66,7 @@ export class KubeControlPlane implements ControlPlaneStore {
   }
 
   private inRange(r: NameRange): StoredResource[] {
-    return this.cache(r.kind).sorted().filter((o) => o.metadata.namespace === r.namespace && o.metadata.name > r.after && o.metadata.name < r.before);
+    return this.cache(r.kind).range(r.namespace, r.after, r.before);
   }
 
   async countNames(r: NameRange): Promise<number> {

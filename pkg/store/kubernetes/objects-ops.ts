@@ -268,7 +268,7 @@ export class ClusterOps {
 
   empty(namespace: string, kinds: readonly string[]): void {
     let n = 0;
-    for (const kind of kinds) n += this.d.cache(kind).sorted().filter((o) => o.metadata.namespace === namespace).length;
+    for (const kind of kinds) n += this.d.cache(kind).range(namespace, '', '\u{10ffff}').length;
     if (n > 0) throw new ApiError('Conflict', `namespace "${namespace}" is not empty: delete its ${n} object(s) first`, { kind: 'Namespace', name: namespace });
   }
 
