@@ -19,12 +19,12 @@ export interface DriverFeatures {
   /** Secrets are sealed at rest by the store (not when another system keeps them). */
   sealing?: boolean;
   /**
-   * Resource changes are in the store's own change log: revision() and changes() cover them,
-   * revisions are dense (one per change, nothing else takes one), and maintain() compacts them.
+   * Objects' resourceVersions are the store's own revisions: dense (one per change, nothing
+   * else takes one), the numbers of its change log and revision(), compacted by maintain().
    * Not so when resources live in a Kubernetes cluster, whose etcd revisions are shared with
-   * everything else the cluster stores and compacted by the cluster.
+   * everything else the cluster stores, and whose history the cluster compacts.
    */
-  resourceChangeLog?: boolean;
+  storeRevisions?: boolean;
 }
 
 export interface Driver {
@@ -92,7 +92,7 @@ function deliveryUnit(scope: string, eventId: string, nowMs: number, windowMs = 
 
 const REASONS: Record<keyof DriverFeatures, string> = {
   sealing: 'the cluster keeps Secrets, unsealed by this store',
-  resourceChangeLog: "resource changes are the cluster's, whose revisions are shared with all it stores (not dense) and which compacts its own history",
+  storeRevisions: "resourceVersions are the cluster's, shared with all it stores (not dense, not the change log's), and it compacts its own history",
 };
 
 /** Whether the driver has a feature (unset: it has). */
@@ -105,9 +105,9 @@ export function itIf(name: string, driver: Driver, f: keyof DriverFeatures) {
 }
 
 export function runStoreConformance(name: string, driver: Driver): void {
-  const resourceLog = has(driver, 'resourceChangeLog');
+  const storeRevs = has(driver, 'storeRevisions');
   const itSealing = itIf(name, driver, 'sealing');
-  const itLog = itIf(name, driver, 'resourceChangeLog');
+  const itLog = itIf(name, driver, 'storeRevisions');
   describe(`${name} store conformance`, function () {
     let store: Store;
     let objects: Objects;
@@ -126,12 +126,12 @@ export function runStoreConformance(name: string, driver: Driver): void {
       it('gives every write a new store-wide revision and writes nothing for an identical apply', async () => {
         const a = await objects.apply(task('a'));
         const b = await objects.apply(task('b'));
-        if (resourceLog) expect(Number(b.object.metadata.resourceVersion)).to.equal(Number(a.object.metadata.resourceVersion) + 1);
+        if (storeRevs) expect(Number(b.object.metadata.resourceVersion)).to.equal(Number(a.object.metadata.resourceVersion) + 1);
         else expect(Number(b.object.metadata.resourceVersion)).to.be.greaterThan(Number(a.object.metadata.resourceVersion));
         const again = await objects.apply(task('a'));
         expect(again.outcome).to.equal('unchanged');
         expect(again.object.metadata.resourceVersion).to.equal(a.object.metadata.resourceVersion);
-        if (resourceLog) expect(store.control.revision()).to.equal(b.object.metadata.resourceVersion);
+        if (storeRevs) expect(store.control.revision()).to.equal(b.object.metadata.resourceVersion);
         const changed = await objects.apply(task('a', undefined, { x: 1 }));
         expect(changed.outcome).to.equal('configured');
         expect(changed.object.metadata.generation).to.equal(2);
@@ -332,10 +332,8 @@ export function runStoreConformance(name: string, driver: Driver): void {
         await objects.apply(task('by-api'));
         await objects.as('reconciler').updateStatus(key('by-api'), { phase: 'Running' });
         await store.commit(deliveryUnit('scope-1', 'ev-1', Date.now()));
-        if (resourceLog) {
-          const changes = await store.control.changes(since, 10);
-          expect(changes.map((c) => `${c.type}:${c.origin}`)).to.deep.equal(['ADDED:api', 'MODIFIED:reconciler', 'ADDED:delivery']);
-        }
+        const changes = await store.control.changes(since, 10);
+        expect(changes.map((c) => `${c.type}:${c.origin}`)).to.deep.equal(['ADDED:api', 'MODIFIED:reconciler', 'ADDED:delivery']);
         // A replay shows each object once, at its newest change, with that change's origin.
         const w = await collect(store, watchFrom, { kind: 'Task' });
         w.stop();
@@ -367,14 +365,14 @@ export function runStoreConformance(name: string, driver: Driver): void {
         live.stop();
         const revs = live.seen.map((e) => e.revision);
         expect(revs).to.have.length(320);
-        if (resourceLog) {
+        if (storeRevs) {
           expect(revs.every((rv, i) => i === 0 || rv === revs[i - 1]! + 1)).to.equal(true);
           expect(String(revs[revs.length - 1])).to.equal(store.control.revision());
         } else expect(revs.every((rv, i) => i === 0 || rv > revs[i - 1]!)).to.equal(true);
         const replayed = await collect(store, from, {});
         replayed.stop();
         expect(replayed.seen.map((e) => e.revision)).to.deep.equal(revs);
-        if (resourceLog) expect((await store.control.changes(Number(from), 1000)).map((c) => c.revision)).to.deep.equal(revs);
+        if (storeRevs) expect((await store.control.changes(Number(from), 1000)).map((c) => c.revision)).to.deep.equal(revs);
       });
 
       itLog('answers 410 Gone exactly below the compacted revision', async () => {
@@ -399,7 +397,7 @@ export function runStoreConformance(name: string, driver: Driver): void {
         expect(store.control.revision()).to.equal(rev);
         expect((await objects.list('Task', { labelSelector: parseSelector('a=b') })).items).to.have.length(1);
         const next = await objects.apply(task('after'));
-        if (resourceLog) expect(Number(next.object.metadata.resourceVersion)).to.equal(Number(rev) + 1);
+        if (storeRevs) expect(Number(next.object.metadata.resourceVersion)).to.equal(Number(rev) + 1);
         else expect(Number(next.object.metadata.resourceVersion)).to.be.greaterThan(Number(kept.object.metadata.resourceVersion));
       });
     });

@@ -14,7 +14,8 @@ import type { KubeList } from '../../pkg/store/kubernetes/kinds.js';
 import { Rest } from '../../pkg/store/kubernetes/rest.js';
 import { KubernetesStore } from '../../pkg/store/kubernetes/store.js';
 import type { KeySet } from '../../pkg/store/sealing.js';
-import type { Store, Unit } from '../../pkg/store/types.js';
+import type { Store, Unit, WriteResult } from '../../pkg/store/types.js';
+import type { StoredResource } from '../../pkg/api/types.js';
 import { draft, Objects } from '../../pkg/store/objects.js';
 import { ApiError } from '../../pkg/api/errors.js';
 import { expect } from 'chai';
@@ -85,7 +86,7 @@ async function openKube(): Promise<Store> {
 }
 
 const kubernetes: Driver = {
-  features: { sealing: false, resourceChangeLog: false },
+  features: { sealing: false, storeRevisions: false },
   async open(): Promise<Store> {
     await cleanCluster(await config());
     dir = mkdtempSync(join(tmpdir(), 'orloj-kube-store-'));
@@ -176,6 +177,21 @@ describe('kubernetes store: the cluster', function () {
     await objects.apply({ apiVersion: 'orloj.dev/v1', kind: 'Task', metadata: { name: 'good', namespace: 'default' }, spec: { mode: 'run' } });
     const gone = await failure(store.control.watch({ kind: 'Task' }, '1', () => undefined));
     expect([gone.code, gone.reason]).to.deep.equal([410, 'Gone']);
+  });
+
+  it('journals cluster changes in the data store\'s change log, with images where asked and never of a Secret', async () => {
+    const since = Number(store.control.revision());
+    const t = draft({ apiVersion: 'orloj.dev/v1', kind: 'Task', metadata: { name: 'imaged', labels: { l: 'v' } }, spec: { mode: 'run', input: { n: 1 } } }, 'default');
+    const made = await store.commit({ origin: 'delivery', ops: [{ op: 'create', object: t, image: true }] });
+    const s = draft({ apiVersion: 'orloj.dev/v1', kind: 'Secret', metadata: { name: 'hidden' }, spec: { data: { k: Buffer.from('s3cret').toString('base64') } } }, 'default');
+    await store.commit({ origin: 'api', ops: [{ op: 'create', object: s, image: true }] });
+    await store.commit({ origin: 'system', ops: [{ op: 'delete', key: { kind: 'Task', namespace: 'default', name: 'imaged' } }] });
+    const changes = await store.control.changes(since, 10);
+    expect(changes.map((c) => `${c.type}:${c.key.kind}:${c.key.name}:${c.origin}`)).to.deep.equal(['ADDED:Task:imaged:delivery', 'ADDED:Secret:hidden:api', 'DELETED:Task:imaged:system']);
+    const after = JSON.parse(changes[0]!.after!) as StoredResource;
+    expect([after.metadata.uid, after.spec.input]).to.deep.equal([!made.held && (made.writes[0] as WriteResult).object.metadata.uid, { n: 1 }]);
+    expect(changes[1]).not.to.have.any.keys('after', 'before');
+    expect(changes[2]!.uid).to.equal(after.metadata.uid);
   });
 
   it('finds the run task a delivery made before a crash instead of making a second', async () => {

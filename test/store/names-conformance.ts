@@ -19,7 +19,7 @@ const range = (after: string, before: string, namespace = 'default'): NameRange 
 const key = (name: string): ObjectKey => ({ kind: 'Task', namespace: 'default', name });
 
 export function runNamesConformance(name: string, driver: Driver): void {
-  const resourceLog = has(driver, 'resourceChangeLog');
+  const storeRevs = has(driver, 'storeRevisions');
   describe(`${name} store conformance: owner references, name ranges, deleteMany`, function () {
     this.timeout(60_000);
     let store: Store;
@@ -117,7 +117,7 @@ export function runNamesConformance(name: string, driver: Driver): void {
       stopLive();
       expect(live.slice(0, 3).map((e) => `${e.type}:${e.key.name}:${e.origin}`)).to.deep.equal(['DELETED:d-004:system', 'DELETED:d-001:system', 'ADDED:after-delete:system']);
       expect(live.map((e) => e.revision)).to.deep.equal([...live.map((e) => e.revision)].sort((x, y) => x - y));
-      if (resourceLog) expect(live[1]!.revision).to.equal(live[0]!.revision + 1);
+      if (storeRevs) expect(live[1]!.revision).to.equal(live[0]!.revision + 1);
       // A deletion shows the object's identity and labels, as a replayed one does.
       expect(live[0]!.object.metadata).to.include({ name: 'd-004', namespace: 'default', uid: uids[4] });
       expect(live[0]!.object.metadata.labels).to.deep.equal({ hook: 'h' });
@@ -125,7 +125,7 @@ export function runNamesConformance(name: string, driver: Driver): void {
       const stop = await store.control.watch({ kind: 'Task' }, since, (e) => replayed.push(e));
       stop();
       expect(replayed.slice(0, 2).map((e) => `${e.type}:${e.key.name}:${e.object.metadata.uid}`)).to.deep.equal([`DELETED:d-004:${uids[4]}`, `DELETED:d-001:${uids[1]}`]);
-      if (resourceLog) {
+      if (storeRevs) {
         const changes = await store.control.changes(Number(since), 10);
         expect(changes.slice(0, 2).map((c) => `${c.type}:${c.key.name}:${c.origin}`)).to.deep.equal(['DELETED:d-004:system', 'DELETED:d-001:system']);
       }

@@ -19,7 +19,7 @@ function task(name: string, n: number): StoredResource {
 }
 
 export function runQueueConformance(name: string, driver: Driver): void {
-  const itLog = itIf(name, driver, 'resourceChangeLog');
+  const itLog = itIf(name, driver, 'storeRevisions');
   describe(`${name} queue, cursor and image conformance`, function () {
     let store: Store;
     const commit = (...ops: Op[]) => store.commit({ origin: 'api', ops });
@@ -79,7 +79,7 @@ export function runQueueConformance(name: string, driver: Driver): void {
       expect(await store.data.queueDepths()).to.deep.equal(new Map([['t-uid', 1]]));
     });
 
-    itLog('keeps cursors, and compaction keeps the history after the lowest cursor', async () => {
+    it('keeps cursors, and compaction keeps the history after the lowest cursor', async () => {
       expect(await store.data.cursor('reader')).to.equal(undefined);
       for (let i = 0; i < 5; i++) await commit({ op: 'create', object: task(`t${i}`, i) });
       await commit({ op: 'cursor', name: 'reader', value: 2 });
@@ -138,7 +138,7 @@ export function runQueueConformance(name: string, driver: Driver): void {
       expect(previous!.meta).to.deep.include({ version: 5, createdAt: now, updatedAt: later });
     });
 
-    itLog('tells revision listeners of every commit, a document-only one included', async () => {
+    it('tells revision listeners of every commit, a document-only one included', async () => {
       const seen: number[] = [];
       const off = store.control.onRevision((rev) => seen.push(rev));
       await commit({ op: 'putDocument', collection: col, id: 'x', body: { data: {} }, origin: 'api', now });

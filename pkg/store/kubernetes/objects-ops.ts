@@ -107,6 +107,11 @@ export class ClusterOps {
     return undefined;
   }
 
+  /** The object as the cache has it now. */
+  peek(key: ObjectKey): StoredResource | undefined {
+    return this.d.cache(key.kind).get(key.namespace, key.name);
+  }
+
   /** Creates; `made` is false when an earlier attempt's object was found instead. */
   async create(op: CreateOp, origin: WriteOrigin, windowStart?: number): Promise<{ result: WriteResult; made: boolean }> {
     const o = op.object;
@@ -242,9 +247,9 @@ export class ClusterOps {
   /**
    * Deletes each named object still there with its uid; the others are skipped. One at a
    * time, so that they go in op order (each at a revision of its own, as the drivers do);
-   * the informer is waited for once, at the end. Returns the names deleted.
+   * the informer is waited for once, at the end. Returns those deleted.
    */
-  async deleteMany(op: DeleteManyOp, origin: WriteOrigin): Promise<string[]> {
+  async deleteMany(op: DeleteManyOp, origin: WriteOrigin): Promise<Array<{ name: string; uid: string }>> {
     const k = this.kind(op.kind);
     const deleted: Array<{ name: string; uid: string }> = [];
     for (const o of op.objects) {
@@ -259,7 +264,7 @@ export class ClusterOps {
     }
     const cache = this.d.cache(op.kind);
     await this.seen(op.kind, () => deleted.every((o) => cache.get(op.namespace, o.name)?.metadata.uid !== o.uid), origin);
-    return deleted.map((o) => o.name);
+    return deleted;
   }
 
   async exists(key: ObjectKey): Promise<void> {
