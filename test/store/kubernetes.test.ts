@@ -194,6 +194,18 @@ describe('kubernetes store: the cluster', function () {
     expect(changes[2]!.uid).to.equal(after.metadata.uid);
   });
 
+  it('is unpublished while an API write is not yet shown by the informers, never for a delivery', async () => {
+    const t = (name: string) => draft({ apiVersion: 'orloj.dev/v1', kind: 'Task', metadata: { name }, spec: { mode: 'run' } }, 'default');
+    const api = store.commit({ origin: 'api', ops: [{ op: 'create', object: t('by-api') }] });
+    expect(store.unpublished()).to.equal(true);
+    await api;
+    expect(store.unpublished()).to.equal(false);
+    expect(await objects.get('Task', 'default', 'by-api')).to.not.equal(undefined);
+    const delivered = store.commit({ origin: 'delivery', ops: [{ op: 'create', object: t('by-delivery'), uniqueName: true }] });
+    expect(store.unpublished()).to.equal(false);
+    await delivered;
+  });
+
   it('finds the run task a delivery made before a crash instead of making a second', async () => {
     const now = Date.now();
     // The first attempt wrote to the cluster, then the process died before the data store's write.

@@ -38,9 +38,6 @@ function errorFor(kind: string, namespace: string, name: string) {
 const isReason = (e: unknown, ...reasons: StatusReason[]): boolean => e instanceof KubeError && reasons.includes(reasonOf(e));
 
 export class ClusterOps {
-  /** Writes not yet seen by the informers (see Store.unpublished). */
-  inFlight = 0;
-
   constructor(private readonly d: ClusterDeps) {}
 
   private kind(kind: string): KubeKind {
@@ -58,15 +55,9 @@ export class ClusterOps {
     }
   }
 
-  /** Waits until the kind's informer has seen revision `rv` (its stream is in revision order). */
-  private async seen(kind: string, done: () => boolean, origin: WriteOrigin): Promise<void> {
-    const counted = origin !== 'delivery';
-    if (counted) this.inFlight++;
-    try {
-      if (!(await this.d.cache(kind).waitFor(done, SEEN_TIMEOUT_MS))) this.d.log(`kubernetes: a write of ${kind} was not seen by its informer within ${SEEN_TIMEOUT_MS} ms`);
-    } finally {
-      if (counted) this.inFlight--;
-    }
+  /** Waits until the kind's informer shows what a write did (its stream is in revision order). */
+  private async seen(kind: string, done: () => boolean): Promise<void> {
+    if (!(await this.d.cache(kind).waitFor(done, SEEN_TIMEOUT_MS))) this.d.log(`kubernetes: a write of ${kind} was not seen by its informer within ${SEEN_TIMEOUT_MS} ms`);
   }
 
   /**
@@ -85,10 +76,10 @@ export class ClusterOps {
     }
   }
 
-  private async landed(kind: string, o: StoredResource, origin: WriteOrigin): Promise<StoredResource> {
+  private async landed(kind: string, o: StoredResource): Promise<StoredResource> {
     const rv = Number(o.metadata.resourceVersion);
     const cache = this.d.cache(kind);
-    await this.seen(kind, () => cache.rv >= rv, origin);
+    await this.seen(kind, () => cache.rv >= rv);
     return o;
   }
 
@@ -132,7 +123,7 @@ export class ClusterOps {
       try {
         const made = await this.send(k, origin, 'POST', k.path(k.namespaced ? ns : undefined), body);
         const withStatus = !k.core && Object.keys(o.status ?? {}).length ? await this.putStatus(k, origin, made, o.status, made.metadata.resourceVersion) : made;
-        return { result: written(await this.landed(o.kind, withStatus, origin)), made: true };
+        return { result: written(await this.landed(o.kind, withStatus)), made: true };
       } catch (e) {
         if (!(op.uniqueName && isReason(e, 'AlreadyExists'))) throw toApiError(e, o.kind, name, errorFor(o.kind, ns, name));
       }
@@ -156,7 +147,7 @@ export class ClusterOps {
     if (op.expect && op.expect !== '0') body.metadata.resourceVersion = op.expect;
     const path = objectPath(k, key.namespace, key.name);
     const r = await this.call(key, () => this.send(k, origin, 'PUT', path, body));
-    return written(await this.landed(o.kind, r, origin));
+    return written(await this.landed(o.kind, r));
   }
 
   /** The current object: from the cache, or the cluster when the cache has not seen it yet. */
@@ -199,7 +190,7 @@ export class ClusterOps {
     this.checkEndpoint(key, next);
     try {
       const r = await this.writeStatus(k, origin, cur, op, next);
-      return written(await this.landed(key.kind, r, origin));
+      return written(await this.landed(key.kind, r));
     } catch (e) {
       // A uid precondition that fails is another object of the name, or none: skipped.
       if (op.uid && !op.expect && isReason(e, 'Conflict', 'NotFound')) return undefined;
@@ -226,9 +217,9 @@ export class ClusterOps {
     return fromKube(k, await this.d.rest.request<KubeObject>('DELETE', objectPath(k, key.namespace, key.name), body));
   }
 
-  private async gone(kind: string, key: ObjectKey, uid: string, origin: WriteOrigin): Promise<void> {
+  private async gone(kind: string, key: ObjectKey, uid: string): Promise<void> {
     const cache = this.d.cache(kind);
-    await this.seen(kind, () => cache.get(key.namespace, key.name)?.metadata.uid !== uid, origin);
+    await this.seen(kind, () => cache.get(key.namespace, key.name)?.metadata.uid !== uid);
   }
 
   async delete(op: DeleteOp, origin: WriteOrigin): Promise<WriteResult> {
@@ -240,7 +231,7 @@ export class ClusterOps {
     this.d.origins.remember(`uid:${uid}`, origin);
     const expect = op.expect && op.expect !== '0' ? op.expect : undefined;
     const r = await this.call(key, () => this.deleteOne(k, key, uid, expect));
-    await this.gone(key.kind, key, uid, origin);
+    await this.gone(key.kind, key, uid);
     return written({ ...cur, metadata: { ...cur.metadata, resourceVersion: r.metadata.resourceVersion || cur.metadata.resourceVersion } });
   }
 
@@ -263,7 +254,7 @@ export class ClusterOps {
       }
     }
     const cache = this.d.cache(op.kind);
-    await this.seen(op.kind, () => deleted.every((o) => cache.get(op.namespace, o.name)?.metadata.uid !== o.uid), origin);
+    await this.seen(op.kind, () => deleted.every((o) => cache.get(op.namespace, o.name)?.metadata.uid !== o.uid));
     return deleted;
   }
 
@@ -283,7 +274,7 @@ export class ClusterOps {
       const key = { kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name };
       try {
         await this.deleteOne(this.kind(o.kind), key, o.metadata.uid, undefined);
-        await this.gone(o.kind, key, o.metadata.uid, 'system');
+        await this.gone(o.kind, key, o.metadata.uid);
       } catch (e) {
         if (!isReason(e, 'NotFound', 'Conflict')) this.d.log(`kubernetes: could not take back ${o.kind} ${key.namespace}/${key.name}: ${(e as Error).message}`);
       }

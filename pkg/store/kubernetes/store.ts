@@ -6,7 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { DataPlaneStore, Elector, Maintenance, SharedSettings, Store, Unit, UnitResult } from '../types.js';
 import { Indexes, KindCache } from './cache.js';
-import { commitUnit } from './commit.js';
+import { commitUnit, isObjectOp } from './commit.js';
 import { KubeControlPlane } from './control-plane.js';
 import { KUBE_KINDS } from './kinds.js';
 import { ClusterOps } from './objects-ops.js';
@@ -39,6 +39,8 @@ export class KubernetesStore implements Store {
   private closing?: Promise<void>;
   /** Per claimed key, the last unit claiming it (settled, never rejected). */
   private readonly claiming = new Map<string, Promise<void>>();
+  /** Units of other origins than delivery whose cluster writes may not all be seen yet. */
+  private writing = 0;
 
   private constructor(
     readonly control: KubeControlPlane,
@@ -81,9 +83,9 @@ export class KubernetesStore implements Store {
    */
   commit(unit: Unit): Promise<UnitResult> {
     const keys = claimKeys(unit);
-    if (!keys.length) return commitUnit(unit, this.ops, this.dataStore, NAMESPACED);
+    if (!keys.length) return this.commitNow(unit);
     const before = keys.flatMap((k) => this.claiming.get(k) ?? []);
-    const run = Promise.all(before).then(() => commitUnit(unit, this.ops, this.dataStore, NAMESPACED));
+    const run = Promise.all(before).then(() => this.commitNow(unit));
     const settled = run.then(() => undefined, () => undefined);
     for (const k of keys) this.claiming.set(k, settled);
     void settled.then(() => {
@@ -92,9 +94,20 @@ export class KubernetesStore implements Store {
     return run;
   }
 
-  /** True while a cluster write of ours has not been seen by the informers yet (or the data store's has not been published). */
+  /** Each cluster op waits for its informer, so a unit's writes are all seen once it is committed. */
+  private async commitNow(unit: Unit): Promise<UnitResult> {
+    const counted = unit.origin !== 'delivery' && unit.ops.some(isObjectOp);
+    if (counted) this.writing++;
+    try {
+      return await commitUnit(unit, this.ops, this.dataStore, NAMESPACED);
+    } finally {
+      if (counted) this.writing--;
+    }
+  }
+
+  /** True while a unit of ours (not a delivery's) may have written to the cluster what the informers have not shown yet. */
   unpublished(): boolean {
-    return this.ops.inFlight > 0 || this.dataStore.unpublished();
+    return this.writing > 0 || this.dataStore.unpublished();
   }
 
   /** The data store's: the cluster compacts its own history. */
