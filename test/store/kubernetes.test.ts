@@ -166,6 +166,10 @@ describe('kubernetes store: the cluster', function () {
     expect([core.type, core.data.k]).to.deep.equal(['Opaque', Buffer.from('v').toString('base64')]);
     expect(JSON.parse(core.metadata.annotations['orloj.dev/status']!)).to.deep.equal({ keys: 1 });
     expect((await objects.get('Secret', 'staging', 'keys'))!.status).to.deep.equal({ keys: 1 });
+    // Merges at once each keep what the others merged.
+    const uid = (await objects.get('Secret', 'staging', 'keys'))!.metadata.uid;
+    await Promise.all(['a', 'b', 'c', 'd'].map((f) => objects.mergeStatus({ kind: 'Secret', namespace: 'staging', name: 'keys' }, uid, { [f]: true })));
+    expect((await objects.get('Secret', 'staging', 'keys'))!.status).to.deep.equal({ keys: 1, a: true, b: true, c: true, d: true });
     const other = await failure(objects.apply({ apiVersion: 'orloj.dev/v1', kind: 'Secret', metadata: { name: 'tls', namespace: 'staging' }, spec: { type: 'kubernetes.io/tls', data: {} } }));
     expect(other.reason).to.equal('Invalid');
   });

@@ -196,7 +196,8 @@ export class KindCache {
     const key = objectKey(gone.metadata.namespace, gone.metadata.name);
     const before = this.objects.get(key);
     const rv = Number(gone.metadata.resourceVersion);
-    if (!before || before.metadata.uid !== gone.metadata.uid) return this.advance(rv);
+    // Not one we show (or gone already): only the revision moves on, behind what is held back.
+    if (!before || before.metadata.uid !== gone.metadata.uid) return this.held.length ? undefined : this.advance(rv);
     this.set(key, before, undefined);
     this.emit({ type: 'DELETED', object: deletedView(before, gone.metadata.resourceVersion), revision: rv });
   }

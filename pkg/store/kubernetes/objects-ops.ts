@@ -12,6 +12,8 @@ import { fromKube, kubeKind, objectPath, STATUS_ANNOTATION, statusAnnotation, to
 import { JSON_PATCH, KubeError, MERGE_PATCH, reasonOf, toApiError, type Method, type Rest } from './rest.js';
 import type { Origins } from './watch.js';
 
+/** Merges of a core kind's status tried again after a concurrent write. */
+const STATUS_RETRIES = 5;
 /** How long a write waits for its informer to show it before answering anyway. */
 const SEEN_TIMEOUT_MS = 30_000;
 const EVENT_ID_LABEL = 'orloj.dev/webhook-event-id';
@@ -150,9 +152,9 @@ export class ClusterOps {
     return written(await this.landed(o.kind, r));
   }
 
-  /** The current object: from the cache, or the cluster when the cache has not seen it yet. */
-  private async current(key: ObjectKey): Promise<StoredResource | undefined> {
-    const cached = this.d.cache(key.kind).get(key.namespace, key.name);
+  /** The current object: from the cache, or the cluster when the cache has not seen it yet (or `fresh`). */
+  private async current(key: ObjectKey, fresh = false): Promise<StoredResource | undefined> {
+    const cached = fresh ? undefined : this.d.cache(key.kind).get(key.namespace, key.name);
     if (cached) return cached;
     const k = this.kind(key.kind);
     try {
@@ -177,9 +179,22 @@ export class ClusterOps {
 
   /** undefined: nothing written (unchanged, or another object than `uid` names). */
   async status(op: StatusOp, origin: WriteOrigin): Promise<WriteResult | undefined> {
+    const k = this.kind(op.key.kind);
+    // A core kind's merged status is written whole (an annotation), at the version it was
+    // merged onto: a concurrent write makes it merge again onto what is there now.
+    const retries = k.core && op.merge && !op.expect ? STATUS_RETRIES : 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.statusOnce(k, op, origin, attempt > 1);
+      } catch (e) {
+        if (attempt >= retries || !(e instanceof ApiError && e.reason === 'Conflict')) throw e;
+      }
+    }
+  }
+
+  private async statusOnce(k: KubeKind, op: StatusOp, origin: WriteOrigin, fresh: boolean): Promise<WriteResult | undefined> {
     const { key } = op;
-    const k = this.kind(key.kind);
-    const cur = await this.current(key);
+    const cur = await this.current(key, fresh);
     if (!cur) {
       if (op.uid) return undefined;
       throw notFound(key.kind, key.name, key.namespace);
@@ -193,7 +208,8 @@ export class ClusterOps {
       return written(await this.landed(key.kind, r));
     } catch (e) {
       // A uid precondition that fails is another object of the name, or none: skipped.
-      if (op.uid && !op.expect && isReason(e, 'Conflict', 'NotFound')) return undefined;
+      if (op.uid && !op.expect && isReason(e, 'Conflict', 'NotFound') && !(k.core && op.merge)) return undefined;
+      if (op.uid && isReason(e, 'NotFound')) return undefined;
       throw toApiError(e, key.kind, key.name, errorFor(key.kind, key.namespace, key.name));
     }
   }
@@ -202,6 +218,7 @@ export class ClusterOps {
     const path = objectPath(k, cur.metadata.namespace, cur.metadata.name);
     const pre = { uid: op.uid ?? cur.metadata.uid, ...(op.expect ? { resourceVersion: op.expect } : {}) };
     if (k.core) {
+      if (op.merge && !op.expect) pre.resourceVersion = cur.metadata.resourceVersion;
       const patch = { metadata: { ...pre, annotations: { [STATUS_ANNOTATION]: statusAnnotation(next) } } };
       return this.send(k, origin, 'PATCH', path, patch, MERGE_PATCH);
     }
