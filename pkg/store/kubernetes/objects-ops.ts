@@ -9,10 +9,10 @@ import { deepEqual } from '../../util/json.js';
 import type { CreateOp, DeleteManyOp, DeleteOp, StatusOp, UpdateOp, WriteResult } from '../types.js';
 import type { Indexes, KindCache } from './cache.js';
 import { fromKube, kubeKind, objectPath, STATUS_ANNOTATION, statusAnnotation, toKube, type KubeKind, type KubeObject } from './kinds.js';
-import { JSON_PATCH, KubeError, MERGE_PATCH, reasonOf, toApiError, type Method, type Rest } from './rest.js';
+import { KubeError, MERGE_PATCH, reasonOf, toApiError, type Method, type Rest } from './rest.js';
 import type { Origins } from './watch.js';
 
-/** Merges of a core kind's status tried again after a concurrent write. */
+/** Status writes tried again after a concurrent write (those without `expect`). */
 const STATUS_RETRIES = 5;
 /** How long a write waits for its informer to show it before answering anyway. */
 const SEEN_TIMEOUT_MS = 30_000;
@@ -124,11 +124,21 @@ export class ClusterOps {
       const body = toKube(k, { ...o, metadata: { ...o.metadata, name } }, false);
       try {
         const made = await this.send(k, origin, 'POST', k.path(k.namespaced ? ns : undefined), body);
-        const withStatus = !k.core && Object.keys(o.status ?? {}).length ? await this.putStatus(k, origin, made, o.status, made.metadata.resourceVersion) : made;
-        return { result: written(await this.landed(o.kind, withStatus)), made: true };
+        return { result: written(await this.landed(o.kind, await this.initialStatus(k, origin, made, o.status))), made: true };
       } catch (e) {
         if (!(op.uniqueName && isReason(e, 'AlreadyExists'))) throw toApiError(e, o.kind, name, errorFor(o.kind, ns, name));
       }
+    }
+  }
+
+  /** A CRD ignores the status a create carries: it is written next, or the object taken back. */
+  private async initialStatus(k: KubeKind, origin: WriteOrigin, made: StoredResource, status: Status | undefined): Promise<StoredResource> {
+    if (k.core || !status || !Object.keys(status).length) return made;
+    try {
+      return await this.putStatus(k, origin, made, status, made.metadata.resourceVersion);
+    } catch (e) {
+      await this.undo([made]);
+      throw e;
     }
   }
 
@@ -180,9 +190,9 @@ export class ClusterOps {
   /** undefined: nothing written (unchanged, or another object than `uid` names). */
   async status(op: StatusOp, origin: WriteOrigin): Promise<WriteResult | undefined> {
     const k = this.kind(op.key.kind);
-    // A core kind's merged status is written whole (an annotation), at the version it was
-    // merged onto: a concurrent write makes it merge again onto what is there now.
-    const retries = k.core && op.merge && !op.expect ? STATUS_RETRIES : 1;
+    // Only a CRD's merge is the server's; any other status is written whole, at the version
+    // it was computed from: without `expect`, a concurrent write makes it read and try again.
+    const retries = !op.expect && !(op.merge && !k.core) ? STATUS_RETRIES : 1;
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.statusOnce(k, op, origin, attempt > 1);
@@ -207,26 +217,26 @@ export class ClusterOps {
       const r = await this.writeStatus(k, origin, cur, op, next);
       return written(await this.landed(key.kind, r));
     } catch (e) {
-      // A uid precondition that fails is another object of the name, or none: skipped.
-      if (op.uid && !op.expect && isReason(e, 'Conflict', 'NotFound') && !(k.core && op.merge)) return undefined;
+      // A uid precondition that fails is another object of the name, or none: skipped (a
+      // Conflict of a write at a version is tried again, and then the uid is compared).
       if (op.uid && isReason(e, 'NotFound')) return undefined;
+      if (op.uid && op.merge && !k.core && !op.expect && isReason(e, 'Conflict')) return undefined;
       throw toApiError(e, key.kind, key.name, errorFor(key.kind, key.namespace, key.name));
     }
   }
 
   private async writeStatus(k: KubeKind, origin: WriteOrigin, cur: StoredResource, op: StatusOp, next: Status): Promise<StoredResource> {
     const path = objectPath(k, cur.metadata.namespace, cur.metadata.name);
-    const pre = { uid: op.uid ?? cur.metadata.uid, ...(op.expect ? { resourceVersion: op.expect } : {}) };
-    if (k.core) {
-      if (op.merge && !op.expect) pre.resourceVersion = cur.metadata.resourceVersion;
-      const patch = { metadata: { ...pre, annotations: { [STATUS_ANNOTATION]: statusAnnotation(next) } } };
-      return this.send(k, origin, 'PATCH', path, patch, MERGE_PATCH);
+    const uid = op.uid ?? cur.metadata.uid;
+    if (op.merge && !k.core) {
+      const metadata = { uid, ...(op.expect ? { resourceVersion: op.expect } : {}) };
+      return this.send(k, origin, 'PATCH', `${path}/status`, { metadata, status: op.status }, MERGE_PATCH);
     }
-    if (op.merge) return this.send(k, origin, 'PATCH', `${path}/status`, { metadata: pre, status: op.status }, MERGE_PATCH);
-    if (op.expect) return this.putStatus(k, origin, cur, next, op.expect);
-    // /status takes no unconditional PUT: a JSON patch replaces the whole status of this uid.
-    const patch = [{ op: 'test', path: '/metadata/uid', value: pre.uid }, { op: 'add', path: '/status', value: next }];
-    return this.send(k, origin, 'PATCH', `${path}/status`, patch, JSON_PATCH);
+    // Written whole, at a version: /status takes no unconditional PUT, and a core kind's annotation is one value.
+    const rv = op.expect ?? cur.metadata.resourceVersion;
+    if (!k.core) return this.putStatus(k, origin, { ...cur, metadata: { ...cur.metadata, uid } }, next, rv);
+    const patch = { metadata: { uid, resourceVersion: rv, annotations: { [STATUS_ANNOTATION]: statusAnnotation(next) } } };
+    return this.send(k, origin, 'PATCH', path, patch, MERGE_PATCH);
   }
 
   private async deleteOne(k: KubeKind, key: ObjectKey, uid: string, expect: string | undefined): Promise<StoredResource> {

@@ -9,7 +9,6 @@ import { ApiError, type StatusReason } from '../../api/errors.js';
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export const MERGE_PATCH = 'application/merge-patch+json';
-export const JSON_PATCH = 'application/json-patch+json';
 
 /** A Status body the API server answers a failure with. */
 interface KubeStatus {
