@@ -157,6 +157,18 @@ describe('kubernetes store: the cluster', function () {
     expect(await objects.get('Secret', 'default', 'pull')).to.equal(undefined);
   });
 
+  it('keeps the finalizers others set through an update', async () => {
+    const t = { apiVersion: 'orloj.dev/v1', kind: 'Task', metadata: { name: 'finalized', namespace: 'default' }, spec: { mode: 'run', input: { v: 1 } } };
+    await objects.apply(t);
+    kubectl(['patch', 'task', 'finalized', '-n', 'default', '--type=merge', '-p', '{"metadata":{"finalizers":["example.com/keep"]}}']);
+    const patched = kubectl(['get', 'task', 'finalized', '-n', 'default', '-o', 'jsonpath={.metadata.resourceVersion}']).stdout;
+    await eventually(async () => (await objects.get('Task', 'default', 'finalized'))?.metadata.resourceVersion === patched);
+    await objects.apply({ ...t, spec: { mode: 'run', input: { v: 2 } } });
+    const after = kubectl(['get', 'task', 'finalized', '-n', 'default', '-o', 'jsonpath={.metadata.finalizers[*]} {.spec.input.v}']).stdout;
+    kubectl(['patch', 'task', 'finalized', '-n', 'default', '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+    expect(after).to.equal('example.com/keep 2');
+  });
+
   it('writes Orloj Secrets and Namespaces as core objects, status in an annotation', async () => {
     await objects.apply({ apiVersion: 'orloj.dev/v1', kind: 'Namespace', metadata: { name: 'staging' }, spec: { environment: 'preview' } });
     await objects.apply({ apiVersion: 'orloj.dev/v1', kind: 'Secret', metadata: { name: 'keys', namespace: 'staging' }, spec: { type: 'Opaque', data: { k: Buffer.from('v').toString('base64') } } });

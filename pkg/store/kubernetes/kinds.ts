@@ -22,6 +22,7 @@ export interface KubeMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   ownerReferences?: OwnerReference[];
+  finalizers?: string[];
 }
 
 export interface KubeObject {
@@ -106,8 +107,21 @@ function coreSpec(kind: string, o: KubeObject): Spec {
   return env ? { environment: env } : {};
 }
 
+/**
+ * Finalizers others set (the store has no place for them): kept beside the objects read, so
+ * that an update, which replaces the metadata, sends them back.
+ */
+const finalizers = new WeakMap<StoredResource, string[]>();
+export const finalizersOf = (o: StoredResource | undefined): string[] | undefined => (o ? finalizers.get(o) : undefined);
+
 /** A cluster object as the store shows it. */
 export function fromKube(k: KubeKind, o: KubeObject): StoredResource {
+  const out = mapped(k, o);
+  if (o.metadata.finalizers?.length) finalizers.set(out, o.metadata.finalizers);
+  return out;
+}
+
+function mapped(k: KubeKind, o: KubeObject): StoredResource {
   const m = o.metadata;
   const annotations = without(m.annotations, STATUS_ANNOTATION);
   const labels = k.kind === 'Namespace' ? without(m.labels, ENVIRONMENT_LABEL, NAME_LABEL) : without(m.labels);

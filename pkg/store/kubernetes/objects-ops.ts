@@ -8,7 +8,7 @@ import type { Json } from '../../mapping/paths.js';
 import { deepEqual } from '../../util/json.js';
 import type { CreateOp, DeleteManyOp, DeleteOp, StatusOp, UpdateOp, WriteResult } from '../types.js';
 import type { Indexes, KindCache } from './cache.js';
-import { fromKube, kubeKind, objectPath, STATUS_ANNOTATION, statusAnnotation, toKube, type KubeKind, type KubeObject } from './kinds.js';
+import { finalizersOf, fromKube, kubeKind, objectPath, STATUS_ANNOTATION, statusAnnotation, toKube, type KubeKind, type KubeObject } from './kinds.js';
 import { KubeError, MERGE_PATCH, reasonOf, toApiError, type Method, type Rest } from './rest.js';
 import type { Origins } from './watch.js';
 
@@ -157,6 +157,8 @@ export class ClusterOps {
     const key = { kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name };
     const body = toKube(k, o, false);
     if (op.expect && op.expect !== '0') body.metadata.resourceVersion = op.expect;
+    const kept = finalizersOf(this.peek(key));
+    if (kept) body.metadata.finalizers = kept;
     const path = objectPath(k, key.namespace, key.name);
     const r = await this.call(key, () => this.send(k, origin, 'PUT', path, body));
     return written(await this.landed(o.kind, r));
