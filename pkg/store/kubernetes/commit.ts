@@ -121,6 +121,8 @@ async function clusterPart(unit: Unit, ops: ClusterOps, namespacedKinds: readonl
 }
 
 export async function commitUnit(unit: Unit, ops: ClusterOps, data: Store, namespacedKinds: readonly string[]): Promise<UnitResult> {
+  // A unit of data ops alone is the data store's, claims and all.
+  if (!unit.ops.some(isObjectOp)) return data.commit(unit);
   const held = await heldClaim(unit, data);
   if (held) return held;
   const part = await clusterPart(unit, ops, namespacedKinds);
