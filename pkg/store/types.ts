@@ -3,7 +3,7 @@
 // primitive. Product rules (dedup windows, object names, which status fields mirror which
 // counters) live above the drivers, in the kind and receiver code.
 import type { Requirement } from '../api/selector.js';
-import type { ObjectKey, OwnerReference, Status, StoredResource, WatchEvent, WriteOrigin } from '../api/types.js';
+import type { ObjectKey, OwnerReference, Status, StoredResource, WatchEvent, WatchEventType, WriteOrigin } from '../api/types.js';
 
 // ---------------------------------------------------------------------------------------
 // Units of work
@@ -308,6 +308,22 @@ export interface SettleJobOp {
   done?: boolean;
 }
 
+/**
+ * Appends a change of an object another system keeps (a Kubernetes cluster) to the change
+ * log, with the unit's origin: readers of changes() (the trigger dispatcher) see it as they
+ * see the store's own. Writes nothing else, and watchers are not shown it.
+ */
+export interface JournalOp {
+  op: 'journal';
+  key: ObjectKey;
+  uid: string;
+  type: WatchEventType;
+  labels?: Record<string, string>;
+  /** As ChangeEntry.after and before. */
+  after?: string;
+  before?: string;
+}
+
 /** Stores a named position (e.g. how far a reader of the change log got). */
 export interface CursorOp {
   op: 'cursor';
@@ -318,7 +334,7 @@ export interface CursorOp {
 export type Op =
   | CreateOp | UpdateOp | StatusOp | DeleteOp | DeleteManyOp | ExistsOp | EmptyOp | ClaimOp | CountOp | RecordOp | TrimOp | EventOp
   | PutDocumentOp | DeleteDocumentOp | NoDocumentsOp | EnqueueOp | SettleOp | CursorOp | RecordUpdateOp
-  | AddJobOp | LeaseJobsOp | RenewJobsOp | SettleJobOp;
+  | AddJobOp | LeaseJobsOp | RenewJobsOp | SettleJobOp | JournalOp;
 
 export interface Unit {
   origin: WriteOrigin;

@@ -3,9 +3,9 @@
 import { expect } from 'chai';
 import type { ObjectKey, StoredResource, WatchEvent } from '../../pkg/api/types.js';
 import { draft, Objects } from '../../pkg/store/objects.js';
-import type { NameRange, Op, Store } from '../../pkg/store/types.js';
+import type { NameRange, Op, Store, WriteResult } from '../../pkg/store/types.js';
 import { eventually } from '../helpers/orlojd.js';
-import type { Driver } from './conformance.js';
+import { has, type Driver } from './conformance.js';
 
 const owners = [{ apiVersion: 'orloj.dev/v1', kind: 'TaskWebhook', name: 'hook', uid: 'owner-uid-1', controller: true }];
 
@@ -19,6 +19,7 @@ const range = (after: string, before: string, namespace = 'default'): NameRange 
 const key = (name: string): ObjectKey => ({ kind: 'Task', namespace: 'default', name });
 
 export function runNamesConformance(name: string, driver: Driver): void {
+  const storeRevs = has(driver, 'storeRevisions');
   describe(`${name} store conformance: owner references, name ranges, deleteMany`, function () {
     this.timeout(60_000);
     let store: Store;
@@ -26,9 +27,10 @@ export function runNamesConformance(name: string, driver: Driver): void {
     const commit = (...ops: Op[]) => store.commit({ origin: 'system', ops });
     /** Creates tasks `p-000` .. in one unit each (as deliveries do); returns them. */
     const many = async (prefix: string, n: number, namespace = 'default'): Promise<StoredResource[]> => {
-      const made = Array.from({ length: n }, (_, i) => task(`${prefix}-${String(i).padStart(3, '0')}`, namespace));
-      await Promise.all(made.map((o) => store.commit({ origin: 'delivery', ops: [{ op: 'create', object: o, uniqueName: true }] })));
-      return made;
+      const drafts = Array.from({ length: n }, (_, i) => task(`${prefix}-${String(i).padStart(3, '0')}`, namespace));
+      const results = await Promise.all(drafts.map((o) => store.commit({ origin: 'delivery', ops: [{ op: 'create', object: o, uniqueName: true }] })));
+      // As stored: a store may give objects their uids (a Kubernetes API server does).
+      return results.map((r, i) => (r.held ? undefined : (r.writes[0] as WriteResult | undefined)?.object) ?? drafts[i]!);
     };
     beforeEach(async () => {
       store = await driver.open();
@@ -93,7 +95,7 @@ export function runNamesConformance(name: string, driver: Driver): void {
       const uids = made.map((o) => o.metadata.uid);
       const live: WatchEvent[] = [];
       const stopLive = await store.control.watch({ kind: 'Task' }, undefined, (e) => live.push(e));
-      const since = store.control.revision();
+      const since = (await store.control.list('Task', { limit: 1 })).resourceVersion;
       const r = await commit(
         {
           op: 'deleteMany', kind: 'Task', namespace: 'default',
@@ -115,7 +117,7 @@ export function runNamesConformance(name: string, driver: Driver): void {
       stopLive();
       expect(live.slice(0, 3).map((e) => `${e.type}:${e.key.name}:${e.origin}`)).to.deep.equal(['DELETED:d-004:system', 'DELETED:d-001:system', 'ADDED:after-delete:system']);
       expect(live.map((e) => e.revision)).to.deep.equal([...live.map((e) => e.revision)].sort((x, y) => x - y));
-      expect(live[1]!.revision).to.equal(live[0]!.revision + 1);
+      if (storeRevs) expect(live[1]!.revision).to.equal(live[0]!.revision + 1);
       // A deletion shows the object's identity and labels, as a replayed one does.
       expect(live[0]!.object.metadata).to.include({ name: 'd-004', namespace: 'default', uid: uids[4] });
       expect(live[0]!.object.metadata.labels).to.deep.equal({ hook: 'h' });
@@ -123,8 +125,10 @@ export function runNamesConformance(name: string, driver: Driver): void {
       const stop = await store.control.watch({ kind: 'Task' }, since, (e) => replayed.push(e));
       stop();
       expect(replayed.slice(0, 2).map((e) => `${e.type}:${e.key.name}:${e.object.metadata.uid}`)).to.deep.equal([`DELETED:d-004:${uids[4]}`, `DELETED:d-001:${uids[1]}`]);
-      const changes = await store.control.changes(Number(since), 10);
-      expect(changes.slice(0, 2).map((c) => `${c.type}:${c.key.name}:${c.origin}`)).to.deep.equal(['DELETED:d-004:system', 'DELETED:d-001:system']);
+      if (storeRevs) {
+        const changes = await store.control.changes(Number(since), 10);
+        expect(changes.slice(0, 2).map((c) => `${c.type}:${c.key.name}:${c.origin}`)).to.deep.equal(['DELETED:d-004:system', 'DELETED:d-001:system']);
+      }
       // Nothing to delete is no error.
       const none = await commit({ op: 'deleteMany', kind: 'Task', namespace: 'default', objects: [] }, { op: 'deleteMany', kind: 'Task', namespace: 'other', objects: [{ name: 'd-000', uid: uids[0]! }] });
       expect(!none.held && none.deleted).to.equal(undefined);

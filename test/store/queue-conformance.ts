@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import type { StoredResource } from '../../pkg/api/types.js';
 import type { CollectionRef, DueQuery, Op, QueuedMessage, Store, StoredDocument } from '../../pkg/store/types.js';
-import type { Driver } from './conformance.js';
+import { itIf, type Driver } from './conformance.js';
 
 const col: CollectionRef = { uid: 'c-uid-q', namespace: 'default', name: 'incidents' };
 const now = '2026-01-01T00:00:00.000Z';
@@ -19,6 +19,7 @@ function task(name: string, n: number): StoredResource {
 }
 
 export function runQueueConformance(name: string, driver: Driver): void {
+  const itLog = itIf(name, driver, 'storeRevisions');
   describe(`${name} queue, cursor and image conformance`, function () {
     let store: Store;
     const commit = (...ops: Op[]) => store.commit({ origin: 'api', ops });
@@ -87,7 +88,7 @@ export function runQueueConformance(name: string, driver: Driver): void {
       expect((await store.control.changes(2, 10)).map((c) => c.revision)).to.deep.equal([3, 4, 5]);
     });
 
-    it('keeps images of the ops that ask: resources after and before, documents after and before', async () => {
+    itLog('keeps images of the ops that ask: resources after and before, documents after and before', async () => {
       await commit({ op: 'create', object: task('plain', 1) });
       const created = await commit({ op: 'create', object: task('img', 1), image: true });
       const rv = !created.held ? created.writes[0]!.resourceVersion : '';

@@ -48,6 +48,10 @@ async function apply(w: WriteTx, op: Op, origin: string, pre?: Precreated): Prom
     case 'leaseJobs': return leaseJobs(w, op);
     case 'renewJobs': return renewJobs(w, op);
     case 'settleJob': return settleJob(w, op);
+    case 'journal': {
+      const labels = op.labels && Object.keys(op.labels).length ? JSON.stringify(op.labels) : null;
+      return w.logChange(op.key, op.uid, op.type, origin, { labels, after: op.after ?? null, before: op.before ?? null }), null;
+    }
     case 'claim': throw new Error('claims must be the first ops of their unit');
   }
 }

@@ -10,7 +10,7 @@ import type { ObjectKey, StoredResource } from '../../api/types.js';
 import { BodyCodec, KeySet } from '../sealing.js';
 import { BriefClaims, type Held } from './brief-claims.js';
 import {
-  DOCUMENT_KIND, type ClaimOp, type CreateOp, type DeleteManyOp, type DeleteOp, type DeliveryRecord, type EnqueueOp, type EventOp, type Maintenance, type Op, type SettleOp, type StatusOp, type TrimOp, type Unit, type UpdateOp,
+  DOCUMENT_KIND, type ClaimOp, type CreateOp, type DeleteManyOp, type DeleteOp, type DeliveryRecord, type EnqueueOp, type EventOp, type JournalOp, type Maintenance, type Op, type SettleOp, type StatusOp, type TrimOp, type Unit, type UpdateOp,
 } from '../types.js';
 import { expectedResult, mayFailHalfway } from '../units.js';
 import { documentWriter } from './documents-writer.js';
@@ -288,6 +288,11 @@ function withImages(op: CreateOp | UpdateOp | DeleteOp, origin: string): WireOpR
   return r;
 }
 
+function journal(op: JournalOp, origin: string): void {
+  const k = op.key;
+  q.imaged.run(++rev, k.kind, k.namespace, k.name, op.uid, op.type, origin, jsonOrNull(op.labels), null, op.after ?? null, op.before ?? null);
+}
+
 function enqueue(op: EnqueueOp): WireOpResult {
   const m = op.message;
   return { queued: Number(q.enqueue.run(m.owner, m.ownerUid, m.messageId, m.body, m.meta, m.dueAt).lastInsertRowid) };
@@ -319,6 +324,7 @@ function apply(op: Op, origin: string): WireOpResult {
     case 'settle': return settle(op), null;
     case 'recordUpdate': return void q.finishRecord.run(op.set.outcome, op.set.reason ?? null, op.set.httpStatus ?? null, op.set.durationMs ?? null, op.set.response ?? null, op.id), null;
     case 'cursor': return q.setMeta.run(`cursor:${op.name}`, String(op.value)), null;
+    case 'journal': return journal(op, origin), null;
     case 'addJob': return jobs.add(op);
     case 'leaseJobs': return jobs.lease(op);
     case 'renewJobs': return jobs.renew(op), null;
