@@ -94,7 +94,7 @@ describe('Kubernetes mode: orlojd as the controller of the CRDs', function () {
   it('orlojctl sees what kubectl made, and kubectl what orlojctl applies', async () => {
     const listed = await ctl(d, ['get', 'task-webhooks', '-n', ns, '-o', 'name']);
     expect(listed.code).to.equal(0);
-    expect(listed.stdout).to.include(`taskwebhook/${WEBHOOK}`);
+    expect(listed.stdout).to.include(`task-webhook/${WEBHOOK}`);
 
     const doc = ['apiVersion: orloj.dev/v1', 'kind: Task', 'metadata:', '  name: from-orlojctl', `  namespace: ${ns}`, 'spec:', '  mode: template', '  input: {topic: x}', ''].join('\n');
     const applied = await ctl(d, ['apply', '-f', '-'], { input: doc });

@@ -142,8 +142,10 @@ export async function commitUnit(unit: Unit, ops: ClusterOps, data: Store, names
     throw e;
   }
   if (r.held) {
-    // A copy of this delivery got the claim first: its object stands, this one goes.
-    await ops.undo(part.made);
+    // A copy of this delivery got the claim first: its object stands, this one goes. Unless
+    // they are one: the copy found this unit's object in its cache and claimed it as its own.
+    const held = r.result;
+    await ops.undo(part.made.filter((o) => o.metadata.name !== held));
     return { ...r, op: at(r.op) ?? r.op };
   }
   r.writes.forEach((w, j) => {
