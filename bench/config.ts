@@ -12,7 +12,7 @@ function envInt(name: string, def: number, min = 1): number {
 }
 
 /** Scenario ids in run order; (d) covers every BENCH_WEBHOOKS count; cli times orlojctl processes. */
-export const SCENARIOS = ['baseline', 'peer', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'pg', 'cli'] as const;
+export const SCENARIOS = ['baseline', 'peer', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'pg', 'k', 'cli'] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
 
 /** Cores used by other processes during a measured run above which its figures count as contaminated. */

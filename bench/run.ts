@@ -8,6 +8,7 @@ import { cliScenario } from './cli.js';
 import { loadConfig, SCENARIOS, type BenchConfig, type ScenarioId } from './config.js';
 import { controlLoop } from './control-loop.js';
 import { pickGenerator } from './generator.js';
+import { kubernetesEvents } from './kubernetes.js';
 import { postgresScenarios } from './postgres.js';
 import { goals, markdown } from './report.js';
 import { triggerIsolation, triggerLatency, triggerThroughput, TRIGGERS } from './triggers.js';
@@ -61,6 +62,7 @@ async function runScenarios(ctx: Ctx, step: Step): Promise<void> {
   }
   if (want('i')) await step(`(i) isolation at ${rate} writes/s`, () => triggerIsolation(ctx, rate));
   if (want('pg')) for (const r of await postgresScenarios(ctx)) await step(r.scenario, async () => r);
+  if (want('k')) await step('(k) unique events, 1 webhook, Kubernetes mode', () => kubernetesEvents(ctx));
   if (want('cli')) for (const r of await cliScenario(ctx)) await step(r.scenario, async () => r);
 }
 

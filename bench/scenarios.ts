@@ -105,7 +105,7 @@ export function checkUnique(row: Row, c: EventCount, what: string): Check {
   };
 }
 
-const checkTasks = async (row: Row, dataDir: string): Promise<Check> =>
+export const checkTasks = async (row: Row, dataDir: string): Promise<Check> =>
   checkUnique(row, await countTasks(dataDir, row.prefix!, row.load.unanswered), 'tasks');
 
 /** orlojd may hold an exclusive lock on its database, so tasks are counted after a clean shutdown. */
