@@ -75,7 +75,7 @@ export async function startDaemon(opts: DaemonOptions, hooks: DaemonHooks = {}):
   setDestinationPolicy(new DestinationGuard(opts.allowDestinations));
   const metrics = createMetrics({ maxObjects: opts.metricsMaxObjects });
   const triggers = new Triggers({ metrics, log: log.child({ component: 'triggers' }) });
-  const waiting = opts.storage !== 'sqlite' ? await serveWhileWaiting(opts.listen, log) : undefined;
+  const waiting = opts.dataStorage === 'postgres' ? await serveWhileWaiting(opts.listen, log) : undefined;
   const store = triggers.wrap(await openDaemonStore(opts, log).finally(() => waiting?.close()));
   const offLeader = store.elector.onChange((leader) => {
     metrics.leader.set(leader ? 1 : 0);

@@ -2,7 +2,7 @@
 // kube-apiserver: the manifests are accepted, and orlojd's identity may do exactly what it needs.
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { freshNamespace, installCrds, kubectl, repoRoot } from '../helpers/kube.js';
+import { dropNamespace, freshNamespace, installCrds, kubectl, repoRoot } from '../helpers/kube.js';
 
 const dir = join(repoRoot, 'deploy');
 const SA = 'system:serviceaccount:orloj-system:orlojd';
@@ -108,7 +108,7 @@ describe('deploy/ (orlojd in a cluster)', function () {
       for (const verb of ['create', 'update', 'patch', 'delete']) expect(canI([verb, 'secrets', '-n', ns]), verb).to.equal(true);
       expect(canI(['delete', 'secrets', '-n', 'default'])).to.equal(false);
     } finally {
-      kubectl(['delete', 'namespace', ns, '--wait=false'], { allowFail: true });
+      dropNamespace(ns);
     }
   });
 });

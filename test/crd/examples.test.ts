@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { loadManifests } from '../../pkg/cli/manifests.js';
-import { freshNamespace, installCrds, kubectl, repoRoot } from '../helpers/kube.js';
+import { dropNamespace, freshNamespace, installCrds, kubectl, repoRoot } from '../helpers/kube.js';
 
 const dir = join(repoRoot, 'examples', 'kubernetes');
 
@@ -25,7 +25,7 @@ describe('examples/kubernetes/ (kubectl apply -R)', function () {
     ns = freshNamespace('examples');
   });
   after(() => {
-    if (ns) kubectl(['delete', 'namespace', ns, '--wait=false'], { allowFail: true });
+    dropNamespace(ns);
   });
 
   it('applies: a core Secret, the template Task and the TaskWebhooks', () => {

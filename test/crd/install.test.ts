@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { kinds } from '../../pkg/api/registry.js';
 import { crdPlural, isCrdKind } from '../../pkg/crd/generate.js';
-import { freshNamespace, installCrds, kubectl, repoRoot } from '../helpers/kube.js';
+import { dropNamespace, freshNamespace, installCrds, kubectl, repoRoot } from '../helpers/kube.js';
 
 interface Manifest {
   apiVersion: string;
@@ -49,7 +49,7 @@ describe('crds/ on a real kube-apiserver', function () {
     ns = freshNamespace('crd-install');
   });
   after(() => {
-    if (ns) kubectl(['delete', 'namespace', ns, '--wait=false'], { allowFail: true });
+    dropNamespace(ns);
   });
 
   it('install with kubectl apply -f crds/: every CRD Established, structural, names accepted', () => {

@@ -97,3 +97,8 @@ export function freshNamespace(prefix: string): string {
   kubectl(['create', 'namespace', name]);
   return name;
 }
+
+/** Deletes a namespace freshNamespace() made, without waiting (the test cluster finalizes it later). */
+export function dropNamespace(name: string | undefined): void {
+  if (name) kubectl(['delete', 'namespace', name, '--wait=false'], { allowFail: true });
+}

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { ctl } from '../cli/ctl.js';
 import { send } from '../helpers/deliveries.js';
-import { freshNamespace, installCrds, kubeCluster, kubectl, repoRoot } from '../helpers/kube.js';
+import { dropNamespace, freshNamespace, installCrds, kubeCluster, kubectl, repoRoot } from '../helpers/kube.js';
 import { eventually, Orlojd } from '../helpers/orlojd.js';
 
 interface KubeObject {
@@ -44,7 +44,7 @@ describe('Kubernetes mode: orlojd as the controller of the CRDs', function () {
 
   after(async () => {
     await d?.destroy();
-    if (ns) kubectl(['delete', 'namespace', ns, '--wait=false'], { allowFail: true });
+    dropNamespace(ns);
   });
 
   it('kubectl apply of the examples: get taskwebhooks shows ENDPOINT_PATH and READY=True; a signed delivery makes a run Task', async () => {

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
 import { send } from '../helpers/deliveries.js';
-import { freshNamespace, installCrds, kubeCluster, kubectl, repoRoot } from '../helpers/kube.js';
+import { dropNamespace, freshNamespace, installCrds, kubeCluster, kubectl, repoRoot } from '../helpers/kube.js';
 import { eventually, Orlojd, TEST_ENCRYPTION_KEY } from '../helpers/orlojd.js';
 import { dropDatabase, freshDatabase } from '../helpers/postgres.js';
 
@@ -44,7 +44,7 @@ describe('Kubernetes mode: two replicas on one data store', function () {
 
   after(async () => {
     await Promise.all(replicas.map((d) => d.destroy()));
-    for (const n of [ns, leaseNs]) if (n) kubectl(['delete', 'namespace', n, '--wait=false'], { allowFail: true });
+    for (const n of [ns, leaseNs]) dropNamespace(n);
     if (url) await dropDatabase(url);
   });
 

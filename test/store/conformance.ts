@@ -90,24 +90,24 @@ function deliveryUnit(scope: string, eventId: string, nowMs: number, windowMs = 
   };
 }
 
-const REASONS: Record<keyof DriverFeatures, string> = {
-  sealing: 'the cluster keeps Secrets, unsealed by this store',
-  storeRevisions: "resourceVersions are the cluster's, shared with all it stores (not dense, not the change log's), and it compacts its own history",
-};
-
 /** Whether the driver has a feature (unset: it has). */
 export const has = (driver: Driver, f: keyof DriverFeatures): boolean => driver.features?.[f] !== false;
 
-/** An `it` registered only for drivers with the feature; for the others skipped, with the reason in its name. */
-export function itIf(name: string, driver: Driver, f: keyof DriverFeatures) {
-  return (title: string, fn: () => Promise<void>): Mocha.Test =>
-    has(driver, f) ? it(title, fn) : it.skip(`${title} — not in ${name} mode: ${REASONS[f]}`, fn);
+/**
+ * An `it` for drivers with the feature. A driver without it has tests of its own for what it
+ * does instead (the Kubernetes store: Secrets as core Secrets, 410 Gone from the cluster,
+ * images in its journal), so nothing is registered here for it: a skip would test nothing.
+ */
+export function itIf(driver: Driver, f: keyof DriverFeatures) {
+  return (title: string, fn: () => Promise<void>): void => {
+    if (has(driver, f)) it(title, fn);
+  };
 }
 
 export function runStoreConformance(name: string, driver: Driver): void {
   const storeRevs = has(driver, 'storeRevisions');
-  const itSealing = itIf(name, driver, 'sealing');
-  const itLog = itIf(name, driver, 'storeRevisions');
+  const itSealing = itIf(driver, 'sealing');
+  const itLog = itIf(driver, 'storeRevisions');
   describe(`${name} store conformance`, function () {
     let store: Store;
     let objects: Objects;

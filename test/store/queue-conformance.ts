@@ -19,7 +19,7 @@ function task(name: string, n: number): StoredResource {
 }
 
 export function runQueueConformance(name: string, driver: Driver): void {
-  const itLog = itIf(name, driver, 'storeRevisions');
+  const itLog = itIf(driver, 'storeRevisions');
   describe(`${name} queue, cursor and image conformance`, function () {
     let store: Store;
     const commit = (...ops: Op[]) => store.commit({ origin: 'api', ops });

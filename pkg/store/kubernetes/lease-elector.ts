@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CoordinationV1Api, KubeConfig, V1Lease, V1LeaseSpec, V1MicroTime } from '@kubernetes/client-node';
+import { LeadershipState } from '../elector.js';
 import type { Elector } from '../types.js';
 
 export const LEASE_NAME = 'orlojd-leader';
@@ -32,21 +33,19 @@ type Attempt = 'held' | 'taken' | 'conflict';
 
 type LeaseApi = Pick<CoordinationV1Api, 'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'>;
 
-export class LeaseElector implements Elector {
+export class LeaseElector extends LeadershipState implements Elector {
   readonly identity: string;
   readonly name: string;
   readonly namespace: string;
   private readonly leaseMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryMs: number;
-  private leader = false;
   /** When the last successful acquire or renew was sent; 0: never. */
   private renewedAt = 0;
   private timer?: NodeJS.Timeout;
   private inflight?: Promise<void>;
   private closed = false;
   private lastError?: string;
-  private readonly listeners = new Set<(leader: boolean) => void>();
 
   /** An elector already trying to lead. */
   static async start(kc: KubeConfig, opts: LeaseElectorOptions): Promise<LeaseElector> {
@@ -58,6 +57,7 @@ export class LeaseElector implements Elector {
 
   /** `micro`: the Lease's times must be MicroTime, which client-node makes from a Date. */
   constructor(private readonly api: LeaseApi, private readonly micro: (d: Date) => V1MicroTime, private readonly opts: LeaseElectorOptions) {
+    super();
     this.identity = opts.identity ?? `${hostname()}_${process.pid}_${randomBytes(4).toString('hex')}`;
     this.name = opts.name ?? LEASE_NAME;
     this.namespace = opts.namespace;
@@ -70,16 +70,6 @@ export class LeaseElector implements Elector {
 
   start(): void {
     this.schedule(0);
-  }
-
-  isLeader(): boolean {
-    return this.leader;
-  }
-
-  onChange(fn: (leader: boolean) => void): () => void {
-    this.listeners.add(fn);
-    queueMicrotask(() => this.listeners.has(fn) && fn(this.leader));
-    return () => void this.listeners.delete(fn);
   }
 
   async close(): Promise<void> {
@@ -180,11 +170,9 @@ export class LeaseElector implements Elector {
     }
   }
 
-  private set(leader: boolean): void {
-    if (leader === this.leader) return;
-    this.leader = leader;
-    this.opts.log?.info({ lease: this.where(), identity: this.identity }, leader ? 'leading' : 'no longer leading');
-    for (const fn of this.listeners) fn(leader);
+  protected override set(leader: boolean): boolean {
+    if (leader !== this.leader) this.opts.log?.info({ lease: this.where(), identity: this.identity }, leader ? 'leading' : 'no longer leading');
+    return super.set(leader);
   }
 
   /** One line per kind of failure, not one per retry. */

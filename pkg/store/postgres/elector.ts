@@ -4,6 +4,7 @@
 // session just as often and steps down the moment the check fails or hangs past HANG_MS,
 // dropping the session. A leader cut off by the network is noticed by the server too: the
 // session keeps TCP keepalives short, so its backend (and the lock) goes within ~10 s.
+import { LeadershipState } from '../elector.js';
 import type { Elector } from '../types.js';
 import { connect, type Sql } from './connect.js';
 import { LEADER_LOCK } from './schema.js';
@@ -12,8 +13,7 @@ const CHECK_MS = 1000;
 /** A check that has not answered by then counts as failed (a busy server answers well within it). */
 const HANG_MS = 3000;
 
-export class PgElector implements Elector {
-  private leader = false;
+export class PgElector extends LeadershipState implements Elector {
   /**
    * A client of one connection, its own: the lock lives in that connection's session. (A
    * connection reserved from the shared pool breaks the client when the server ends it.)
@@ -24,31 +24,15 @@ export class PgElector implements Elector {
   private sessionPid?: number;
   private timer?: NodeJS.Timeout;
   private closed = false;
-  private readonly listeners = new Set<(leader: boolean) => void>();
 
   /** `sql`: the shared pool, to end a session that hangs. */
   constructor(url: string, private readonly sql: Sql, private readonly checkMs = CHECK_MS) {
+    super();
     this.session = connect(url, 1);
   }
 
   start(): void {
     void this.tick();
-  }
-
-  isLeader(): boolean {
-    return this.leader;
-  }
-
-  onChange(fn: (leader: boolean) => void): () => void {
-    this.listeners.add(fn);
-    queueMicrotask(() => this.listeners.has(fn) && fn(this.leader));
-    return () => void this.listeners.delete(fn);
-  }
-
-  private set(leader: boolean): void {
-    if (leader === this.leader) return;
-    this.leader = leader;
-    for (const fn of this.listeners) fn(leader);
   }
 
   private async tick(): Promise<void> {
