@@ -75,7 +75,9 @@ async function countStored(url: string, kind: 'a' | 'e', prefix: string): Promis
   const sql = postgres(url, { max: 1, onnotice: () => undefined });
   try {
     const rows = kind === 'a'
-      ? await sql<Array<{ e: string }>>`SELECT spec::jsonb -> 'input' ->> 'webhook_event_id' AS e FROM resources WHERE kind = 'Task' AND spec::jsonb -> 'input' ->> 'webhook_event_id' LIKE ${`${prefix}%`}`
+      // The accepted deliveries' records, as on SQLite: past history_limit the oldest run tasks are deleted.
+      ? await sql<Array<{ e: string }>>`SELECT event_id AS e FROM deliveries
+          WHERE outcome = 'accepted' AND owner LIKE 'TaskWebhook/%' AND result IS NOT NULL AND event_id LIKE ${`${prefix}%`}`
       : await sql<Array<{ e: string }>>`SELECT r.event_id AS e FROM deliveries r JOIN documents d ON d.id = r.result
           WHERE r.outcome = 'accepted' AND r.owner LIKE 'InboundWebhook/%' AND r.event_id LIKE ${`${prefix}%`}`;
     return { rows: rows.length, distinctEvents: new Set(rows.map((r) => r.e)).size };
