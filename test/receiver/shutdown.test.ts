@@ -117,7 +117,11 @@ describe('SIGTERM with deliveries in flight', function () {
       const busy = startedDelivery(d, ep, agent, 'kept-1');
       await busy.continued;
       const exited = new Promise<number | null>((r) => d.proc.once('exit', (code) => r(code)));
+      const mark = d.logs.length;
       d.proc.kill('SIGTERM');
+      // The body follows the server's own word that it is stopping: sent as the signal is, it
+      // could be read and answered before the signal is handled.
+      await eventually(async () => d.logs.slice(mark).includes('orlojd stopping'), 10_000);
       busy.finish();
       const answer = await busy.answer;
       expect(answer.status, answer.error).to.equal(202);

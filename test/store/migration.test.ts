@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,11 @@ describe('store: a data dir from before the change log', function () {
     dir = mkdtempSync(join(tmpdir(), 'orloj-migrate-'));
     mkdirSync(join(dir, 'data'));
     copyFileSync(FIXTURE, join(dir, 'data', 'orloj.db'));
+    // The fixture's claim expired on its own date; in the copy it is live, as a data dir upgraded
+    // within a dedup window has it (the old schema, only the time moved).
+    const db = new Database(join(dir, 'data', 'orloj.db'));
+    db.prepare('UPDATE dedup SET expires_at = ?').run(Date.now() + 86_400_000);
+    db.close();
     d = await Orlojd.start({ dataDir: join(dir, 'data'), args: ['--api-tokens', 'migration-token:admin'] });
     d.token = 'migration-token';
   });
