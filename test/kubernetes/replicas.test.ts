@@ -66,7 +66,7 @@ describe('Kubernetes mode: two replicas on one data store', function () {
     const answers = await Promise.all(
       ['evt-r1', 'evt-r1', 'evt-r2', 'evt-r2'].map((eventId, i) => send(replicas[i % 2]!, path, { secret: 'replace-me', body: `{"n":${i}}`, eventId })),
     );
-    for (const a of answers) expect(a.status).to.equal(202);
+    answers.forEach((a, i) => expect(a.status, `${JSON.stringify(a.body)}\n${replicas[i % 2]!.logs.slice(-3000)}`).to.equal(202));
     const tasks = JSON.parse(kubectl(['get', '-n', ns, 'tasks', '-l', 'orloj.dev/task-webhook=report-generic-webhook', '-o', 'json']).stdout) as { items: Array<{ metadata: { labels: Record<string, string> } }> };
     const byEvent = tasks.items.map((t) => t.metadata.labels['orloj.dev/webhook-event-id']).sort();
     expect(byEvent).to.deep.equal(['evt-r1', 'evt-r2']);

@@ -134,8 +134,20 @@ export class ClusterOps {
   /** A CRD ignores the status a create carries: it is written next, or the object taken back. */
   private async initialStatus(k: KubeKind, origin: WriteOrigin, made: StoredResource, status: Status | undefined): Promise<StoredResource> {
     if (k.core || !status || !Object.keys(status).length) return made;
+    const key = { kind: made.kind, namespace: made.metadata.namespace, name: made.metadata.name };
     try {
-      return await this.putStatus(k, origin, made, status, made.metadata.resourceVersion);
+      for (let cur = made, attempt = 1; ; attempt++) {
+        try {
+          return await this.putStatus(k, origin, cur, status, cur.metadata.resourceVersion);
+        } catch (e) {
+          // Another replica's controller, which cannot know this status is coming, wrote one
+          // first: this one, the creator's, is written over it.
+          if (attempt >= STATUS_RETRIES || !isReason(e, 'Conflict')) throw e;
+          const fresh = await this.current(key, true);
+          if (fresh?.metadata.uid !== made.metadata.uid) throw e;
+          cur = fresh;
+        }
+      }
     } catch (e) {
       await this.undo([made]);
       throw e;
