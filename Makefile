@@ -28,16 +28,16 @@ deps: node_modules/.install-stamp
 # removed). Then from a clean dist/: a removed source (or test) must not live on as stale output.
 # Directories as `DIR/.`: `test` and `bench` alone would name the phony targets.
 SOURCE_DIRS := $(shell find cmd pkg test bench -path bench/results -prune -o -type d -print)
-SOURCES := $(shell find cmd pkg test bench -path bench/results -prune -o -name '*.ts' -print) $(addsuffix /.,$(SOURCE_DIRS))
+SOURCES := $(shell find cmd pkg test bench -path bench/results -prune -o -name '*.ts' -print -o -name '*.cts' -print) $(addsuffix /.,$(SOURCE_DIRS))
 BUILD_STAMP = dist/.build-stamp
 
-# orlojctl starts in one process per command, so its start-up is its speed: the compiled
-# entry is replaced by one bundle of our modules (dependencies stay in node_modules), each
-# command still a chunk loaded only when it runs. Bundled from tsc's output, the code that
-# was type-checked; minified, as less source compiles faster.
-BUNDLE_CLI = npx esbuild dist/cmd/orlojctl.js --bundle --splitting --format=esm --platform=node \
-	--packages=external --minify --allow-overwrite --outdir=dist/cmd --chunk-names=orlojctl/[name]-[hash] \
-	--log-level=warning && rm -f dist/cmd/orlojctl.js.map
+# orlojctl starts in one process per command, so its start-up is its speed: pkg/cli is bundled
+# into one CommonJS file (dependencies stay in node_modules), minified, from tsc's output (the code
+# that was type-checked), then compiled into V8's code cache that dist/cmd/orlojctl.cjs runs it from.
+BUNDLE_CLI = npx esbuild dist/pkg/cli/main.js --bundle --format=cjs --platform=node --packages=external --minify \
+	--define:import.meta.url=importMetaUrl '--banner:js=const importMetaUrl = require("node:url").pathToFileURL(__filename).href;' \
+	--outfile=dist/cmd/orlojctl/cli.cjs --log-level=warning && \
+	node -e 'require("./dist/cmd/orlojctl.cjs").writeCodeCache()'
 
 build: $(BUILD_STAMP)
 
@@ -45,19 +45,19 @@ $(BUILD_STAMP): $(SOURCES) tsconfig.json node_modules/.install-stamp
 	rm -rf dist
 	npx tsc -p tsconfig.json
 	$(BUNDLE_CLI)
-	@chmod +x dist/cmd/orlojd.js dist/cmd/orlojctl.js 2>/dev/null || true
+	@chmod +x dist/cmd/orlojd.js dist/cmd/orlojctl.cjs 2>/dev/null || true
 	@touch $@
 
-# Each command is a short sh script that runs this checkout's dist/cmd/<name>.js with the
+# Each command is a short sh script that runs this checkout's dist/cmd/orlojctl.cjs (or orlojd.js) with the
 # node that built it, from any directory; nothing is copied, so a later build is what runs.
 # Paths are single-quoted for sh ('\'' for a quote in them), then once more for the recipe's shell.
 sq = '$(subst ','\'',$(1))'
 NODE_BIN := $(shell node -p process.execPath)
 install: build
 	@mkdir -p $(call sq,$(BINDIR))
-	@for c in orlojctl orlojd; do \
+	@for f in orlojctl.cjs orlojd.js; do c=$${f%.*}; \
 	  printf '#!/bin/sh\n# %s, installed by make install from %s\nexec %s %s "$$@"\n' "$$c" $(call sq,$(CURDIR)) \
-	    $(call sq,$(call sq,$(NODE_BIN))) $(call sq,$(call sq,$(CURDIR)/dist/cmd/))"$$c.js" > $(call sq,$(BINDIR))/"$$c.tmp" && \
+	    $(call sq,$(call sq,$(NODE_BIN))) $(call sq,$(call sq,$(CURDIR)/dist/cmd/))"$$f" > $(call sq,$(BINDIR))/"$$c.tmp" && \
 	  chmod 755 $(call sq,$(BINDIR))/"$$c.tmp" && mv -f $(call sq,$(BINDIR))/"$$c.tmp" $(call sq,$(BINDIR))/"$$c" && \
 	  echo "installed "$(call sq,$(BINDIR))"/$$c" || exit 1; \
 	done

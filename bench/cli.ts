@@ -15,8 +15,8 @@ import type { Ctx, Row } from './scenarios.js';
 import { BENCH_TOKEN, startOrlojd, type OrlojdTarget } from './targets.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-// BENCH_ORLOJCTL: another build's dist/cmd/orlojctl.js, to compare with a previous commit.
-const ORLOJCTL = process.env.BENCH_ORLOJCTL ?? join(here, '..', 'cmd', 'orlojctl.js');
+// BENCH_ORLOJCTL: another build's dist/cmd/orlojctl.cjs, to compare with a previous commit.
+const ORLOJCTL = process.env.BENCH_ORLOJCTL ?? join(here, '..', 'cmd', 'orlojctl.cjs');
 
 const LISTED_TASKS = 100;
 const APPLIED = 1000;

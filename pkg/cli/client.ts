@@ -115,9 +115,9 @@ function serverError(code: number, statusText: string, text: string): ServerErro
 }
 
 /** Sends one request; https is loaded only for an https server. */
-async function send(url: URL, opts: RequestOptions, payload?: Buffer): Promise<IncomingMessage> {
+function send(url: URL, opts: RequestOptions, payload?: Buffer): Promise<IncomingMessage> {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported URL scheme "${url.protocol}"`);
-  const request = url.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
+  const request = url.protocol === 'https:' ? process.getBuiltinModule('node:https').request : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(url, opts, resolve);
     req.on('error', reject);

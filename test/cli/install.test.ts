@@ -2,9 +2,9 @@
 // would; and what orlojctl loads for a command (it starts fast by loading nothing else).
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { commands } from '../../pkg/cli/main.js';
 import { VERSION } from '../../pkg/version.js';
 import { distRoot, ORLOJCTL } from '../helpers/orlojd.js';
@@ -44,7 +44,7 @@ describe('make install, clean and clean-data', function () {
     const bin = join(prefix, 'bin');
     for (const c of ['orlojctl', 'orlojd']) {
       expect(statSync(join(bin, c)).mode & 0o111, `${c} is executable`).to.not.equal(0);
-      expect(readFileSync(join(bin, c), 'utf8')).to.contain(join(repo, 'dist', 'cmd', '')).and.contain(`${c}.js`);
+      expect(readFileSync(join(bin, c), 'utf8')).to.contain(join(repo, 'dist', 'cmd', '')).and.contain(c === 'orlojctl' ? 'orlojctl.cjs' : 'orlojd.js');
     }
     // From elsewhere, found on PATH, with no node on PATH: the scripts name the node that built them.
     const elsewhere = mkdtempSync(join(tmp, 'cwd-'));
@@ -188,5 +188,64 @@ describe('orlojctl loads what a command needs', function () {
         summary: entry.summary,
       });
     }
+  });
+});
+
+describe('orlojctl runs from the code cache make build leaves', function () {
+  this.timeout(30_000);
+  let tmp: string;
+  let launcher: string;
+  let bundle: string;
+  beforeEach(() => {
+    // A copy of the launcher and its bundle, beside this checkout's dependencies.
+    tmp = mkdtempSync(join(tmpdir(), 'orloj-launcher-'));
+    symlinkSync(join(repo, 'node_modules'), join(tmp, 'node_modules'));
+    launcher = join(tmp, 'cmd', 'orlojctl.cjs');
+    mkdirSync(dirname(launcher));
+    copyFileSync(ORLOJCTL, launcher);
+    cpSync(join(dirname(ORLOJCTL), 'orlojctl'), join(tmp, 'cmd', 'orlojctl'), { recursive: true });
+    bundle = join(tmp, 'cmd', 'orlojctl', 'cli.cjs');
+  });
+  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+  /** Whether V8 took the cache, and what a command printed, with this copy. */
+  async function fromCache(): Promise<boolean> {
+    const r = await run(process.execPath, ['-e', `process.stdout.write(String(require(${JSON.stringify(launcher)}).load().fromCache))`]);
+    expect(r.code, r.stderr).to.equal(0);
+    return r.stdout === 'true';
+  }
+  const version = () => run(process.execPath, [launcher, 'version', '--client'], { env: { ...process.env, ORLOJ_CONFIG: join(tmp, 'none.json') } });
+
+  it("this node takes the build's cache", async () => {
+    expect(await fromCache()).to.equal(true);
+    const r = await version();
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.equal(`Client Version: ${VERSION}\n`);
+  });
+
+  it('a bundle changed after its cache was made runs as changed, compiled afresh', async () => {
+    // Same length as before: V8's own check, by length, would take the stale cache.
+    const text = readFileSync(bundle, 'utf8');
+    writeFileSync(bundle, text.replace(`"${VERSION}"`, `"${'9'.repeat(VERSION.length)}"`));
+    expect(readFileSync(bundle).length).to.equal(Buffer.byteLength(text));
+    expect(await fromCache()).to.equal(false);
+    expect((await version()).stdout).to.equal(`Client Version: ${'9'.repeat(VERSION.length)}\n`);
+  });
+
+  it('a damaged cache is refused and the command still runs', async () => {
+    const cache = `${bundle}.cache`;
+    writeFileSync(cache, Buffer.concat([readFileSync(bundle), Buffer.alloc(4096, 0x5a)]));
+    expect(await fromCache()).to.equal(false);
+    expect((await version()).code).to.equal(0);
+    unlinkSync(cache);
+    expect(await fromCache()).to.equal(false);
+    expect((await version()).code).to.equal(0);
+  });
+
+  it('a missing bundle is one line of error, not a stack trace', async () => {
+    unlinkSync(bundle);
+    const r = await version();
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(/^error: orlojctl failed to load: ENOENT[^\n]*\n$/);
   });
 });

@@ -6,10 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { dropDatabase, freshDatabase } from './postgres.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** The compiled repo root (dist/), where cmd/orlojd.js and cmd/orlojctl.js live. */
+/** The compiled repo root (dist/), where cmd/orlojd.js and cmd/orlojctl.cjs live. */
 export const distRoot = resolve(here, '..', '..');
 export const ORLOJD = join(distRoot, 'cmd', 'orlojd.js');
-export const ORLOJCTL = join(distRoot, 'cmd', 'orlojctl.js');
+export const ORLOJCTL = join(distRoot, 'cmd', 'orlojctl.cjs');
 
 export interface StartOptions {
   dataDir?: string;
