@@ -1,13 +1,13 @@
 import { PROMOTED_FROM } from '../promotion/gather.js';
 import { hash } from 'node:crypto';
 import { isValidLabelValue } from '../api/meta.js';
+import { LABEL_EVENT_ID } from '../api/kinds/task.js';
 import type { TaskWebhookSpec } from '../api/kinds/task-webhook.js';
 import type { OwnerReference, Spec, Status, StoredResource } from '../api/types.js';
 import { initialTaskStatus } from '../controller/reconcilers/task.js';
 
 export const LABEL_WEBHOOK = 'orloj.dev/task-webhook';
 export const LABEL_WEBHOOK_NAMESPACE = 'orloj.dev/task-webhook-namespace';
-export const LABEL_EVENT_ID = 'orloj.dev/webhook-event-id';
 
 const hash16 = (s: string): string => hash('sha256', s, 'hex').slice(0, 16);
 

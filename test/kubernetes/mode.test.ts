@@ -6,12 +6,13 @@ import { join } from 'node:path';
 import { ctl } from '../cli/ctl.js';
 import { send } from '../helpers/deliveries.js';
 import { dropNamespace, freshNamespace, installCrds, kubeCluster, kubectl, repoRoot } from '../helpers/kube.js';
+import { CREATOR_GRACE_MS } from '../../pkg/controller/reconcilers/task.js';
 import { eventually, Orlojd } from '../helpers/orlojd.js';
 
 interface KubeObject {
-  metadata: { name: string; labels?: Record<string, string>; ownerReferences?: Array<{ kind: string; name: string }> };
+  metadata: { name: string; creationTimestamp?: string; labels?: Record<string, string>; ownerReferences?: Array<{ kind: string; name: string }> };
   spec?: Record<string, unknown>;
-  status?: { endpointPath?: string; conditions?: Array<{ type: string; status: string; reason: string; message: string }> };
+  status?: { endpointPath?: string; phase?: string; conditions?: Array<{ type: string; status: string; reason: string; message: string }> };
 }
 
 const WEBHOOK = 'report-generic-webhook';
@@ -120,5 +121,21 @@ describe('Kubernetes mode: orlojd as the controller of the CRDs', function () {
       const res = await send(d, w.status!.endpointPath!, { secret: EXAMPLE_SECRET, body: '{}', eventId: `evt-old-${n++}` });
       return res.status === 401;
     }, 10_000, 50);
+  });
+
+  it("a status-less Task labelled as a delivery's is left to its creator a few seconds, then gets its status", async () => {
+    // Another replica's delivery writes a run Task and then its status; the leader's reconciler
+    // waits for that instead of racing it. A Task that only looks like one still gets its status.
+    const task = (name: string, labels: Record<string, string>) =>
+      JSON.stringify({ apiVersion: 'orloj.dev/v1', kind: 'Task', metadata: { name, labels }, spec: { mode: 'run', input: {} } });
+    kubectl(['apply', '-n', ns, '-f', '-'], { input: task('plain-run', {}) });
+    kubectl(['apply', '-n', ns, '-f', '-'], { input: task('looks-delivered', { 'orloj.dev/webhook-event-id': 'evt-by-hand' }) });
+    const phase = (name: string) => kget(ns, `tasks/${name}`).status?.phase;
+    await eventually(async () => phase('plain-run') === 'Pending', 20_000, 100);
+    const created = Date.parse(kget(ns, 'tasks/looks-delivered').metadata.creationTimestamp ?? '');
+    await eventually(async () => phase('looks-delivered') === 'Pending', 30_000, 100);
+    const statusAt = Date.now();
+    // Within the same cluster clock: the status came no earlier than the creator's grace.
+    expect(statusAt - created, 'written before the grace ran out').to.be.at.least(CREATOR_GRACE_MS - 1000);
   });
 });

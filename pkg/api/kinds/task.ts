@@ -1,5 +1,8 @@
 import type { KindDef } from '../kind.js';
 
+/** The label of a delivery's run task that names its event (kept out of the label index: unique per task). */
+export const LABEL_EVENT_ID = 'orloj.dev/webhook-event-id';
+
 export type TaskPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
 
 export const TaskKind: KindDef = {
@@ -26,7 +29,7 @@ export const TaskKind: KindDef = {
       message: { type: 'string' },
     },
   },
-  unindexedLabels: ['orloj.dev/webhook-event-id'],
+  unindexedLabels: [LABEL_EVENT_ID],
   server: () => import('../../controller/reconcilers/task.js').then((m) => ({ reconciler: m.taskReconciler })),
   columns: [
     { name: 'MODE', jsonPath: '.spec.mode' },

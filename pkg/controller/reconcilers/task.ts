@@ -1,3 +1,4 @@
+import { LABEL_EVENT_ID } from '../../api/kinds/task.js';
 import type { Condition, ObjectKey, Spec, Status, StoredResource, WatchEvent } from '../../api/types.js';
 import type { Objects } from '../../store/objects.js';
 import { findCondition, ready } from '../conditions.js';
@@ -32,6 +33,18 @@ function upToDate(t: StoredResource): boolean {
   return t.status.observedGeneration === t.metadata.generation && c?.status === want.status && c.reason === want.reason;
 }
 
+/**
+ * How long a delivery's run task without any status is left to its creator. In Kubernetes mode a
+ * create and its status are two writes, and another replica's delivery does not show as one here.
+ */
+export const CREATOR_GRACE_MS = 5000;
+
+/** The time left before a status-less run task of a delivery is this reconciler's to write. */
+function creatorsTurn(t: StoredResource, nowMs: number): number {
+  if (Object.keys(t.status).length || !t.metadata.labels?.[LABEL_EVENT_ID]) return 0;
+  return Math.max(0, Date.parse(t.metadata.creationTimestamp) + CREATOR_GRACE_MS - nowMs);
+}
+
 export function taskReconciler(store: Objects): Reconciler {
   return {
     kind: 'Task',
@@ -39,7 +52,12 @@ export function taskReconciler(store: Objects): Reconciler {
     // Run tasks created by deliveries arrive complete: skipping them unread keeps the delivery path cheap.
     shouldReconcile: (e: WatchEvent) => e.origin !== 'delivery' && e.type !== 'DELETED' && !upToDate(e.object),
     async reconcile(key: ObjectKey) {
-      await patchStatus(store, key, (t) => (upToDate(t) ? undefined : initialTaskStatus(t)));
+      let wait = 0;
+      await patchStatus(store, key, (t) => {
+        wait = creatorsTurn(t, Date.now());
+        return wait || upToDate(t) ? undefined : initialTaskStatus(t);
+      });
+      return wait ? { requeueAfterMs: wait } : undefined;
     },
   };
 }

@@ -3,6 +3,7 @@
 // what the drivers keep as indexes: status.endpointID across kinds, and run tasks by event.
 import type { KubernetesListObject, KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
 import { ApiError } from '../../api/errors.js';
+import { LABEL_EVENT_ID } from '../../api/kinds/task.js';
 import type { StoredResource } from '../../api/types.js';
 import { deletedView, fromKube, type KubeKind, type KubeList, type KubeObject } from './kinds.js';
 import type { Rest } from './rest.js';
@@ -24,7 +25,6 @@ export interface InformerParts {
 }
 
 const RESTART_MS = 1000;
-const EVENT_ID_LABEL = 'orloj.dev/webhook-event-id';
 
 export const objectKey = (namespace: string, name: string): string => `${namespace}/${name}`;
 
@@ -50,8 +50,8 @@ export class Indexes {
     const [was, now] = [endpointOf(before), endpointOf(after)];
     if (was && this.endpoints.get(was) === before) this.endpoints.delete(was);
     if (now && after) this.endpoints.set(now, after);
-    if (before?.kind === 'Task') this.byEvent.get(before.metadata.labels?.[EVENT_ID_LABEL] ?? '')?.delete(before);
-    const ev = after?.kind === 'Task' ? after.metadata.labels?.[EVENT_ID_LABEL] : undefined;
+    if (before?.kind === 'Task') this.byEvent.get(before.metadata.labels?.[LABEL_EVENT_ID] ?? '')?.delete(before);
+    const ev = after?.kind === 'Task' ? after.metadata.labels?.[LABEL_EVENT_ID] : undefined;
     if (ev && after) (this.byEvent.get(ev) ?? this.byEvent.set(ev, new Set()).get(ev)!).add(after);
   }
 }

@@ -2,6 +2,7 @@
 // informer cache has seen what it wrote, so a read after commit() sees it and watchers have
 // had it. Failures are ApiErrors worded as the other drivers word them.
 import { alreadyExists, ApiError, conflict, notFound, type StatusReason } from '../../api/errors.js';
+import { LABEL_EVENT_ID } from '../../api/kinds/task.js';
 import type { ObjectKey, Status, StoredResource, WriteOrigin } from '../../api/types.js';
 import { mergePatch } from '../../documents/merge-patch.js';
 import type { Json } from '../../mapping/paths.js';
@@ -16,7 +17,6 @@ import type { Origins } from './watch.js';
 const STATUS_RETRIES = 5;
 /** How long a write waits for its informer to show it before answering anyway. */
 const SEEN_TIMEOUT_MS = 30_000;
-const EVENT_ID_LABEL = 'orloj.dev/webhook-event-id';
 
 export interface ClusterDeps {
   rest: Rest;
@@ -90,7 +90,7 @@ export class ClusterOps {
    * cluster write and the data store's): same webhook, same event, within the claim's window.
    */
   private sameDelivery(o: StoredResource, windowStart: number | undefined): StoredResource | undefined {
-    const ev = o.metadata.labels?.[EVENT_ID_LABEL];
+    const ev = o.metadata.labels?.[LABEL_EVENT_ID];
     const owner = o.metadata.ownerReferences?.[0]?.uid;
     if (!ev || !owner || windowStart === undefined || o.kind !== 'Task') return undefined;
     for (const t of this.d.indexes.byEvent.get(ev) ?? []) {
