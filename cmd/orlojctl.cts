@@ -2,8 +2,7 @@
 // The orlojctl command as installed. It starts in one process per command, so its start-up is its
 // speed: make build bundles the CLI (pkg/cli) into one CommonJS file and compiles all of it ahead
 // of time into V8's code cache beside it. This launcher runs the bundle from that cache, with no
-// ES module loader, no per-module resolution and no parsing. (orlojctl.js, the unbundled ES
-// module entry, runs the same code from tsc's output, more slowly.)
+// ES module loader, no per-module resolution and no parsing.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -46,6 +45,7 @@ export function load(): { cli: Cli; fromCache: boolean } {
 
 /** Run by make build after bundling: V8's code for every function of the bundle, not only its top level. */
 export function writeCodeCache(): void {
+  // Loaded here only: no command needs node:v8.
   const { setFlagsFromString } = require('node:v8') as typeof import('node:v8');
   const source = readFileSync(BUNDLE);
   setFlagsFromString('--no-lazy');
