@@ -208,7 +208,7 @@ describe('orlojctl runs from the code cache make build leaves', function () {
   });
   afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
-  /** Whether V8 took the cache, and what a command printed, with this copy. */
+  /** Whether V8 takes this copy's cache. */
   async function fromCache(): Promise<boolean> {
     const r = await run(process.execPath, ['-e', `process.stdout.write(String(require(${JSON.stringify(launcher)}).load().fromCache))`]);
     expect(r.code, r.stderr).to.equal(0);

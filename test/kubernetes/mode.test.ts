@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ctl } from '../cli/ctl.js';
 import { send } from '../helpers/deliveries.js';
 import { dropNamespace, freshNamespace, installCrds, kubeCluster, kubectl, repoRoot } from '../helpers/kube.js';
+import { LABEL_EVENT_ID } from '../../pkg/api/kinds/task.js';
 import { CREATOR_GRACE_MS } from '../../pkg/controller/reconcilers/task.js';
 import { eventually, Orlojd } from '../helpers/orlojd.js';
 
@@ -129,7 +130,7 @@ describe('Kubernetes mode: orlojd as the controller of the CRDs', function () {
     const task = (name: string, labels: Record<string, string>) =>
       JSON.stringify({ apiVersion: 'orloj.dev/v1', kind: 'Task', metadata: { name, labels }, spec: { mode: 'run', input: {} } });
     kubectl(['apply', '-n', ns, '-f', '-'], { input: task('plain-run', {}) });
-    kubectl(['apply', '-n', ns, '-f', '-'], { input: task('looks-delivered', { 'orloj.dev/webhook-event-id': 'evt-by-hand' }) });
+    kubectl(['apply', '-n', ns, '-f', '-'], { input: task('looks-delivered', { [LABEL_EVENT_ID]: 'evt-by-hand' }) });
     const phase = (name: string) => kget(ns, `tasks/${name}`).status?.phase;
     await eventually(async () => phase('plain-run') === 'Pending', 20_000, 100);
     const created = Date.parse(kget(ns, 'tasks/looks-delivered').metadata.creationTimestamp ?? '');
