@@ -13,19 +13,35 @@ import { documentBody, EVENT_OF, eventTypeOf, externalWrite, globMatches, messag
 
 export const DISPATCH_CURSOR = 'trigger-dispatch';
 const PAGE = 256;
+/**
+ * Messages one page queues, about: with many triggers per change, a page of changes would
+ * queue far more than the engine holds, rows it would only read back later.
+ */
+const PAGE_MESSAGES = 512;
 /** While the loop is busy with writes: this many changes per pressure sample. */
 const BUSY_PAGE = 4;
 /** A position with nothing queued is written at most this often: re-reading such changes queues nothing. */
 const IDLE_CURSOR_MS = 2000;
 
+/** Where queued messages go: the delivery engine. */
+export interface Intake {
+  /** Takes the messages just queued (already committed). */
+  take(messages: QueuedMessage[]): void;
+  /** Every destination is busy with what it holds: reading on would only store rows to read again. */
+  readonly saturated: boolean;
+  /** Settles once a destination has room, or after `ms`. */
+  room(ms: number): Promise<void>;
+}
+
 export interface DispatchDeps {
   store: Store;
   index: TriggerIndex;
   pressure: Pressure;
-  /** Takes the messages just queued (already committed). */
-  queued(messages: QueuedMessage[]): void;
+  intake: Intake;
   log: Logger;
 }
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const parse = <T>(text: string | undefined): T | undefined => (text ? (JSON.parse(text) as T) : undefined);
 
@@ -40,6 +56,8 @@ function firesOn(t: IndexedTrigger, origin: string): boolean {
 
 export class Dispatcher {
   private cursor = 0;
+  /** Messages per change, as the last page had them: sizes the next. */
+  private fanOut = 1;
   private writtenAt = 0;
   private running?: Promise<void>;
   private again = false;
@@ -82,8 +100,7 @@ export class Dispatcher {
   }
 
   private async drain(): Promise<void> {
-    const { store } = this.deps;
-    const { pressure } = this.deps;
+    const { store, pressure, intake } = this.deps;
     while (!this.stopped) {
       // No trigger at all: nothing fires, so the log is not read (a query per write batch).
       // The index has seen every Trigger change up to the revision read before it is asked.
@@ -92,18 +109,24 @@ export class Dispatcher {
         await this.skipTo(published);
         break;
       }
+      // The log keeps what the engine cannot take yet; the position stays until it can.
+      if (intake.saturated) {
+        await intake.room(PRESSURE_SAMPLE_MS);
+        continue;
+      }
       // Writes first: while they keep the loop busy, a small page per sample.
-      if (pressure.busy) await new Promise((r) => setTimeout(r, PRESSURE_SAMPLE_MS));
-      const page = pressure.busy ? BUSY_PAGE : PAGE;
+      if (pressure.busy) await sleep(PRESSURE_SAMPLE_MS);
+      const page = pressure.busy ? BUSY_PAGE : Math.max(BUSY_PAGE, Math.min(PAGE, Math.floor(PAGE_MESSAGES / this.fanOut)));
       const changes = await store.control.changes(this.cursor, page);
       if (!changes.length) break;
       const ops: Op[] = [];
       for (const c of changes) for (const op of await this.messagesOf(c)) ops.push(op);
       const last = changes[changes.length - 1]!.revision;
+      this.fanOut = Math.max(1, ops.length / changes.length);
       if (ops.length || Date.now() - this.writtenAt > IDLE_CURSOR_MS) {
         const r = await store.commit({ origin: 'system', ops: [...ops, { op: 'cursor', name: DISPATCH_CURSOR, value: last }] });
         this.writtenAt = Date.now();
-        if (!r.held && r.queued) this.deps.queued(r.queued.map((id, i) => ({ ...(ops[i] as EnqueueOp).message, id, attempt: 0 })));
+        if (!r.held && r.queued) intake.take(r.queued.map((id, i) => ({ ...(ops[i] as EnqueueOp).message, id, attempt: 0 })));
       }
       this.cursor = last;
       if (changes.length < page) break;

@@ -32,6 +32,8 @@ const SCAN_MS = 500;
 const SCAN_PAGE = 512;
 /** Rows one scan reads at most: a destination's backlog at the head of the queue does not make scans unbounded. */
 const SCAN_ROWS = 8 * SCAN_PAGE;
+/** A lane with no answer for this long is stalled: it does not hold the dispatcher back. */
+const STALL_MS = 1000;
 
 interface Waiting {
   m: QueuedMessage;
@@ -54,6 +56,8 @@ interface Lane {
   full: boolean;
   /** The triggers whose messages came here: a scan skips them while the lane is full. */
   owners: Set<string>;
+  /** When its last answer came in (or it was opened). */
+  answeredAt: number;
 }
 
 export interface EngineDeps {
@@ -88,6 +92,8 @@ export class Engine {
   private rate = Infinity;
   /** Attempts the engine may still start in this sample. */
   private tokens = Infinity;
+  /** Waiting for room (the dispatcher). */
+  private readonly roomWaiters = new Set<() => void>();
 
   constructor(private readonly deps: EngineDeps) {
     this.attempts = new Attempts(deps);
@@ -115,6 +121,7 @@ export class Engine {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.signalRoom();
     clearInterval(this.timer);
     this.offSample?.();
     while (this.work.size) await Promise.allSettled([...this.work]);
@@ -126,6 +133,35 @@ export class Engine {
   /** Messages the dispatcher just queued: sent now, without waiting for a scan. */
   take(messages: QueuedMessage[]): void {
     for (const m of messages) this.enter(m);
+  }
+
+  /**
+   * Whether every destination is full and still answering: messages queued now would only
+   * wait in the store (rows written, later read again) while the change log already keeps
+   * them. A stalled destination never holds the others back.
+   */
+  get saturated(): boolean {
+    if (!this.lanes.size) return false;
+    const now = Date.now();
+    for (const lane of this.lanes.values()) if (!lane.full || now - lane.answeredAt > STALL_MS) return false;
+    return true;
+  }
+
+  /** Settles once a full destination has room again, or after `ms` (a lane may stall meanwhile). */
+  room(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.roomWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.roomWaiters.add(done);
+    });
+  }
+
+  private signalRoom(): void {
+    for (const done of [...this.roomWaiters]) done();
   }
 
   private async scan(): Promise<void> {
@@ -207,7 +243,7 @@ export class Engine {
     if (t && !sending(t)) return false;
     const target = JSON.parse(m.meta) as MessageTarget;
     const key = laneOf(target.url);
-    const lane = this.lanes.get(key) ?? { held: 0, waiting: [], starting: 0, ready: [], active: 0, full: false, owners: new Set<string>() };
+    const lane = this.lanes.get(key) ?? { held: 0, waiting: [], starting: 0, ready: [], active: 0, full: false, owners: new Set<string>(), answeredAt: Date.now() };
     if (this.taken.size >= MAX_HELD) return (this.behind = true), false;
     if (lane.held >= LANE_HELD) return (lane.full = true), false;
     this.lanes.set(key, lane);
@@ -246,6 +282,7 @@ export class Engine {
     lane.active++;
     const freed = () => {
       lane.active--;
+      lane.answeredAt = Date.now();
       this.pump(key, lane);
     };
     this.track(
@@ -284,6 +321,7 @@ export class Engine {
     if (lane.full && lane.held <= LANE_HELD / 2) {
       lane.full = false;
       setImmediate(() => void this.refill(lane));
+      this.signalRoom();
     }
     if (this.behind && this.taken.size <= MAX_HELD / 2) {
       this.behind = false;

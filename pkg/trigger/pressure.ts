@@ -42,6 +42,7 @@ export class Pressure {
   private foreground = 0;
   /** Utilization of the last sample (0..1). */
   utilization = 0;
+  private held = false;
 
   /** Counts the requests of this server as the foreground. */
   watch(server: EventEmitter): void {
@@ -73,8 +74,12 @@ export class Pressure {
     this.commitMs += ms;
   }
 
+  /**
+   * Set by a busy sample, cleared only by one with room: a flood's samples between the two
+   * (a commit stall, a short dip) would otherwise let the background run flat out meanwhile.
+   */
   get busy(): boolean {
-    return (this.utilization > BUSY || this.meanCommitMs > BUSY_COMMIT_MS) && this.foreground >= FOREGROUND;
+    return this.held;
   }
 
   get room(): boolean {
@@ -95,6 +100,8 @@ export class Pressure {
     this.openSum = this.probes = 0;
     this.meanCommitMs = this.commits ? this.commitMs / this.commits : 0;
     this.commits = this.commitMs = 0;
+    if ((this.utilization > BUSY || this.meanCommitMs > BUSY_COMMIT_MS) && this.foreground >= FOREGROUND) this.held = true;
+    else if (this.room) this.held = false;
     for (const fn of this.listeners) fn();
   }
 }

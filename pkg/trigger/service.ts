@@ -39,7 +39,7 @@ export class Triggers {
       const client = new OutboundClient({ guard: destinationPolicy() });
       const { pressure } = this;
       const engine = new Engine({ store: this.store!, index: this.index, client, pressure, metrics: this.deps.metrics, log: this.deps.log });
-      const dispatcher = new Dispatcher({ store: this.store!, index: this.index, pressure, queued: (m) => engine.take(m), log: this.deps.log });
+      const dispatcher = new Dispatcher({ store: this.store!, index: this.index, pressure, intake: engine, log: this.deps.log });
       this.running = { dispatcher, engine, client };
       pressure.start();
       engine.start();

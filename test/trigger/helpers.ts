@@ -12,8 +12,8 @@ export interface Received {
   answeredOk?: boolean;
 }
 
-/** What the destination answers to request number n (0-based): a status, or 'hang' (never answers). */
-export type Answer = number | 'hang' | { status: number; body?: string; headers?: Record<string, string> };
+/** What the destination answers to request number n (0-based): a status, or 'hang' (never answers); `delayMs` makes it a slow one. */
+export type Answer = number | 'hang' | { status: number; body?: string; headers?: Record<string, string>; delayMs?: number };
 
 /** A real HTTP destination on a random loopback port that keeps every request it gets. */
 export class Destination {
@@ -33,10 +33,14 @@ export class Destination {
         const a = d.answer(d.received.length, r);
         d.received.push(r);
         if (a === 'hang') return;
-        const { status, body, headers } = typeof a === 'number' ? { status: a, body: undefined, headers: undefined } : a;
-        r.answeredOk = status >= 200 && status < 300;
-        res.writeHead(status, { 'content-type': 'application/json', ...headers });
-        res.end(body ?? '{"ok":true}');
+        const { status, body, headers, delayMs } = typeof a === 'number' ? { status: a, body: undefined, headers: undefined, delayMs: 0 } : a;
+        const answer = () => {
+          r.answeredOk = status >= 200 && status < 300;
+          res.writeHead(status, { 'content-type': 'application/json', ...headers });
+          res.end(body ?? '{"ok":true}');
+        };
+        if (delayMs) setTimeout(answer, delayMs);
+        else answer();
       });
     });
     await new Promise<void>((r) => d.server.listen(0, '127.0.0.1', () => r()));

@@ -197,6 +197,33 @@ describe('Triggers: destinations, crashes, run tasks and external writes', funct
     expect(answered.size).to.equal(n);
   });
 
+  it('while its only destination is busy but answering, the change log keeps the backlog: the queue stays near what the engine holds, and all is delivered', async () => {
+    const d = await started();
+    let slow = true;
+    const dest = await destination(() => (slow ? { status: 200, delayMs: 500 } : 200));
+    await put(d, resource('Collection', 'incidents', {}));
+    await readyTrigger(d, 'paced', { collection: 'incidents', url: `${dest.url}/p` });
+    const depth = async () => Number(/^orloj_trigger_queue_depth\{trigger="default\/paced"\} (\d+)/m.exec((await d.api('GET', '/metrics')).text)?.[1] ?? 0);
+    const n = 1500;
+    let deepest = 0;
+    for (let i = 0; i < n; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, (_, k) => writeDoc(d, 'incidents', { id: `p${i + k}` })));
+      deepest = Math.max(deepest, await depth());
+    }
+    // Some seconds on (the destination takes ~32/s), the log has been read well past what the engine holds.
+    const later = dest.received.length + 64;
+    await eventually(async () => {
+      deepest = Math.max(deepest, await depth());
+      return dest.received.length >= later;
+    }, 10_000);
+    // Queued as fast as read, the queue would hold nearly all of them by now.
+    expect(deepest, 'messages queued at most').to.be.below(1200);
+    slow = false;
+    await eventually(async () => (await triggerStatus(d, 'paced')).deliveredCount === n, 30_000);
+    const sent = new Set(dest.received.filter((r) => r.answeredOk).map((r) => JSON.parse(r.body.toString()).document.id as string));
+    expect(sent.size).to.equal(n);
+  });
+
   it('kill -9 with changes not yet sent: after restart each is delivered, an interrupted attempt again with the same webhook-id', async () => {
     const d = await started();
     const dest = await destination(() => 'hang');
