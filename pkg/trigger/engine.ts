@@ -54,6 +54,8 @@ interface Lane {
   active: number;
   /** A message was turned away for want of room here: scan once half of it is free. */
   full: boolean;
+  /** Messages turned away wait in the store: they go before any the dispatcher would add. */
+  backlog: boolean;
   /** The triggers whose messages came here: a scan skips them while the lane is full. */
   owners: Set<string>;
   /** When its last answer came in (or it was opened). */
@@ -136,18 +138,19 @@ export class Engine {
   }
 
   /**
-   * Whether every destination is full and still answering: messages queued now would only
-   * wait in the store (rows written, later read again) while the change log already keeps
-   * them. A stalled destination never holds the others back.
+   * Whether every destination is full, or has turned away messages it has not read back
+   * yet, and is still answering: messages queued now would only wait in the store (rows
+   * written, later read again) while the change log already keeps them. A stalled
+   * destination never holds the others back.
    */
   get saturated(): boolean {
     if (!this.lanes.size) return false;
     const now = Date.now();
-    for (const lane of this.lanes.values()) if (!lane.full || now - lane.answeredAt > STALL_MS) return false;
+    for (const lane of this.lanes.values()) if (!(lane.full || lane.backlog) || now - lane.answeredAt > STALL_MS) return false;
     return true;
   }
 
-  /** Settles once a full destination has room again, or after `ms` (a lane may stall meanwhile). */
+  /** Settles once a destination has read back what it turned away, or after `ms` (a lane may stall meanwhile). */
   room(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
@@ -198,8 +201,12 @@ export class Engine {
   private async refill(lane: Lane): Promise<void> {
     if (this.stopped) return;
     try {
-      const page = await this.read({ owners: [...lane.owners] }, lane.held + LANE_HELD);
+      const limit = lane.held + LANE_HELD;
+      const page = await this.read({ owners: [...lane.owners] }, limit);
+      // A short page read all there was; entering may turn some away again.
+      if (page.length < limit) lane.backlog = false;
       for (const m of page) this.enter(m);
+      if (!lane.backlog) this.signalRoom();
     } catch (err) {
       this.deps.log.error({ err }, 'reading the trigger queue failed');
     }
@@ -227,7 +234,7 @@ export class Engine {
     for (const lane of this.lanes.values()) {
       if (lane.held < LANE_HELD) continue;
       // Turned away without being read: scan again once it has room.
-      lane.full = true;
+      lane.full = lane.backlog = true;
       out.push(...lane.owners);
     }
     return out;
@@ -243,9 +250,9 @@ export class Engine {
     if (t && !sending(t)) return false;
     const target = JSON.parse(m.meta) as MessageTarget;
     const key = laneOf(target.url);
-    const lane = this.lanes.get(key) ?? { held: 0, waiting: [], starting: 0, ready: [], active: 0, full: false, owners: new Set<string>(), answeredAt: Date.now() };
+    const lane = this.lanes.get(key) ?? { held: 0, waiting: [], starting: 0, ready: [], active: 0, full: false, backlog: false, owners: new Set<string>(), answeredAt: Date.now() };
     if (this.taken.size >= MAX_HELD) return (this.behind = true), false;
-    if (lane.held >= LANE_HELD) return (lane.full = true), false;
+    if (lane.held >= LANE_HELD) return (lane.full = lane.backlog = true), false;
     this.lanes.set(key, lane);
     this.taken.add(m.id);
     lane.held++;
@@ -321,7 +328,6 @@ export class Engine {
     if (lane.full && lane.held <= LANE_HELD / 2) {
       lane.full = false;
       setImmediate(() => void this.refill(lane));
-      this.signalRoom();
     }
     if (this.behind && this.taken.size <= MAX_HELD / 2) {
       this.behind = false;

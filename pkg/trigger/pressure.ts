@@ -25,6 +25,11 @@ const FOREGROUND = 4;
 const PROBES = 10;
 /** Mean commit time of the requests' writes above which the store is busy with them (the writer thread, not the loop). */
 const BUSY_COMMIT_MS = 3;
+/**
+ * Samples with room in a row that end a hold: a flood that pauses for a moment (a sender
+ * between batches) would otherwise meet the catch-up it let start when it resumes.
+ */
+const QUIET_SAMPLES = 10;
 
 export class Pressure {
   private last: EventLoopUtilization = performance.eventLoopUtilization();
@@ -43,6 +48,8 @@ export class Pressure {
   /** Utilization of the last sample (0..1). */
   utilization = 0;
   private held = false;
+  /** Samples with room since the last without. */
+  private quiet = 0;
 
   /** Counts the requests of this server as the foreground. */
   watch(server: EventEmitter): void {
@@ -75,8 +82,9 @@ export class Pressure {
   }
 
   /**
-   * Set by a busy sample, cleared only by one with room: a flood's samples between the two
-   * (a commit stall, a short dip) would otherwise let the background run flat out meanwhile.
+   * Set by a busy sample, cleared only by QUIET_SAMPLES in a row with room: a flood's samples
+   * that are neither (a commit stall, a short dip) would otherwise let the background run
+   * flat out meanwhile.
    */
   get busy(): boolean {
     return this.held;
@@ -101,7 +109,8 @@ export class Pressure {
     this.meanCommitMs = this.commits ? this.commitMs / this.commits : 0;
     this.commits = this.commitMs = 0;
     if ((this.utilization > BUSY || this.meanCommitMs > BUSY_COMMIT_MS) && this.foreground >= FOREGROUND) this.held = true;
-    else if (this.room) this.held = false;
+    this.quiet = this.room ? this.quiet + 1 : 0;
+    if (this.quiet >= QUIET_SAMPLES) this.held = false;
     for (const fn of this.listeners) fn();
   }
 }

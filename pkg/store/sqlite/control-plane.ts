@@ -31,6 +31,8 @@ export class SqliteControlPlane implements ControlPlaneStore {
       scanNamesWithStatus: db.prepare(`SELECT ${NAMED_COLUMNS}, status FROM resources WHERE kind = ? AND namespace = ? AND name > ? AND name < ? ORDER BY name LIMIT ?`),
       changes: db.prepare(`SELECT revision, kind, namespace, name, uid, type, origin, labels FROM changes
         WHERE revision > ? AND revision <= ? ORDER BY revision LIMIT ${REPLAY_PAGE}`),
+      entries: db.prepare(`SELECT revision, kind, namespace, name, uid, type, origin, item, image_after, image_before FROM changes
+        WHERE revision > ? AND revision <= ? ORDER BY revision LIMIT ?`),
     };
     this.published = this.storedRevision();
   }
@@ -176,8 +178,7 @@ export class SqliteControlPlane implements ControlPlaneStore {
 
   async changes(after: number, limit: number): Promise<ChangeEntry[]> {
     this.requireHistory(after);
-    const rows = this.db.prepare(`SELECT revision, kind, namespace, name, uid, type, origin, item, image_after, image_before FROM changes
-      WHERE revision > ? AND revision <= ? ORDER BY revision LIMIT ?`).all(after, this.published, limit) as LogRow[];
+    const rows = this.q.entries.all(after, this.published, limit) as LogRow[];
     return rows.map(toChangeEntry);
   }
 
