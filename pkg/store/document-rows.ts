@@ -21,6 +21,18 @@ export interface DocumentRow {
 
 export const DOCUMENT_COLUMNS = 'id, version, revision, data, raw, content_type, origin, external_id, event_type, created_at, updated_at, deleted_at, synced_fields';
 
+/** DOCUMENT_COLUMNS of the table aliased `d`, as `d_<column>`: for a join that selects another table's columns too. */
+export const JOINED_DOCUMENT_COLUMNS = DOCUMENT_COLUMNS.split(', ').map((k) => `d.${k} AS d_${k}`).join(', ');
+
+export type JoinedDocumentRow = { [K in keyof DocumentRow as `d_${K}`]: DocumentRow[K] | null };
+
+/** The document row a JOINED_DOCUMENT_COLUMNS join found; undefined when it found none. */
+export function joinedDocument(r: JoinedDocumentRow): DocumentRow | undefined {
+  if (r.d_id === null) return undefined;
+  const entries = DOCUMENT_COLUMNS.split(', ').map((k) => [k, r[`d_${k}` as keyof JoinedDocumentRow]]);
+  return Object.fromEntries(entries) as DocumentRow;
+}
+
 export function toDocument(r: DocumentRow): StoredDocument {
   const meta: StoredDocument['meta'] = { origin: r.origin, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at, revision: r.revision };
   if (r.external_id !== null) meta.externalId = r.external_id;

@@ -125,17 +125,24 @@ export function runQueueConformance(name: string, driver: Driver): void {
         { op: 'putDocument', collection: col, id: 'e', body: { data: { back: true } }, origin: 'api', now: later, image: true },
       ];
       let previous: StoredDocument | undefined;
+      const versions: Array<StoredDocument | undefined> = [];
+      let first = 0;
       for (const op of ops) {
         const r = await commit(op);
         const rv = !r.held ? Number(r.writes[0]!.resourceVersion) : 0;
+        first ||= rv;
         const change = (await store.control.changes(rv - 1, 1))[0]!;
         const current = await read();
+        versions.push(current);
         expect(JSON.parse(change.after!)).to.deep.equal(current);
         if (previous && !previous.meta.deletedAt) expect(JSON.parse(change.before!)).to.deep.equal(previous);
         else expect(change).not.to.have.property('before');
         previous = current;
       }
       expect(previous!.meta).to.deep.include({ version: 5, createdAt: now, updatedAt: later });
+      // Read once all are written: each change still shows the version it wrote, not the last.
+      const all = await store.control.changes(first - 1, ops.length);
+      expect(all.map((c) => JSON.parse(c.after!) as StoredDocument)).to.deep.equal(versions);
     });
 
     it('tells revision listeners of every commit, a document-only one included', async () => {

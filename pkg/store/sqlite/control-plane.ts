@@ -1,11 +1,12 @@
 import { ApiError } from '../../api/errors.js';
 import type { ObjectKey, StoredResource, WatchEvent } from '../../api/types.js';
 import type { BodyCodec } from '../sealing.js';
-import type { BeforePage, ChangeEntry, ControlPlaneStore, ListOptions, ListResult, NamedObject, NameRange, ObjectEvent, WatchFilter } from '../types.js';
+import { DOCUMENT_KIND, type BeforePage, type ChangeEntry, type ControlPlaneStore, type ListOptions, type ListResult, type NamedObject, type NameRange, type ObjectEvent, type WatchFilter } from '../types.js';
 import { deletedObject, deliver, event, matches, REPLAY_PAGE, toChangeEntry, toObjectEvent, type ChangeRow, type EventRow, type LogRow, type Subscriber } from '../watch-events.js';
 import type { DB } from './db.js';
 import { encodeContinue } from '../continue-token.js';
 import { listQuery } from './list-query.js';
+import { documentJson, JOINED_DOCUMENT_COLUMNS, joinedDocument, type JoinedDocumentRow } from '../document-rows.js';
 import { NAMED_COLUMNS, RESOURCE_COLUMNS, rowToNamed, rowToResource, type NamedRow, type ResourceRow } from '../rows.js';
 
 const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -31,8 +32,12 @@ export class SqliteControlPlane implements ControlPlaneStore {
       scanNamesWithStatus: db.prepare(`SELECT ${NAMED_COLUMNS}, status FROM resources WHERE kind = ? AND namespace = ? AND name > ? AND name < ? ORDER BY name LIMIT ?`),
       changes: db.prepare(`SELECT revision, kind, namespace, name, uid, type, origin, labels FROM changes
         WHERE revision > ? AND revision <= ? ORDER BY revision LIMIT ${REPLAY_PAGE}`),
-      entries: db.prepare(`SELECT revision, kind, namespace, name, uid, type, origin, item, image_after, image_before FROM changes
-        WHERE revision > ? AND revision <= ? ORDER BY revision LIMIT ?`),
+      // A document change's after image is the document's row while that is still at its revision.
+      entries: db.prepare(`SELECT c.revision, c.kind, c.namespace, c.name, c.uid, c.type, c.origin, c.item, c.image_after, c.image_before,
+        ${JOINED_DOCUMENT_COLUMNS}
+        FROM changes c LEFT JOIN documents d
+          ON c.image_after IS NULL AND c.kind = '${DOCUMENT_KIND}' AND d.collection = c.uid AND d.id = c.item AND d.revision = c.revision
+        WHERE c.revision > ? AND c.revision <= ? ORDER BY c.revision LIMIT ?`),
     };
     this.published = this.storedRevision();
   }
@@ -178,8 +183,11 @@ export class SqliteControlPlane implements ControlPlaneStore {
 
   async changes(after: number, limit: number): Promise<ChangeEntry[]> {
     this.requireHistory(after);
-    const rows = this.q.entries.all(after, this.published, limit) as LogRow[];
-    return rows.map(toChangeEntry);
+    const rows = this.q.entries.all(after, this.published, limit) as Array<LogRow & JoinedDocumentRow>;
+    return rows.map((r) => {
+      const doc = joinedDocument(r);
+      return toChangeEntry(doc ? { ...r, image_after: documentJson(doc) } : r);
+    });
   }
 
   /**

@@ -10,10 +10,13 @@ import type { WireOpResult } from './wire.js';
 export interface DocumentWriterContext {
   /**
    * Appends a change-log row and returns its revision: the one `nextRevision` named. With
-   * images, the row keeps the document after and before the change.
+   * images, the row keeps the document before the change; the one after is the document's
+   * own row until a later change replaces it (see keepAfter).
    */
   logChange(c: CollectionRef, id: string, type: 'ADDED' | 'MODIFIED' | 'DELETED', origin: string, images?: Images): number;
   nextRevision(): number;
+  /** Keeps `image` as the after image of the change at `revision`, if that row has none (and is still in the log). */
+  keepAfter(revision: number, image: string): void;
   addCounts(scope: string, deltas: Record<string, number>): void;
 }
 
@@ -45,14 +48,26 @@ export function documentWriter(db: Database.Database, ctx: DocumentWriterContext
     (whole ? q.full : q.current).get(c.uid, id) as Current | DocumentRow | undefined;
   const isWhole = (r: Current | DocumentRow | undefined): r is DocumentRow => !!r && 'id' in r;
 
+  /**
+   * The version a change is about to replace, as its image: kept as the after image of the
+   * change that wrote it, which read it from the document's row until now. A create, the
+   * common write, so stores its document once.
+   */
+  function replacedImage(cur: Current | DocumentRow | undefined): string | null {
+    if (!isWhole(cur)) return null;
+    const image = documentJson(cur);
+    ctx.keepAfter(cur.revision, image);
+    return image;
+  }
+
   function put(op: PutDocumentOp): WireOpResult {
     const c = op.collection;
     const cur = rowOf(c, op.id, !!op.image);
     const { row, live } = putRow(op, cur, ctx.nextRevision());
     const { version, data, raw, content_type: contentType } = row;
     const type = live ? 'MODIFIED' : 'ADDED';
-    const images = op.image ? { after: documentJson(row), before: live && isWhole(cur) ? documentJson(cur) : null } : undefined;
-    const rv = ctx.logChange(c, op.id, type, op.origin, images);
+    const replaced = op.image ? replacedImage(cur) : null;
+    const rv = ctx.logChange(c, op.id, type, op.origin, op.image ? { after: null, before: live ? replaced : null } : undefined);
     if (cur) q.replace.run(rv, data, raw, contentType, op.origin, row.external_id, row.event_type, op.now, row.synced_fields, c.uid, op.id);
     else q.insert.run(c.uid, op.id, rv, data, raw, contentType, op.origin, row.external_id, row.event_type, op.now, op.now, row.synced_fields);
     if (!live) ctx.addCounts(c.uid, { [DOCUMENT_COUNTER]: 1 });
@@ -68,9 +83,8 @@ export function documentWriter(db: Database.Database, ctx: DocumentWriterContext
     }
     if (op.expectVersion !== undefined && cur.version !== op.expectVersion) throw staleDocument(c, op.id, op.expectVersion, cur);
     const version = cur.version + 1;
-    const deleted = (r: DocumentRow): DocumentRow => ({ ...r, version, revision: ctx.nextRevision(), origin: op.origin, updated_at: op.now, deleted_at: op.now });
-    const images = isWhole(cur) ? { after: documentJson(deleted(cur)), before: documentJson(cur) } : undefined;
-    const rv = ctx.logChange(c, op.id, 'DELETED', op.origin, images);
+    const before = replacedImage(cur);
+    const rv = ctx.logChange(c, op.id, 'DELETED', op.origin, before === null ? undefined : { after: null, before });
     q.softDelete.run(rv, op.origin, op.now, op.now, c.uid, op.id);
     ctx.addCounts(c.uid, { [DOCUMENT_COUNTER]: -1 });
     return { rv, name: op.id, doc: { version, type: 'DELETED' } };

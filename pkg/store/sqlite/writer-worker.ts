@@ -54,6 +54,7 @@ const q = {
   imaged: db.prepare(`INSERT INTO changes (revision, kind, namespace, name, uid, type, origin, labels, item, image_after, image_before)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
   setImages: db.prepare('UPDATE changes SET image_after = ?, image_before = ? WHERE revision = ?'),
+  keepAfter: db.prepare('UPDATE changes SET image_after = ? WHERE revision = ? AND image_after IS NULL'),
   fullRow: db.prepare(`SELECT ${RESOURCE_COLUMNS} FROM resources WHERE ${KEY}`),
   enqueue: db.prepare('INSERT INTO queue (owner, owner_uid, message_id, body, meta, due_at) VALUES (?, ?, ?, ?, ?, ?)'),
   settle: db.prepare('UPDATE queue SET attempt = coalesce(?, attempt), due_at = CASE WHEN ? THEN ? ELSE due_at END WHERE id = ?'),
@@ -265,6 +266,7 @@ const documents = documentWriter(db, {
     return rev;
   },
   nextRevision: () => rev + 1,
+  keepAfter: (revision, image) => void q.keepAfter.run(image, revision),
   addCounts,
 });
 
