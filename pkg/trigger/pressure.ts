@@ -26,10 +26,11 @@ const PROBES = 10;
 /** Mean commit time of the requests' writes above which the store is busy with them (the writer thread, not the loop). */
 const BUSY_COMMIT_MS = 3;
 /**
- * Samples with room in a row that end a hold: a flood that pauses for a moment (a sender
- * between batches) would otherwise meet the catch-up it let start when it resumes.
+ * A hold this many samples long is a flood: it ends only after as many in a row with room,
+ * since a flood that pauses for a moment (a sender between batches) would otherwise meet the
+ * catch-up it let start. A shorter one (a commit stall) ends at the first sample with room.
  */
-const QUIET_SAMPLES = 10;
+const FLOOD_SAMPLES = 10;
 
 export class Pressure {
   private last: EventLoopUtilization = performance.eventLoopUtilization();
@@ -47,7 +48,8 @@ export class Pressure {
   private foreground = 0;
   /** Utilization of the last sample (0..1). */
   utilization = 0;
-  private held = false;
+  /** Samples since the hold began (0: none). */
+  private held = 0;
   /** Samples with room since the last without. */
   private quiet = 0;
 
@@ -82,12 +84,11 @@ export class Pressure {
   }
 
   /**
-   * Set by a busy sample, cleared only by QUIET_SAMPLES in a row with room: a flood's samples
-   * that are neither (a commit stall, a short dip) would otherwise let the background run
-   * flat out meanwhile.
+   * Set by a busy sample, cleared only by room (see FLOOD_SAMPLES): a flood's samples that are
+   * neither (a commit stall, a short dip) would otherwise let the background run flat out.
    */
   get busy(): boolean {
-    return this.held;
+    return this.held > 0;
   }
 
   get room(): boolean {
@@ -108,9 +109,10 @@ export class Pressure {
     this.openSum = this.probes = 0;
     this.meanCommitMs = this.commits ? this.commitMs / this.commits : 0;
     this.commits = this.commitMs = 0;
-    if ((this.utilization > BUSY || this.meanCommitMs > BUSY_COMMIT_MS) && this.foreground >= FOREGROUND) this.held = true;
+    const busy = (this.utilization > BUSY || this.meanCommitMs > BUSY_COMMIT_MS) && this.foreground >= FOREGROUND;
     this.quiet = this.room ? this.quiet + 1 : 0;
-    if (this.quiet >= QUIET_SAMPLES) this.held = false;
+    if (busy || this.held) this.held++;
+    if (this.quiet >= (this.held > FLOOD_SAMPLES ? FLOOD_SAMPLES : 1)) this.held = 0;
     for (const fn of this.listeners) fn();
   }
 }
