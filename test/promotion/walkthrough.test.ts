@@ -84,6 +84,12 @@ describe('examples/promotion.md (walkthrough)', function () {
   });
 
   it('8-9: suspend in production through get -o yaml | apply; --prune deletes the trigger preview dropped', async () => {
+    // Step 6's deliveries reach the webhook's status a moment later; that write between the get
+    // and the apply would make the apply a conflict, as it would with kubectl.
+    await eventually(async () => {
+      const s = (await get(d, 'InboundWebhook', 'shop-production', 'pagerduty-incidents'))!.status;
+      return s.acceptedCount === 1 && s.rejectedCount === 1;
+    });
     const yaml = (await ctl(d, ['get', 'inbound-webhook', 'pagerduty-incidents', '-n', 'shop-production', '-o', 'yaml'])).stdout;
     const suspended = await ctl(d, ['apply', '-f', '-'], { input: yaml.replace('suspend: false', 'suspend: true') });
     expect(suspended.code, suspended.stderr).to.equal(0);
