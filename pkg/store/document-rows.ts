@@ -26,11 +26,14 @@ export const JOINED_DOCUMENT_COLUMNS = DOCUMENT_COLUMNS.split(', ').map((k) => `
 
 export type JoinedDocumentRow = { [K in keyof DocumentRow as `d_${K}`]: DocumentRow[K] | null };
 
-/** The document row a JOINED_DOCUMENT_COLUMNS join found; undefined when it found none. */
+/** The document row a JOINED_DOCUMENT_COLUMNS join found; undefined when it found none. Spelled out, not mapped, as it runs per change read. */
 export function joinedDocument(r: JoinedDocumentRow): DocumentRow | undefined {
-  if (r.d_id === null) return undefined;
-  const entries = DOCUMENT_COLUMNS.split(', ').map((k) => [k, r[`d_${k}` as keyof JoinedDocumentRow]]);
-  return Object.fromEntries(entries) as DocumentRow;
+  if (r.d_id === null || r.d_version === null || r.d_revision === null || r.d_origin === null || r.d_created_at === null || r.d_updated_at === null) return undefined;
+  return {
+    id: r.d_id, version: r.d_version, revision: r.d_revision, data: r.d_data, raw: r.d_raw, content_type: r.d_content_type,
+    origin: r.d_origin, external_id: r.d_external_id, event_type: r.d_event_type, created_at: r.d_created_at,
+    updated_at: r.d_updated_at, deleted_at: r.d_deleted_at, synced_fields: r.d_synced_fields,
+  };
 }
 
 export function toDocument(r: DocumentRow): StoredDocument {
