@@ -138,16 +138,19 @@ export class Engine {
   }
 
   /**
-   * Whether every destination is full, or has turned away messages it has not read back
-   * yet, and is still answering: messages queued now would only wait in the store (rows
-   * written, later read again) while the change log already keeps them. A stalled
-   * destination never holds the others back.
+   * Whether every trigger that sends has its destination full, or holding messages it turned
+   * away and has not read back yet, and still answering: messages queued now would only wait in
+   * the store (rows written, later read again) while the change log already keeps them. A
+   * trigger whose destination holds nothing right now (a fast one between messages), or a
+   * stalled destination, never holds the others back.
    */
   get saturated(): boolean {
-    if (!this.lanes.size) return false;
     const now = Date.now();
-    for (const lane of this.lanes.values()) if (!(lane.full || lane.backlog) || now - lane.answeredAt > STALL_MS) return false;
-    return true;
+    const held = new Set<string>();
+    for (const lane of this.lanes.values()) {
+      if ((lane.full || lane.backlog) && now - lane.answeredAt <= STALL_MS) for (const o of lane.owners) held.add(o);
+    }
+    return held.size > 0 && this.allSendingIn(held);
   }
 
   /** Settles once a destination has read back what it turned away, or after `ms` (a lane may stall meanwhile). */
@@ -284,24 +287,27 @@ export class Engine {
     }
   }
 
-  /** The slot is free again once the answer is in; the outcome is written after. */
+  /**
+   * The slot is free again once the attempt ends; the outcome is written after. Only an answer
+   * (any status) shows the destination alive: a timeout or a refused connection does not.
+   */
   private send(key: string, lane: Lane, s: Started): void {
     lane.active++;
-    const freed = () => {
+    const freed = (answered: boolean) => {
       lane.active--;
-      lane.answeredAt = Date.now();
+      if (answered) lane.answeredAt = Date.now();
       this.pump(key, lane);
     };
     this.track(
       this.attempts.send(s).then(
         async (sent) => {
-          freed();
+          freed(sent.attempt.status !== undefined);
           const waitMs = await this.attempts.finish(s, sent);
           this.release(key, lane, s.m);
           if (waitMs !== undefined && waitMs < 60_000) setTimeout(() => void this.scan(), waitMs + 5).unref();
         },
         (err: unknown) => {
-          freed();
+          freed(false);
           throw err;
         },
       ),

@@ -224,6 +224,28 @@ describe('Triggers: destinations, crashes, run tasks and external writes', funct
     expect(sent.size).to.equal(n);
   });
 
+  it('a destination busy but answering, with a backlog, holds back only its own trigger: another trigger on the collection still gets every change', async () => {
+    const d = await started();
+    let slow = true;
+    const paced = await destination(() => (slow ? { status: 200, delayMs: 500 } : 200));
+    const fast = await destination();
+    await put(d, resource('Collection', 'incidents', {}));
+    await readyTrigger(d, 'paced', { collection: 'incidents', url: `${paced.url}/p` });
+    await readyTrigger(d, 'quick', { collection: 'incidents', url: `${fast.url}/q` });
+    // More than the paced destination may hold (it takes ~32/s): its backlog waits in the store.
+    const n = 1000;
+    for (let i = 0; i < n; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => writeDoc(d, 'incidents', { id: `p${i + k}` })));
+    await eventually(async () => fast.received.length === n, 10_000);
+    // One change at a time now: between them the fast destination holds nothing at all.
+    for (let i = 0; i < 3; i++) {
+      await writeDoc(d, 'incidents', { id: `one${i}` });
+      await eventually(async () => fast.received.length === n + i + 1, 4_000);
+    }
+    expect(paced.received.length, 'sent to the paced destination meanwhile').to.be.below(n / 2);
+    slow = false;
+    await eventually(async () => (await triggerStatus(d, 'paced')).deliveredCount === n + 3, 30_000);
+  });
+
   it('kill -9 with changes not yet sent: after restart each is delivered, an interrupted attempt again with the same webhook-id', async () => {
     const d = await started();
     const dest = await destination(() => 'hang');
