@@ -158,11 +158,11 @@ function delays(writes: Record<string, [number, number]>, arrivals: Times, perWr
 }
 
 /** An open-loop run at `rate` whose per-write times land in a temp file; returns the row parts and the times. */
-async function timedRun(ctx: Ctx, o: OrlojdTarget, path: string, prefix: string, rate: number) {
+async function timedRun(ctx: Ctx, o: OrlojdTarget, path: string, prefix: string, rate: number, duration = ctx.cfg.duration, warmup = ctx.cfg.warmup) {
   const dir = mkdtempSync(join(tmpdir(), 'orloj-bench-times-'));
   try {
     const file = join(dir, 'times.json');
-    const load = await runOpenLoop(spec(ctx, o, [path], prefix, ctx.cfg.duration), rate, ctx.cfg.warmup, file);
+    const load = await runOpenLoop(spec(ctx, o, [path], prefix, duration), rate, warmup, file);
     return { load, writes: JSON.parse(readFileSync(file, 'utf8')) as Record<string, [number, number]> };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -171,12 +171,32 @@ async function timedRun(ctx: Ctx, o: OrlojdTarget, path: string, prefix: string,
 
 const ms = (a: Float64Array, p: number) => +pct(a, p).toFixed(2);
 
+const receivedSoFar = async (r: Target): Promise<number> => (await receiverJson<{ received: number }>(r, '/count')).received;
+
+/** Seconds of the first, unmeasured run at the rate (see settle). */
+const settleSeconds = (ctx: Ctx): number => (ctx.cfg.quick ? 1 : 5);
+
+/**
+ * A first run at the measured rate, not measured, whose messages are all received before the
+ * measured run starts: a fresh process spends its first seconds compiling its hot paths, and
+ * on a slow machine that leaves a backlog the measured run's short warm-up would start in. Its
+ * delays are kept as the cold figures. Returns their p99 and max, from the write's answer.
+ */
+async function settle(ctx: Ctx, o: OrlojdTarget, rcv: Target, path: string, prefix: string, rate: number, perWrite: number): Promise<{ coldP99Ms: number; coldMaxMs: number }> {
+  const [start, before] = [await receivedSoFar(rcv), await acceptedWrites(o)];
+  const { writes } = await timedRun(ctx, o, path, prefix, rate, settleSeconds(ctx), 0);
+  await drained(rcv, start + ((await acceptedWrites(o)) - before) * perWrite);
+  const d = delays(writes, await receiverJson<Times>(rcv, '/times', 'POST'), perWrite);
+  return { coldP99Ms: ms(d.fromAnswer, 99), coldMaxMs: ms(d.fromAnswer, 100) };
+}
+
 /** (h): write → message received, at a fixed rate (half of (g)'s by default). */
 export const triggerLatency = (ctx: Ctx, rate: number, why: string): Promise<Row> =>
   withReceiver((rcv) =>
     withOrlojd(async (o) => {
       const path = await createInboundWebhook(o);
       await createTriggers(o, Array.from({ length: TRIGGERS }, () => rcv.url));
+      const cold = await settle(ctx, o, rcv, path, 'hs-', rate, TRIGGERS);
       const { load, writes } = await timedRun(ctx, o, path, 'h-', rate);
       // Warm-up writes fire too: wait for theirs as well before reading the arrivals.
       const documents = await acceptedWrites(o);
@@ -198,6 +218,7 @@ export const triggerLatency = (ctx: Ctx, rate: number, why: string): Promise<Row
           fromAnswerP99Ms: ms(d.fromAnswer, 99),
           fromSendP50Ms: ms(d.fromSend, 50),
           fromSendP99Ms: ms(d.fromSend, 99),
+          ...cold,
           delivered: deliveredCheck(received, documents, TRIGGERS, drainMs),
         },
       };
@@ -214,10 +235,11 @@ export const triggerIsolation = (ctx: Ctx, rate: number): Promise<Row> =>
       const path = await createInboundWebhook(o);
       const bare = await timedRun(ctx, o, path, 'i0-', rate);
       await createTriggers(o, [...Array<string>(TRIGGERS - 1).fill(rcv.url), rcv.info!.hanging!]);
-      const before = await acceptedWrites(o);
+      const cold = await settle(ctx, o, rcv, path, 'is-', rate, TRIGGERS - 1);
+      const [start, before] = [await receivedSoFar(rcv), await acceptedWrites(o)];
       const { load, writes } = await timedRun(ctx, o, path, 'i-', rate);
       const documents = (await acceptedWrites(o)) - before;
-      const { received, drainMs } = await drained(rcv, documents * (TRIGGERS - 1));
+      const { received, drainMs } = await drained(rcv, start + documents * (TRIGGERS - 1));
       const d = delays(writes, await receiverJson<Times>(rcv, '/times', 'POST'), TRIGGERS - 1);
       return {
         id: 'i',
@@ -237,7 +259,8 @@ export const triggerIsolation = (ctx: Ctx, rate: number): Promise<Row> =>
           fromAnswerP99Ms: ms(d.fromAnswer, 99),
           fromAnswerMaxMs: +(d.fromAnswer[d.fromAnswer.length - 1] ?? Number.NaN).toFixed(2),
           slowestWrite: d.slowest?.id,
-          delivered: deliveredCheck(received, documents, TRIGGERS - 1, drainMs),
+          ...cold,
+          delivered: deliveredCheck(received - start, documents, TRIGGERS - 1, drainMs),
         },
       };
     }, documentsCheck, ARGS),
