@@ -16,6 +16,12 @@ import type { MessageTarget } from './message.js';
 /** Requests in flight per destination. */
 const PER_DESTINATION = 16;
 /**
+ * Attempts whose `delivering` record is being written, or written and waiting for a slot, per
+ * destination: a few commits' worth ahead of the slots, so a commit's latency does not bound
+ * a fast destination's rate (PER_DESTINATION records per commit round trip).
+ */
+const START_AHEAD = 3 * PER_DESTINATION;
+/**
  * Attempts started per pressure sample while requests keep the loop busy: the rate halves down
  * to MIN_RATE, and doubles back once there is room, until it is no limit at all. A rate, not a
  * number in flight: a fast destination answers many times per sample.
@@ -43,8 +49,8 @@ interface Waiting {
 
 /**
  * A destination's messages: waiting, started (their record being written: at most
- * PER_DESTINATION ahead of a free slot, so a `delivering` record means a request is imminent
- * or under way), ready, and active (a request in flight).
+ * START_AHEAD with those ready, so a `delivering` record means a request is imminent or
+ * under way), ready, and active (a request in flight).
  */
 interface Lane {
   held: number;
@@ -272,7 +278,7 @@ export class Engine {
       this.tokens--;
       this.send(key, lane, lane.ready.shift()!);
     }
-    while (lane.starting + lane.ready.length < PER_DESTINATION && lane.waiting.length) {
+    while (lane.starting + lane.ready.length < START_AHEAD && lane.waiting.length) {
       const w = lane.waiting.shift()!;
       lane.starting++;
       this.track(
