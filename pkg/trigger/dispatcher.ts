@@ -61,6 +61,7 @@ export class Dispatcher {
   private writtenAt = 0;
   private running?: Promise<void>;
   private again = false;
+  private waking = false;
   private stopped = false;
   private off?: () => void;
 
@@ -72,8 +73,21 @@ export class Dispatcher {
     // First start: changes from before any trigger existed fire nothing.
     this.cursor = stored ?? Number(store.control.revision());
     if (stored === undefined) await store.commit({ origin: 'system', ops: [{ op: 'cursor', name: DISPATCH_CURSOR, value: this.cursor }] });
-    this.off = store.control.onRevision(() => this.wake());
+    this.off = store.control.onRevision(() => this.wakeSoon());
     this.wake();
+  }
+
+  /**
+   * A commit is published before its callers are answered: reading the log right then would
+   * make every write wait for the read. The read follows the answers instead.
+   */
+  private wakeSoon(): void {
+    if (this.waking) return;
+    this.waking = true;
+    setImmediate(() => {
+      this.waking = false;
+      this.wake();
+    });
   }
 
   async stop(): Promise<void> {
