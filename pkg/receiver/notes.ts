@@ -3,6 +3,7 @@
 // Refusals are counted exactly, but each receiver keeps only its newest refused records, so
 // a flood of forgeries leaves nothing lasting and pushes no other receiver's records out.
 import type { DeliveryRecord, Op, Store } from '../store/types.js';
+import { nextTurn } from '../util/next-turn.js';
 import type { Counted } from './status-mirror.js';
 
 /** Records waiting beyond which notes are only counted: a flood must not grow memory. */
@@ -22,7 +23,6 @@ export class Notes {
   private notes: Note[] = [];
   /** Notes past the record budget, merged per receiver and outcome: counted, not recorded. */
   private merged = new Map<string, Note & { count: number }>();
-  private scheduled = false;
 
   constructor(
     private readonly store: Store,
@@ -48,14 +48,7 @@ export class Notes {
     return this.notes.length > 0 || this.merged.size > 0;
   }
 
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.flush();
-    });
-  }
+  private readonly schedule = nextTurn(() => void this.flush());
 
   /** Commits what waits; a failed commit puts it back for the next flush. */
   async flush(): Promise<void> {

@@ -7,6 +7,7 @@ import type { SourceSpec } from '../api/kinds/source.js';
 import { matchesSelector } from '../api/selector.js';
 import type { StoredResource } from '../api/types.js';
 import { DOCUMENT_KIND, type ChangeEntry, type EnqueueOp, type Op, type QueuedMessage, type Store, type StoredDocument } from '../store/types.js';
+import { nextTurn } from '../util/next-turn.js';
 import { isActive, type IndexedTrigger, type TriggerIndex } from './index.js';
 import { PRESSURE_SAMPLE_MS, type Pressure } from './pressure.js';
 import { documentBody, EVENT_OF, eventTypeOf, externalWrite, globMatches, messageId, taskBody, type ChangedDocument, type MessageTarget } from './message.js';
@@ -61,7 +62,6 @@ export class Dispatcher {
   private writtenAt = 0;
   private running?: Promise<void>;
   private again = false;
-  private waking = false;
   private stopped = false;
   private off?: () => void;
 
@@ -81,14 +81,7 @@ export class Dispatcher {
    * A commit is published before its callers are answered: reading the log right then would
    * make every write wait for the read. The read follows the answers instead.
    */
-  private wakeSoon(): void {
-    if (this.waking) return;
-    this.waking = true;
-    setImmediate(() => {
-      this.waking = false;
-      this.wake();
-    });
-  }
+  private readonly wakeSoon = nextTurn(() => this.wake());
 
   async stop(): Promise<void> {
     this.stopped = true;

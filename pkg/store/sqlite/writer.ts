@@ -4,6 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { ApiError, type StatusReason } from '../../api/errors.js';
 import type { WatchEvent } from '../../api/types.js';
+import { nextTurn } from '../../util/next-turn.js';
 import type { BodyCodec, EncryptionKey } from '../sealing.js';
 import { unitResult } from '../results.js';
 import type { DeliveryRecord, Maintenance, Unit, UnitResult } from '../types.js';
@@ -51,7 +52,6 @@ export class Writer {
   private maintenance?: { m: Maintenance; done(n: number): void };
   private readonly inFlight = new Map<number, Sent>();
   private idle: Array<() => void> = [];
-  private scheduled = false;
   private closed = false;
   /** Units of another origin than `delivery` sent and not yet published (see unpublished()). */
   private control = 0;
@@ -91,14 +91,7 @@ export class Writer {
     });
   }
 
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.send();
-    });
-  }
+  private readonly schedule = nextTurn(() => this.send());
 
   private send(): void {
     if (!this.waiting.length && !this.maintenance) return;
