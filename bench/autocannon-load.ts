@@ -3,12 +3,13 @@
 import autocannon from 'autocannon';
 import { bodyOf, signatureOf, TIMESTAMP_HEADER, timestampOf, type LoadResult, type LoadSpec } from './load.js';
 
-export async function runAutocannon(s: LoadSpec): Promise<LoadResult> {
+export async function runAutocannon(s: LoadSpec, started?: () => void): Promise<LoadResult> {
   let n = 0;
   let created = 0;
   let duplicates = 0;
   const byStatus: Record<string, number> = {};
   const pending = new Set<string>();
+  started?.();
   const cpu0 = process.cpuUsage();
   const r = await autocannon({
     url: s.url,

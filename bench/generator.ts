@@ -7,7 +7,11 @@ import { runAutocannon } from './autocannon-load.js';
 import type { LoadResult, LoadSpec } from './load.js';
 import { runWrk } from './wrk.js';
 
-export type Generator = (s: LoadSpec) => Promise<LoadResult>;
+/**
+ * Runs the load `s` describes; calls `started` once its requests are ready (signed) and about
+ * to go, so the server's CPU and wall time are measured over the requests alone.
+ */
+export type Generator = (s: LoadSpec, started?: () => void) => Promise<LoadResult>;
 
 export function pickGenerator(prefer: 'wrk' | 'autocannon'): { name: string; run: Generator; note?: string } {
   if (prefer === 'autocannon') return { name: 'autocannon', run: runAutocannon, note: 'BENCH_GENERATOR=autocannon' };

@@ -45,12 +45,22 @@ interface Timed<L> {
   serverCpuUsPerRequest: number;
 }
 
-/** One measured run with the CPU the server, the generator and everything else used. */
-async function timed<L extends LoadResult>(t: Target, run: () => Promise<L>): Promise<Timed<L>> {
-  const cpu0 = cpuSeconds(t.pid) ?? 0;
-  const busy0 = machineBusySeconds();
-  const t0 = performance.now();
-  const load = await run();
+/**
+ * One measured run with the CPU the server, the generator and everything else used, from the
+ * moment the generator has its requests ready (signing them is neither the server's time nor
+ * other load), or from the call when it does not say.
+ */
+async function timed<L extends LoadResult>(t: Target, run: (started: () => void) => Promise<L>): Promise<Timed<L>> {
+  let cpu0 = 0;
+  let busy0 = 0;
+  let t0 = 0;
+  const started = (): void => {
+    cpu0 = cpuSeconds(t.pid) ?? 0;
+    busy0 = machineBusySeconds();
+    t0 = performance.now();
+  };
+  started();
+  const load = await run(started);
   // Wall time, not the nominal duration: the open-loop run includes its own warm-up.
   const secs = (performance.now() - t0) / 1000;
   const serverCpu = (cpuSeconds(t.pid) ?? 0) - cpu0;
@@ -69,11 +79,11 @@ async function timed<L extends LoadResult>(t: Target, run: () => Promise<L>): Pr
  * The measured run, repeated (up to cfg.retries times) while other processes took CPU from
  * the machine; keeps the cleanest. Unique-event attempts get their own event-id prefix.
  */
-async function cleanest<L extends LoadResult>(ctx: Ctx, t: Target, prefix: string, run: (prefix: string) => Promise<L>) {
+async function cleanest<L extends LoadResult>(ctx: Ctx, t: Target, prefix: string, run: (prefix: string, started: () => void) => Promise<L>) {
   let best: (Timed<L> & { attempt: number; prefix: string }) | undefined;
   for (let attempt = 0; attempt <= ctx.cfg.retries; attempt++) {
     const p = `${prefix}${attempt}.`;
-    const r = { ...(await timed(t, () => run(p))), attempt, prefix: p };
+    const r = { ...(await timed(t, (started) => run(p, started))), attempt, prefix: p };
     if (!best || r.otherCores < best.otherCores) best = r;
     if (r.otherCores <= OTHER_LOAD_LIMIT) break;
     ctx.log(`  other processes used ${r.otherCores.toFixed(2)} cores during the run${attempt < ctx.cfg.retries ? ': measuring again' : ''}`);
@@ -86,7 +96,7 @@ async function cleanest<L extends LoadResult>(ctx: Ctx, t: Target, prefix: strin
 /** Warm-up (unmeasured, its own event ids), then the measured run. */
 export async function measure(ctx: Ctx, t: Target, paths: string[], prefix: string) {
   await ctx.gen(spec(ctx, t, paths, `w${prefix}`, ctx.cfg.warmup));
-  return cleanest(ctx, t, prefix, (p) => ctx.gen(spec(ctx, t, paths, p, ctx.cfg.duration)));
+  return cleanest(ctx, t, prefix, (p, started) => ctx.gen(spec(ctx, t, paths, p, ctx.cfg.duration), started));
 }
 
 export type Check = NonNullable<Row['check']>;
@@ -164,7 +174,7 @@ export const replays = (ctx: Ctx): Promise<Row> => {
       // The warm-up replays the same set too (new ids would be new events).
       await ctx.gen(spec(ctx, o, paths, 'r-', ctx.cfg.warmup, m));
       // Replays only: every attempt sends the same r- ids, whatever prefix cleanest() suggests.
-      const run = await cleanest(ctx, o, 'r-', () => ctx.gen(spec(ctx, o, paths, 'r-', ctx.cfg.duration, m)));
+      const run = await cleanest(ctx, o, 'r-', (_, started) => ctx.gen(spec(ctx, o, paths, 'r-', ctx.cfg.duration, m), started));
       return { id: 'b', scenario: `(b) replays of ${m} seen events`, ...run, prefix: 'r-', extra: { presentCreated: present } };
     },
     async (row, dataDir) => {

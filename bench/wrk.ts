@@ -127,13 +127,14 @@ interface WrkOut {
   unanswered: string[];
 }
 
-export async function runWrk(s: LoadSpec): Promise<LoadResult> {
+export async function runWrk(s: LoadSpec, started?: () => void): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), 'orloj-wrk-'));
   try {
     const file = join(dir, 'load.lua');
     writeSignatures(s, dir);
     writeFileSync(file, script(s, dir));
     const args = ['-t', String(s.threads), '-c', String(s.connections), '-d', `${s.duration}s`, '--timeout', '10s', '-s', file, s.url];
+    started?.();
     const proc = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
     const cpu = trackCpu(proc.pid!);
     let stdout = '';
