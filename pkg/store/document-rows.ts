@@ -19,6 +19,16 @@ export interface DocumentRow {
   synced_fields: string | null;
 }
 
+/**
+ * The collections that hold document rows (live or not): one index seek per collection, where
+ * `SELECT DISTINCT` would read every row (the data lives in the primary-key b-tree), taking
+ * the loop for a long pause every time on a large store.
+ */
+export const DOCUMENT_SCOPES_SQL = `WITH RECURSIVE s(c) AS (
+    SELECT min(collection) FROM documents
+    UNION ALL SELECT (SELECT min(collection) FROM documents WHERE collection > s.c) FROM s WHERE s.c IS NOT NULL)
+  SELECT c AS collection FROM s WHERE c IS NOT NULL`;
+
 export const DOCUMENT_COLUMNS = 'id, version, revision, data, raw, content_type, origin, external_id, event_type, created_at, updated_at, deleted_at, synced_fields';
 
 /** DOCUMENT_COLUMNS of the table aliased `d`, as `d_<column>`: for a join that selects another table's columns too. */

@@ -2,7 +2,7 @@
 // record watch: this replica's records from its commits, other replicas' read back by id
 // (ids are assigned under the revision lock, so they too become visible in order).
 import { ApiError } from '../../api/errors.js';
-import { DOCUMENT_COLUMNS, FILTER_FIELD, jsonTextsOf, toDocument, type DocumentRow } from '../document-rows.js';
+import { DOCUMENT_COLUMNS, DOCUMENT_SCOPES_SQL, FILTER_FIELD, jsonTextsOf, toDocument, type DocumentRow } from '../document-rows.js';
 import type { DataPlaneStore, DeliveryQuery, DeliveryRecord, DeliveryWatchFilter, DocumentQuery, DueQuery, Job, OwnerCount, QueuedMessage, StoredDocument } from '../types.js';
 import { JOB_COLUMNS } from '../job-rows.js';
 import type { Sql } from './connect.js';
@@ -174,7 +174,7 @@ export class PgDataPlane implements DataPlaneStore {
   }
 
   async documentScopes(): Promise<string[]> {
-    const rows = await this.sql<Array<{ collection: string }>>`SELECT DISTINCT collection FROM documents`;
+    const rows = await this.sql.unsafe<Array<{ collection: string }>>(DOCUMENT_SCOPES_SQL, [], { prepare: true });
     return rows.map((r) => r.collection);
   }
 }

@@ -1,7 +1,7 @@
 import { ApiError } from '../../api/errors.js';
 import type { DocumentQuery, DocumentStore, StoredDocument } from '../types.js';
 import type { DB } from './db.js';
-import { DOCUMENT_COLUMNS, FILTER_FIELD, jsonTextsOf, toDocument, type DocumentRow } from '../document-rows.js';
+import { DOCUMENT_COLUMNS, DOCUMENT_SCOPES_SQL, FILTER_FIELD, jsonTextsOf, toDocument, type DocumentRow } from '../document-rows.js';
 
 /** Reads of documents on the main thread's connection. */
 export class SqliteDocuments implements DocumentStore {
@@ -10,7 +10,7 @@ export class SqliteDocuments implements DocumentStore {
 
   constructor(private readonly db: DB) {
     this.one = db.prepare(`SELECT ${DOCUMENT_COLUMNS} FROM documents WHERE collection = ? AND id = ?`);
-    this.scopes = db.prepare('SELECT DISTINCT collection FROM documents').pluck();
+    this.scopes = db.prepare(DOCUMENT_SCOPES_SQL).pluck();
   }
 
   async getDocument(collectionUid: string, id: string): Promise<StoredDocument | undefined> {
