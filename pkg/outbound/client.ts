@@ -47,7 +47,7 @@ export interface OutboundResponse {
 const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-interface Target { protocol: 'http:' | 'https:'; host: string; port: number; path: string; origin: string }
+interface Target { readonly protocol: 'http:' | 'https:'; readonly host: string; readonly port: number; readonly path: string; readonly origin: string }
 
 function parseTarget(url: string): Target {
   let u: URL;
@@ -64,9 +64,20 @@ function parseTarget(url: string): Target {
   return { protocol: u.protocol, host, port: Number(u.port) || (u.protocol === 'https:' ? 443 : 80), path: u.pathname + u.search, origin };
 }
 
+const parsed = new Map<string, Target>();
+/** Parsed once per URL: a trigger sends to one URL again and again. Bounded, as URLs can come from data. */
+function targetOf(url: string): Target {
+  let t = parsed.get(url);
+  if (t) return t;
+  t = parseTarget(url);
+  if (parsed.size >= 1000) parsed.clear();
+  parsed.set(url, t);
+  return t;
+}
+
 /** `scheme://host:port` with the default port filled in: the unit of per-destination limits. */
 export function origin(url: string): string {
-  return parseTarget(url).origin;
+  return targetOf(url).origin;
 }
 
 export class OutboundClient {
@@ -81,28 +92,50 @@ export class OutboundClient {
     this.userAgent = opts.userAgent ?? `orloj/${VERSION}`;
   }
 
-  async send(req: OutboundRequest): Promise<OutboundResponse> {
+  send(req: OutboundRequest): Promise<OutboundResponse> {
     const started = performance.now();
-    const target = parseTarget(req.url);
-    if (req.path !== undefined) target.path = req.path;
-    const maxBytes = req.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-    checkRequest(req, maxBytes);
-    if (this.closed) throw new OutboundError('ConnectionError', `${target.origin}: the client is closed`);
-
-    // One deadline for everything; aborting it destroys the request, whatever stage it is in.
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), req.timeoutMs);
+    let target: Target;
+    let maxBytes: number;
     try {
-      const addresses = await untilAborted(this.resolve(target), deadline.signal);
-      return await new Promise<OutboundResponse>((resolve, reject) => {
-        this.request(target, req, addresses, maxBytes, started, deadline.signal, resolve, reject);
-      });
+      target = targetOf(req.url);
+      if (req.path !== undefined) target = { ...target, path: req.path };
+      maxBytes = req.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+      checkRequest(req, maxBytes);
+      if (this.closed) throw new OutboundError('ConnectionError', `${target.origin}: the client is closed`);
     } catch (err) {
-      if (deadline.signal.aborted) throw new OutboundError('Timeout', `${target.origin}: no complete response within ${req.timeoutMs} ms`);
-      throw err;
-    } finally {
-      clearTimeout(timer);
+      return Promise.reject(err);
     }
+    // One deadline for everything: when it passes, the request goes, whatever stage it is in.
+    // A timer and destroy(), not an AbortSignal: a signal per request is a measurable share of
+    // what sending one costs.
+    return new Promise<OutboundResponse>((resolve, reject) => {
+      let r: http.ClientRequest | undefined;
+      let settled = false;
+      const settle = (err: unknown, res?: OutboundResponse): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (res) resolve(res);
+        else reject(err);
+      };
+      const timer = setTimeout(() => {
+        settle(new OutboundError('Timeout', `${target.origin}: no complete response within ${req.timeoutMs} ms`));
+        r?.destroy();
+      }, req.timeoutMs);
+      const go = (addresses: LookupAddress[]): void => {
+        if (!settled) r = this.request(target, req, addresses, maxBytes, started, settle);
+      };
+      // An IP literal needs no lookup: it is checked and sent in this turn.
+      const family = isIP(target.host);
+      if (family === 0) this.lookup(target).then(go, settle);
+      else {
+        try {
+          go(this.checked(target, [{ address: target.host, family }]));
+        } catch (err) {
+          settle(err);
+        }
+      }
+    });
   }
 
   /** Drops every connection, idle or in use; later sends are refused. */
@@ -112,22 +145,22 @@ export class OutboundClient {
     this.agents['https:'].destroy();
   }
 
-  private async resolve(target: Target): Promise<LookupAddress[]> {
-    const family = isIP(target.host);
+  private async lookup(target: Target): Promise<LookupAddress[]> {
     let addresses: LookupAddress[];
-    if (family !== 0) {
-      addresses = [{ address: target.host, family }];
-    } else {
-      try {
-        addresses = await lookup(target.host, { all: true });
-      } catch (err) {
-        throw new OutboundError('ConnectionError', `${target.origin}: cannot resolve ${target.host} (${codeOf(err)})`);
-      }
-      if (addresses.length === 0) throw new OutboundError('ConnectionError', `${target.origin}: ${target.host} has no address`);
+    try {
+      addresses = await lookup(target.host, { all: true });
+    } catch (err) {
+      throw new OutboundError('ConnectionError', `${target.origin}: cannot resolve ${target.host} (${codeOf(err)})`);
     }
+    if (addresses.length === 0) throw new OutboundError('ConnectionError', `${target.origin}: ${target.host} has no address`);
+    return this.checked(target, addresses);
+  }
+
+  /** The addresses, unless the guard refuses any of them. */
+  private checked(target: Target, addresses: LookupAddress[]): LookupAddress[] {
     const refused = this.guard.firstRefused(addresses.map((a) => a.address));
     if (refused !== undefined) {
-      const via = family === 0 ? `${target.host} resolves to ${refused}; ` : '';
+      const via = isIP(target.host) === 0 ? `${target.host} resolves to ${refused}; ` : '';
       throw new OutboundError('DestinationNotAllowed', `${target.origin}: ${via}${this.guard.problem(refused) ?? refused}`);
     }
     return addresses;
@@ -139,11 +172,9 @@ export class OutboundClient {
     addresses: LookupAddress[],
     maxBytes: number,
     started: number,
-    signal: AbortSignal,
-    resolve: (r: OutboundResponse) => void,
-    reject: (e: OutboundError) => void,
-  ): void {
-    const failed = (err: unknown) => reject(new OutboundError('ConnectionError', `${target.origin}: ${codeOf(err)}`));
+    settle: (err: OutboundError | undefined, res?: OutboundResponse) => void,
+  ): http.ClientRequest | undefined {
+    const failed = (err: unknown) => settle(new OutboundError('ConnectionError', `${target.origin}: ${codeOf(err)}`));
     const headers = Object.keys(req.headers).some((k) => k.toLowerCase() === 'user-agent') ? req.headers : { 'User-Agent': this.userAgent, ...req.headers };
     const transport = target.protocol === 'https:' ? https : http;
     // `host` stays the hostname, so Host and SNI (and certificate checks) name it; `lookup` hands over the checked addresses.
@@ -158,16 +189,16 @@ export class OutboundClient {
         headers,
         agent: this.agents[target.protocol],
         lookup: checkedLookup(addresses),
-        signal,
       });
     } catch (err) {
-      return reject(new OutboundError('InvalidRequest', `${target.origin}: ${codeOf(err)}`));
+      settle(new OutboundError('InvalidRequest', `${target.origin}: ${codeOf(err)}`));
+      return undefined;
     }
     r.on('error', failed);
     r.on('response', (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
-      const done = () => resolve({ status: res.statusCode ?? 0, headers: { ...res.headers }, body: Buffer.concat(chunks, size), durationMs: Math.round(performance.now() - started) });
+      const done = () => settle(undefined, { status: res.statusCode ?? 0, headers: { ...res.headers }, body: Buffer.concat(chunks, size), durationMs: Math.round(performance.now() - started) });
       res.on('data', (chunk: Buffer) => {
         if (size + chunk.length <= maxBytes) {
           chunks.push(chunk);
@@ -187,16 +218,8 @@ export class OutboundClient {
       });
     });
     r.end(req.body);
+    return r;
   }
-}
-
-/** `p`, unless `signal` aborts first: a DNS lookup cannot be cancelled, but its answer can be ignored. */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 /** Answers the socket's lookup with addresses already checked, instead of asking DNS again. */

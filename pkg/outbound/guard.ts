@@ -34,6 +34,7 @@ const refusedGroups = (): Array<{ label: string; list: Lists }> => (groups ??= R
 
 export class DestinationGuard {
   private readonly allowed: Lists;
+  private readonly judgements = new Map<string, string | undefined>();
 
   /** `allow`: CIDRs reachable even though a refused range holds them, e.g. '127.0.0.0/8', '::1/128'. */
   constructor(allow: string[]) {
@@ -55,6 +56,15 @@ export class DestinationGuard {
 
   /** Why `address` may not be reached, or undefined when it may. Anything that is not an IP address is refused. */
   problem(address: string): string | undefined {
+    // Remembered: the ranges never change, and every send asks again for the same few addresses.
+    if (this.judgements.has(address)) return this.judgements.get(address);
+    const why = this.judge(address);
+    if (this.judgements.size >= 1000) this.judgements.clear();
+    this.judgements.set(address, why);
+    return why;
+  }
+
+  private judge(address: string): string | undefined {
     const a = judged(address);
     if (!a) return `${JSON.stringify(address)} is not an IP address`;
     if (this.allowed[a.family].check(a.address, a.family)) return undefined;
