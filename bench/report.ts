@@ -61,7 +61,7 @@ function triggerGoals(rows: Row[], out: Record<string, Goal>): void {
   if (g?.extra?.vsNoTriggers !== undefined) {
     const v = x(g, 'vsNoTriggers');
     const e = ratio(rows, 'g', 'e');
-    out.g = { text: `≥ 0.90× the same writes with no triggers, measured before and after in the same orlojd (${v.toFixed(2)}${e === undefined ? '' : `; vs (e): ${e.toFixed(2)}`})`, met: v >= 0.9 };
+    out.g = { text: `≥ 0.90× the same writes with no triggers, alternated with them in the same orlojd (${v.toFixed(2)}${e === undefined ? '' : `; vs (e): ${e.toFixed(2)}`})`, met: v >= 0.9 };
   }
   const h = rows.find((r) => r.id === 'h');
   if (h) out.h = { text: 'write answered → message received p50 ≤ 5 ms, p99 ≤ 50 ms', met: x(h, 'fromAnswerP50Ms') <= 5 && x(h, 'fromAnswerP99Ms') <= 50 };

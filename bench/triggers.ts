@@ -25,6 +25,8 @@ async function receiverJson<T>(r: Target, path: string, method = 'GET'): Promise
   return (await (await fetch(r.url + path, { method })).json()) as T;
 }
 
+const receivedSoFar = async (r: Target): Promise<number> => (await receiverJson<{ received: number }>(r, '/count')).received;
+
 /** Triggers on the InboundWebhook's collection, each to its own path of `urls[i]`; resolves once all are Ready. */
 async function createTriggers(o: OrlojdTarget, urls: string[]): Promise<void> {
   for (const [i, url] of urls.entries()) {
@@ -93,52 +95,57 @@ function deliveredCheck(received: number, documents: number, triggers: number, d
 }
 
 /**
- * (g): (e)'s load, every document firing ten triggers. The same writes with no triggers are
- * measured in the same orlojd on both sides of it: before the triggers exist (the faster of
- * two runs) and after they are deleted, once every message was received. The reference is
- * the mean of the two. This machine's speed drifts by tens of percent over minutes, which a
- * ratio against (e), a run of its own minutes earlier, would measure as much as the triggers'
- * cost; bracketing cancels a steady drift, and the run after compares a process whose
- * delivery code has run too (warmed up, its memory in use), where the run before does not.
+ * (g): (e)'s load, every document firing ten triggers, against the same writes with none, in
+ * the same orlojd and alternated, seconds apart: none, triggers, none (the triggers deleted),
+ * triggers (made again), none. This machine's speed drifts by tens of percent within minutes,
+ * so a reference measured minutes apart (a ratio against (e), or a run after waiting for
+ * every message) measures the drift as much as the triggers; alternated runs cancel it. A
+ * first run with none warms the process up. A last triggered run is the check: its messages
+ * are all awaited, and the rate the engine then sends at is what it sustains. The others'
+ * messages go with their triggers, as a deleted trigger's messages do.
  */
 export const triggerThroughput = (ctx: Ctx): Promise<Row> =>
   withReceiver((rcv) =>
     withOrlojd(async (o) => {
       const path = await createInboundWebhook(o);
-      // Twice, the faster kept: a fresh process's first run is its slowest (warming up), which
-      // would flatter the run with triggers after it.
-      const bares = [await measure(ctx, o, [path], 'g0-'), await measure(ctx, o, [path], 'g1-')];
-      const bare = bares[0]!.load.rps >= bares[1]!.load.rps ? bares[0]! : bares[1]!;
-      await createTriggers(o, Array.from({ length: TRIGGERS }, () => rcv.url));
-      // Only the writes after the triggers fire them.
-      const before = await acceptedWrites(o);
+      const urls = Array.from({ length: TRIGGERS }, () => rcv.url);
+      await measure(ctx, o, [path], 'g0-');
+      const bare = [await measure(ctx, o, [path], 'gb0-')];
+      const triggered: typeof bare = [];
+      for (const i of [1, 2]) {
+        await createTriggers(o, urls);
+        triggered.push(await measure(ctx, o, [path], `gt${i}-`));
+        await deleteTriggers(o, TRIGGERS);
+        bare.push(await measure(ctx, o, [path], `gb${i}-`));
+      }
+      await createTriggers(o, urls);
+      // Only the writes after these triggers exist fire them.
+      const [start, before] = [await receivedSoFar(rcv), await acceptedWrites(o)];
       const m = await measure(ctx, o, [path], 'g-');
-      const { received: during } = await receiverJson<{ received: number }>(rcv, '/count');
+      const during = await receivedSoFar(rcv);
       const documents = (await acceptedWrites(o)) - before;
-      const { received, drainMs } = await drained(rcv, documents * TRIGGERS);
+      const { received, drainMs } = await drained(rcv, start + documents * TRIGGERS);
       // Once the writes stop, the engine runs flat out: the rate it sends at is what it sustains.
       const messagesPerSecond = (received - during) / (drainMs / 1000);
-      await deleteTriggers(o, TRIGGERS);
-      const after = await measure(ctx, o, [path], 'ga-');
-      const reference = (bare.load.rps + after.load.rps) / 2;
+      const rps = (runs: typeof bare) => runs.map((r) => Math.round(r.load.rps));
+      const mean = (runs: typeof bare) => runs.reduce((sum, r) => sum + r.load.rps, 0) / runs.length;
+      const cpu = (runs: typeof bare) => +(runs.reduce((sum, r) => sum + r.serverCpuUsPerRequest, 0) / runs.length).toFixed(1);
       return {
         id: 'g',
         scenario: `(g) unique events, 1 InboundWebhook, ${TRIGGERS} triggers on its collection`,
         ...m,
         extra: {
           triggers: TRIGGERS,
-          noTriggersReqPerSec: Math.round(reference),
-          noTriggersBeforeReqPerSec: Math.round(bare.load.rps),
-          noTriggersAfterReqPerSec: Math.round(after.load.rps),
-          noTriggersCpuUsPerRequest: +((bare.serverCpuUsPerRequest + after.serverCpuUsPerRequest) / 2).toFixed(1),
-          vsNoTriggers: +(m.load.rps / reference).toFixed(3),
-          vsNoTriggersBefore: +(m.load.rps / bare.load.rps).toFixed(3),
-          vsNoTriggersAfter: +(m.load.rps / after.load.rps).toFixed(3),
-          receivedByRunEnd: during,
+          triggeredReqPerSec: rps(triggered),
+          noTriggersReqPerSec: rps(bare),
+          triggeredCpuUsPerRequest: cpu(triggered),
+          noTriggersCpuUsPerRequest: cpu(bare),
+          vsNoTriggers: +(mean(triggered) / mean(bare)).toFixed(3),
+          receivedByRunEnd: during - start,
           drainSeconds: +(drainMs / 1000).toFixed(1),
           messagesPerSecond: Math.round(messagesPerSecond),
           sustainedWritesPerSecond: Math.round(messagesPerSecond / TRIGGERS),
-          delivered: deliveredCheck(received, documents, TRIGGERS, drainMs),
+          delivered: deliveredCheck(received - start, documents, TRIGGERS, drainMs),
         },
       };
     }, documentsCheck, ARGS),
@@ -194,7 +201,6 @@ async function timedRun(ctx: Ctx, o: OrlojdTarget, path: string, prefix: string,
 
 const ms = (a: Float64Array, p: number) => +pct(a, p).toFixed(2);
 
-const receivedSoFar = async (r: Target): Promise<number> => (await receiverJson<{ received: number }>(r, '/count')).received;
 
 /** Seconds of the first, unmeasured run at the rate (see settle). */
 const settleSeconds = (ctx: Ctx): number => (ctx.cfg.quick ? 1 : 5);
@@ -249,14 +255,16 @@ export const triggerLatency = (ctx: Ctx, rate: number, why: string): Promise<Row
   );
 
 /**
- * (i): at a fixed rate, the writes with no triggers, then with nine triggers to the receiver
- * and one to a destination that never answers: the nine's delays, and the writes' medians.
+ * (i): at a fixed rate, the writes with nine triggers to the receiver and one to a destination
+ * that never answers, and with no triggers, before the triggers exist and after they are
+ * deleted (the mean of the two, as in (g): the machine drifts): the nine's delays, and the
+ * writes' medians.
  */
 export const triggerIsolation = (ctx: Ctx, rate: number): Promise<Row> =>
   withReceiver((rcv) =>
     withOrlojd(async (o) => {
       const path = await createInboundWebhook(o);
-      const bare = await timedRun(ctx, o, path, 'i0-', rate);
+      const bare = [(await timedRun(ctx, o, path, 'i0-', rate)).load.p50Ms];
       await createTriggers(o, [...Array<string>(TRIGGERS - 1).fill(rcv.url), rcv.info!.hanging!]);
       const cold = await settle(ctx, o, rcv, path, 'is-', rate, TRIGGERS - 1);
       const [start, before] = [await receivedSoFar(rcv), await acceptedWrites(o)];
@@ -264,6 +272,9 @@ export const triggerIsolation = (ctx: Ctx, rate: number): Promise<Row> =>
       const documents = (await acceptedWrites(o)) - before;
       const { received, drainMs } = await drained(rcv, start + documents * (TRIGGERS - 1));
       const d = delays(writes, await receiverJson<Times>(rcv, '/times', 'POST'), TRIGGERS - 1);
+      await deleteTriggers(o, TRIGGERS);
+      bare.push((await timedRun(ctx, o, path, 'i1-', rate)).load.p50Ms);
+      const reference = (bare[0]! + bare[1]!) / 2;
       return {
         id: 'i',
         scenario: `(i) ${TRIGGERS - 1} triggers to the receiver and 1 to a destination that never answers, at ${rate} writes/s`,
@@ -274,9 +285,10 @@ export const triggerIsolation = (ctx: Ctx, rate: number): Promise<Row> =>
         prefix: 'i-0-',
         extra: {
           targetRate: rate,
-          writeP50NoTriggersMs: +bare.load.p50Ms.toFixed(2),
+          writeP50NoTriggersMs: +reference.toFixed(2),
+          writeP50NoTriggersBeforeAfterMs: bare.map((ms) => +ms.toFixed(2)),
           writeP50Ms: +load.p50Ms.toFixed(2),
-          writeP50Ratio: +(load.p50Ms / bare.load.p50Ms).toFixed(2),
+          writeP50Ratio: +(load.p50Ms / reference).toFixed(2),
           messages: d.fromAnswer.length,
           fromAnswerP50Ms: ms(d.fromAnswer, 50),
           fromAnswerP99Ms: ms(d.fromAnswer, 99),
