@@ -8,6 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { memo } from '../util/memo.js';
 import { VERSION } from '../version.js';
 import type { DestinationGuard } from './guard.js';
 
@@ -64,16 +65,8 @@ function parseTarget(url: string): Target {
   return { protocol: u.protocol, host, port: Number(u.port) || (u.protocol === 'https:' ? 443 : 80), path: u.pathname + u.search, origin };
 }
 
-const parsed = new Map<string, Target>();
 /** Parsed once per URL: a trigger sends to one URL again and again. Bounded, as URLs can come from data. */
-function targetOf(url: string): Target {
-  let t = parsed.get(url);
-  if (t) return t;
-  t = parseTarget(url);
-  if (parsed.size >= 1000) parsed.clear();
-  parsed.set(url, t);
-  return t;
-}
+const targetOf = memo(parseTarget, 1000);
 
 /** `scheme://host:port` with the default port filled in: the unit of per-destination limits. */
 export function origin(url: string): string {

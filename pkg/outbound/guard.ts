@@ -1,6 +1,7 @@
 // The SSRF guard: which addresses an outbound request may reach. Everything that is not a
 // public unicast address is refused unless an operator allows its range (--allow-destinations).
 import { BlockList, isIP, isIPv4 } from 'node:net';
+import { memo } from '../util/memo.js';
 
 type Family = 'ipv4' | 'ipv6';
 interface Cidr { address: string; prefix: number; family: Family }
@@ -34,7 +35,6 @@ const refusedGroups = (): Array<{ label: string; list: Lists }> => (groups ??= R
 
 export class DestinationGuard {
   private readonly allowed: Lists;
-  private readonly judgements = new Map<string, string | undefined>();
 
   /** `allow`: CIDRs reachable even though a refused range holds them, e.g. '127.0.0.0/8', '::1/128'. */
   constructor(allow: string[]) {
@@ -54,15 +54,12 @@ export class DestinationGuard {
     return this.problem(address) !== undefined;
   }
 
-  /** Why `address` may not be reached, or undefined when it may. Anything that is not an IP address is refused. */
-  problem(address: string): string | undefined {
-    // Remembered: the ranges never change, and every send asks again for the same few addresses.
-    if (this.judgements.has(address)) return this.judgements.get(address);
-    const why = this.judge(address);
-    if (this.judgements.size >= 1000) this.judgements.clear();
-    this.judgements.set(address, why);
-    return why;
-  }
+  /**
+   * Why `address` may not be reached, or undefined when it may. Anything that is not an IP
+   * address is refused. Remembered: the ranges never change, and every send asks again about
+   * the same few addresses.
+   */
+  readonly problem = memo((address: string) => this.judge(address), 1000);
 
   private judge(address: string): string | undefined {
     const a = judged(address);

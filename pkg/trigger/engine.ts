@@ -351,18 +351,11 @@ export class Engine {
 /** Whether its messages go out now: Ready (resolved, not suspended, destination not gone). */
 const sending = (t: IndexedTrigger): boolean => isActive(t, Number.MAX_SAFE_INTEGER);
 
-const lanesOfUrls = new Map<string, string>();
-
-/** A URL the client will refuse still needs a lane: its attempt records why. Remembered: triggers reuse few URLs. */
+/** A URL the client will refuse still needs a lane: its attempt records why. (origin() remembers the URLs it parsed.) */
 function laneOf(url: string): string {
-  let lane = lanesOfUrls.get(url);
-  if (lane !== undefined) return lane;
   try {
-    lane = origin(url);
+    return origin(url);
   } catch {
-    lane = 'invalid';
+    return 'invalid';
   }
-  if (lanesOfUrls.size > 10_000) lanesOfUrls.clear();
-  lanesOfUrls.set(url, lane);
-  return lane;
 }

@@ -54,6 +54,16 @@ describe('outbound destination guard', () => {
     }
   });
 
+  it('gives the same verdicts when asked again, past as many addresses as it remembers', () => {
+    const g = new DestinationGuard(['10.0.0.0/8']);
+    const first = ['10.1.1.1', '127.0.0.1', '8.8.8.8', 'localhost'].map((a) => g.problem(a));
+    for (let i = 0; i < 2500; i++) expect(g.refuses(`10.${i >> 8}.${i & 255}.1`)).to.equal(false);
+    expect(['10.1.1.1', '127.0.0.1', '8.8.8.8', 'localhost'].map((a) => g.problem(a))).to.deep.equal(first);
+    expect(first[0]).to.equal(undefined);
+    expect(first[1]).to.include('loopback');
+    expect(first[3]).to.include('is not an IP address');
+  });
+
   it('lets an allowed range through and nothing beside it', () => {
     const g = new DestinationGuard(['127.0.0.0/8']);
     for (const a of ['127.0.0.1', '127.255.255.254', '::ffff:127.0.0.1', '::ffff:7f00:1']) expect(g.refuses(a), a).to.equal(false);
