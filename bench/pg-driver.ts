@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import postgres from 'postgres';
 import { startPostgres } from '../test/helpers/postgres-server.js';
+import { mean } from './load.js';
 import { cpuSeconds, machineBusySeconds } from './proc.js';
 
 // dist/bench/pg-driver.js → <repo>/bench/results, beside the ingest bench's.
@@ -215,7 +216,6 @@ async function measure(d: Driver, w: Workload, round: number, admin: postgres.Sq
 }
 
 const fmt = (x: number, digits = 0) => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 const server = await startPostgres({ ownerPid: process.pid });
 try {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { resource } from '../test/helpers/fixtures.js';
 import { countDocuments, createInboundWebhook } from './fixtures.js';
 import { runOpenLoop } from './generator.js';
-import { pct } from './load.js';
+import { mean, pct } from './load.js';
 import { checkUnique, measure, spec, withOrlojd, type Check, type Ctx, type Row } from './scenarios.js';
 import { BENCH_TOKEN, startReceiver, type OrlojdTarget, type Target } from './targets.js';
 
@@ -55,6 +55,25 @@ async function deleteTriggers(o: OrlojdTarget, n: number): Promise<void> {
   throw new Error('the triggers were not deleted');
 }
 
+/**
+ * Runs without triggers and with them, alternated in one orlojd: none, triggers, none (the
+ * triggers deleted), triggers (made again), none. This machine's speed drifts by tens of
+ * percent within minutes, and the CPU a write costs grows with the store: runs seconds apart,
+ * alternated, cancel both, where a reference minutes away would measure them as much as the
+ * triggers. Each triggered run's messages that are still queued go with its triggers.
+ */
+async function alternated<B, T>(o: OrlojdTarget, urls: string[], bareRun: (k: number) => Promise<B>, triggeredRun: (k: number) => Promise<T>): Promise<{ bare: B[]; triggered: T[] }> {
+  const bare = [await bareRun(0)];
+  const triggered: T[] = [];
+  for (const k of [1, 2]) {
+    await createTriggers(o, urls);
+    triggered.push(await triggeredRun(k));
+    await deleteTriggers(o, urls.length);
+    bare.push(await bareRun(k));
+  }
+  return { bare, triggered };
+}
+
 /** Waits (bounded) until the receiver has `want` messages; how long that took after the run. */
 async function drained(r: Target, want: number): Promise<{ received: number; drainMs: number }> {
   const t0 = performance.now();
@@ -95,14 +114,10 @@ function deliveredCheck(received: number, documents: number, triggers: number, d
 }
 
 /**
- * (g): (e)'s load, every document firing ten triggers, against the same writes with none, in
- * the same orlojd and alternated, seconds apart: none, triggers, none (the triggers deleted),
- * triggers (made again), none. This machine's speed drifts by tens of percent within minutes,
- * so a reference measured minutes apart (a ratio against (e), or a run after waiting for
- * every message) measures the drift as much as the triggers; alternated runs cancel it. A
- * first run with none warms the process up. A last triggered run is the check: its messages
- * are all awaited, and the rate the engine then sends at is what it sustains. The others'
- * messages go with their triggers, as a deleted trigger's messages do.
+ * (g): (e)'s load, every document firing ten triggers, against the same writes with none
+ * (alternated), after a first run with none that warms the process up. A last triggered run
+ * is the check: its messages are all awaited, and the rate the engine then sends at is what it
+ * sustains.
  */
 export const triggerThroughput = (ctx: Ctx): Promise<Row> =>
   withReceiver((rcv) =>
@@ -110,14 +125,7 @@ export const triggerThroughput = (ctx: Ctx): Promise<Row> =>
       const path = await createInboundWebhook(o);
       const urls = Array.from({ length: TRIGGERS }, () => rcv.url);
       await measure(ctx, o, [path], 'g0-');
-      const bare = [await measure(ctx, o, [path], 'gb0-')];
-      const triggered: typeof bare = [];
-      for (const i of [1, 2]) {
-        await createTriggers(o, urls);
-        triggered.push(await measure(ctx, o, [path], `gt${i}-`));
-        await deleteTriggers(o, TRIGGERS);
-        bare.push(await measure(ctx, o, [path], `gb${i}-`));
-      }
+      const { bare, triggered } = await alternated(o, urls, (k) => measure(ctx, o, [path], `gb${k}-`), (k) => measure(ctx, o, [path], `gt${k}-`));
       await createTriggers(o, urls);
       // Only the writes after these triggers exist fire them.
       const [start, before] = [await receivedSoFar(rcv), await acceptedWrites(o)];
@@ -127,20 +135,19 @@ export const triggerThroughput = (ctx: Ctx): Promise<Row> =>
       const { received, drainMs } = await drained(rcv, start + documents * TRIGGERS);
       // Once the writes stop, the engine runs flat out: the rate it sends at is what it sustains.
       const messagesPerSecond = (received - during) / (drainMs / 1000);
-      const rps = (runs: typeof bare) => runs.map((r) => Math.round(r.load.rps));
-      const mean = (runs: typeof bare) => runs.reduce((sum, r) => sum + r.load.rps, 0) / runs.length;
-      const cpu = (runs: typeof bare) => +(runs.reduce((sum, r) => sum + r.serverCpuUsPerRequest, 0) / runs.length).toFixed(1);
+      const rps = (runs: typeof bare) => runs.map((r) => r.load.rps);
+      const cpu = (runs: typeof bare) => +mean(runs.map((r) => r.serverCpuUsPerRequest)).toFixed(1);
       return {
         id: 'g',
         scenario: `(g) unique events, 1 InboundWebhook, ${TRIGGERS} triggers on its collection`,
         ...m,
         extra: {
           triggers: TRIGGERS,
-          triggeredReqPerSec: rps(triggered),
-          noTriggersReqPerSec: rps(bare),
+          triggeredReqPerSec: rps(triggered).map(Math.round),
+          noTriggersReqPerSec: rps(bare).map(Math.round),
           triggeredCpuUsPerRequest: cpu(triggered),
           noTriggersCpuUsPerRequest: cpu(bare),
-          vsNoTriggers: +(mean(triggered) / mean(bare)).toFixed(3),
+          vsNoTriggers: +(mean(rps(triggered)) / mean(rps(bare))).toFixed(3),
           receivedByRunEnd: during - start,
           drainSeconds: +(drainMs / 1000).toFixed(1),
           messagesPerSecond: Math.round(messagesPerSecond),
@@ -201,7 +208,6 @@ async function timedRun(ctx: Ctx, o: OrlojdTarget, path: string, prefix: string,
 
 const ms = (a: Float64Array, p: number) => +pct(a, p).toFixed(2);
 
-
 /** Seconds of the first, unmeasured run at the rate (see settle). */
 const settleSeconds = (ctx: Ctx): number => (ctx.cfg.quick ? 1 : 5);
 
@@ -256,11 +262,10 @@ export const triggerLatency = (ctx: Ctx, rate: number, why: string): Promise<Row
 
 /**
  * (i): at a fixed rate, the writes with nine triggers to the receiver and one to a destination
- * that never answers, alternated with the same writes with no triggers, as in (g) (the
- * machine drifts, and one run's median moves by more than the margin): none, triggers, none
- * (the triggers deleted), triggers (made again), none, after a flood and a first run that
- * warm the process up (a fresh one is slower: that would flatter the runs after it). The nine's delays
- * over both triggered runs, and the writes' medians, the mean of each kind.
+ * that never answers, against the same writes with none (alternated: one run's median moves by
+ * more than the margin), after a flood and a first run that warm the process up (a fresh one
+ * is slower, which would flatter the runs after it). The nine's delays over both triggered
+ * runs, and the mean of each kind's write medians.
  */
 export const triggerIsolation = (ctx: Ctx, rate: number): Promise<Row> =>
   withReceiver((rcv) =>
@@ -270,16 +275,9 @@ export const triggerIsolation = (ctx: Ctx, rate: number): Promise<Row> =>
       // A flood first: a few seconds at the rate alone leave the first measured run slower.
       await ctx.gen(spec(ctx, o, [path], 'iwf-', ctx.cfg.warmup));
       await timedRun(ctx, o, path, 'iw-', rate, settleSeconds(ctx), 0);
-      const bare = [(await timedRun(ctx, o, path, 'ib0-', rate)).load.p50Ms];
-      const runs: Array<Awaited<ReturnType<typeof isolatedRun>>> = [];
-      for (const prefix of ['it1-', 'i-']) {
-        await createTriggers(o, urls);
-        runs.push(await isolatedRun(ctx, o, rcv, path, prefix, rate));
-        await deleteTriggers(o, TRIGGERS);
-        bare.push((await timedRun(ctx, o, path, `ib${runs.length}-`, rate)).load.p50Ms);
-      }
-      const last = runs[runs.length - 1]!;
-      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      const { bare, triggered: runs } = await alternated(o, urls,
+        async (k) => (await timedRun(ctx, o, path, `ib${k}-`, rate)).load.p50Ms,
+        (k) => isolatedRun(ctx, o, rcv, path, k === 2 ? 'i-' : `it${k}-`, rate));
       const [withP50, withoutP50] = [mean(runs.map((r) => r.load.p50Ms)), mean(bare)];
       const fromAnswer = Float64Array.from(runs.flatMap((r) => [...r.d.fromAnswer])).sort();
       const slowest = runs.map((r) => r.d.slowest).reduce((a, b) => (!a || (b && b.ms > a.ms) ? b : a));
@@ -287,7 +285,8 @@ export const triggerIsolation = (ctx: Ctx, rate: number): Promise<Row> =>
       return {
         id: 'i',
         scenario: `(i) ${TRIGGERS - 1} triggers to the receiver and 1 to a destination that never answers, at ${rate} writes/s`,
-        load: last.load,
+        // The last run's: the documents check counts its prefix.
+        load: runs[runs.length - 1]!.load,
         serverCores: Number.NaN,
         otherCores: 0,
         serverCpuUsPerRequest: Number.NaN,
